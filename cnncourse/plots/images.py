@@ -1,0 +1,107 @@
+"""Figures about images as arrays: digit grids, pixel values, histograms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+
+def _as_numpy(images) -> np.ndarray:
+    if isinstance(images, torch.Tensor):
+        images = images.detach().cpu().numpy()
+    return np.asarray(images)
+
+
+def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
+                    cmap: str = "gray_r", size: float = 1.1) -> Figure:
+    """A grid of images, each titled with its label.
+
+    Parameters
+    ----------
+    images
+        Array or tensor of shape ``(N, H, W)`` or ``(N, 1, H, W)``.
+    labels
+        Optional labels shown above the images.
+    ncols
+        Images per row.
+    cmap
+        Colour map; ``"gray_r"`` draws ink dark on white paper.
+    size
+        Inches per image.
+    """
+    x = _as_numpy(images)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3 or len(x) == 0:
+        raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W) with N >= 1, got {x.shape}")
+    if labels is not None and len(labels) != len(x):
+        raise ValueError(f"labels has {len(labels)} entries for {len(x)} images")
+    ncols = max(1, min(ncols, len(x)))
+    nrows = -(-len(x) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(x):
+            ax.imshow(x[i], cmap=cmap)
+            if labels is not None:
+                ax.set_title(str(int(labels[i])), fontsize=10)
+    plt.close(fig)
+    return fig
+
+
+def show_pixel_values(image, cmap: str = "gray_r", fontsize: float = 5.5) -> Figure:
+    """One image drawn large with every pixel's value written on it.
+
+    Parameters
+    ----------
+    image
+        A 2-D array or tensor (e.g. 28x28 values 0-255).
+    """
+    x = _as_numpy(image)
+    if x.ndim == 3 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 2:
+        raise ValueError(f"image must be 2-D (H, W), got shape {x.shape}")
+    h, w = x.shape
+    fig, ax = plt.subplots(figsize=(w * 0.3, h * 0.3), layout="constrained")
+    ax.imshow(x, cmap=cmap)
+    mid = (float(x.max()) + float(x.min())) / 2
+    for r in range(h):
+        for c in range(w):
+            value = x[r, c]
+            text = f"{value:.0f}" if np.issubdtype(x.dtype, np.integer) else f"{value:.2f}"
+            ax.text(c, r, text, ha="center", va="center", fontsize=fontsize,
+                    color="white" if value > mid else "black")
+    ax.set_xticks(range(w))
+    ax.set_yticks(range(h))
+    ax.tick_params(labelsize=6)
+    ax.set_xlabel("column c")
+    ax.set_ylabel("row r")
+    plt.close(fig)
+    return fig
+
+
+def show_value_histograms(arrays: dict[str, object], bins: int = 50) -> Figure:
+    """Histograms of pixel values, one panel per named array (e.g. one per normalization).
+
+    Each panel also marks the mean and writes mean, standard deviation and range.
+    """
+    if not arrays:
+        raise ValueError("arrays must name at least one array to plot")
+    fig, axes = plt.subplots(1, len(arrays), figsize=(3.3 * len(arrays), 2.8), squeeze=False,
+                             layout="constrained")
+    for ax, (name, values) in zip(axes.flat, arrays.items()):
+        v = _as_numpy(values).ravel().astype(np.float64)
+        ax.hist(v, bins=bins, color="tab:blue", log=True)
+        ax.axvline(v.mean(), color="tab:red", ls="--")
+        ax.set_title(f"{name}\nmean {v.mean():.3f}, std {v.std():.3f}\nrange [{v.min():.2f}, {v.max():.2f}]",
+                     fontsize=9)
+        ax.set_xlabel("pixel value")
+    axes.flat[0].set_ylabel("count (log scale)")
+    plt.close(fig)
+    return fig

