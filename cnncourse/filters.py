@@ -1,0 +1,535 @@
+"""Kernel filtering from scratch: sliding-window correlation, edge handling, classic kernels.
+
+What a convolutional layer computes at one output position is a *sum of products*: lay a
+small grid of weights (the kernel) over a patch of the image, multiply the numbers that lie
+on top of each other and add the products up. Sliding the kernel over every position gives
+the output image, the feature map.
+
+This module writes that computation out so it can be read:
+
+* :func:`correlate2d` slides the kernel without flipping it (cross-correlation, what
+  ``torch.nn.functional.conv2d`` and every CNN layer compute);
+* :func:`convolve2d` flips the kernel first (the convolution of mathematics and signal
+  processing);
+* :func:`pad` implements the edge modes ``"zero"``, ``"crop"`` and ``"extend"``;
+* :func:`output_size` is the arithmetic ``floor((n + 2p - k) / s) + 1``;
+* :data:`KERNELS` and :func:`get_kernel` hold the classic hand-made kernels, and
+  :func:`edge_candidates` the four candidate edge kernels of lesson 6;
+* :func:`sobel_gradients`, :func:`gradient_magnitude` and :func:`gradient_direction` turn
+  the Sobel pair into an image gradient.
+
+Images may be one image ``(H, W)``, a batch ``(N, H, W)`` or a multi-channel batch
+``(N, C, H, W)``; torch tensors and NumPy arrays are accepted (results are torch tensors).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+EDGE_MODES: tuple[str, ...] = ("zero", "crop", "extend")
+"""How the border is handled: zero padding, cropping ("valid"), extension (replicate)."""
+
+ArrayLike = "torch.Tensor | np.ndarray"
+
+
+# --------------------------------------------------------------------------- argument checks
+def as_tensor(x: object, name: str = "image") -> torch.Tensor:
+    """Turn a torch tensor, NumPy array or nested list into a floating-point tensor.
+
+    Integer and boolean inputs (e.g. ``uint8`` pixels) become ``float32``; floating
+    tensors keep their dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not array-like or holds complex or non-numeric values.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    elif isinstance(x, (np.ndarray, list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must hold real numbers, got a NumPy array of dtype {arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    else:
+        raise TypeError(
+            f"{name} must be a torch.Tensor or a NumPy array, got {type(x).__name__}"
+        )
+    if t.is_complex():
+        raise TypeError(f"{name} must be real-valued, got dtype {t.dtype}")
+    if not t.is_floating_point():
+        t = t.to(torch.float32)
+    return t
+
+
+def _check_int(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if value < minimum:
+        kind = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value}")
+    return int(value)
+
+
+def _check_edge(edge: object) -> str:
+    if edge not in EDGE_MODES:
+        raise ValueError(f"edge must be one of {EDGE_MODES}, got {edge!r}")
+    return str(edge)
+
+
+def _pair(value: object, name: str, minimum: int) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        return _check_int(value[0], name, minimum), _check_int(value[1], name, minimum)
+    v = _check_int(value, name, minimum)
+    return v, v
+
+
+# --------------------------------------------------------------------------- arithmetic
+def output_size(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
+    """Length of the output along one axis: ``floor((n + 2*padding - k) / stride) + 1``.
+
+    The kernel fits ``n + 2p - k + 1`` times along a padded axis of length ``n + 2p``;
+    with stride ``s`` only every ``s``-th of those positions is kept, counting the first.
+
+    Parameters
+    ----------
+    n
+        Input length (pixels), positive.
+    k
+        Kernel length, positive and at most ``n + 2 * padding``.
+    padding
+        Pixels added on *each* side, non-negative.
+    stride
+        Step between neighbouring kernel positions, positive.
+
+    Raises
+    ------
+    ValueError
+        If the kernel does not fit in the padded input even once, or an argument is out
+        of range.
+
+    Examples
+    --------
+    >>> output_size(28, 3)            # "valid": the border row on each side is lost
+    26
+    >>> output_size(28, 3, padding=1) # "same"
+    28
+    >>> output_size(28, 5, padding=2, stride=2)
+    14
+    """
+    n = _check_int(n, "n", 1)
+    k = _check_int(k, "k", 1)
+    padding = _check_int(padding, "padding", 0)
+    stride = _check_int(stride, "stride", 1)
+    if k > n + 2 * padding:
+        raise ValueError(
+            f"k is {k}, larger than the padded input n + 2*padding = {n + 2 * padding}: "
+            "the kernel must fit inside the (padded) image at least once"
+        )
+    return (n + 2 * padding - k) // stride + 1
+
+
+# --------------------------------------------------------------------------- edges
+def pad(image: ArrayLike, padding: int | tuple[int, int], edge: str = "zero") -> torch.Tensor:
+    """Add ``padding`` pixels around the last two axes of ``image``.
+
+    Parameters
+    ----------
+    image
+        ``(..., H, W)`` tensor or array.
+    padding
+        Pixels added on each side: one int for both axes, or ``(rows, cols)``.
+    edge
+        ``"zero"`` fills with zeros (black); ``"extend"`` repeats the nearest border pixel,
+        so sides are extended in lines and each corner pixel fills a 90-degree wedge;
+        ``"crop"`` adds nothing and requires ``padding == 0``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(..., H + 2 * rows, W + 2 * cols)``.
+    """
+    x = as_tensor(image)
+    edge = _check_edge(edge)
+    if x.ndim < 2:
+        raise ValueError(f"image must have at least 2 dimensions (H, W), got shape {tuple(x.shape)}")
+    ph, pw = _pair(padding, "padding", 0)
+    if edge == "crop":
+        if ph or pw:
+            raise ValueError(f"padding must be 0 with edge='crop' (cropping adds no border), got {padding!r}")
+        return x
+    if edge == "zero":
+        out = x.new_zeros(*x.shape[:-2], x.shape[-2] + 2 * ph, x.shape[-1] + 2 * pw)
+        out[..., ph:ph + x.shape[-2], pw:pw + x.shape[-1]] = x
+        return out
+    # extend: index every output pixel back to the nearest pixel inside the image
+    rows = torch.arange(-ph, x.shape[-2] + ph).clamp(0, x.shape[-2] - 1)
+    cols = torch.arange(-pw, x.shape[-1] + pw).clamp(0, x.shape[-1] - 1)
+    return x[..., rows, :][..., :, cols]
+
+
+def _standardize_inputs(image: ArrayLike, kernel: ArrayLike) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Return ``(x, w, ndim)`` with ``x`` as ``(N, C, H, W)`` and ``w`` as ``(O, C, kh, kw)``."""
+    x = as_tensor(image, "image")
+    w = as_tensor(kernel, "kernel")
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"image must have shape (H, W), (N, H, W) or (N, C, H, W), got {x.ndim} dimensions "
+            f"with shape {tuple(x.shape)}"
+        )
+    if x.ndim in (2, 3):
+        if w.ndim != 2:
+            raise ValueError(
+                f"kernel must be 2-D (k_h, k_w) for an image of shape {tuple(x.shape)}, "
+                f"got shape {tuple(w.shape)}"
+            )
+    elif w.ndim == 2:
+        if x.shape[1] != 1:
+            raise ValueError(
+                f"kernel of shape {tuple(w.shape)} is 2-D but image has {x.shape[1]} channels: "
+                "use a (C_out, C_in, k_h, k_w) kernel for multi-channel images"
+            )
+    elif w.ndim != 4:
+        raise ValueError(
+            f"kernel must have shape (C_out, C_in, k_h, k_w) for an image of shape "
+            f"{tuple(x.shape)}, got shape {tuple(w.shape)}"
+        )
+    elif w.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"kernel has C_in = {w.shape[1]} input channels but image has C = {x.shape[1]}"
+        )
+    if min(w.shape[-2:]) < 1 or min(x.shape[-2:]) < 1:
+        raise ValueError(f"image {tuple(x.shape)} and kernel {tuple(w.shape)} must not be empty")
+    dtype = torch.promote_types(x.dtype, w.dtype)
+    ndim = x.ndim
+    x = x.to(dtype).reshape(-1, *x.shape[-3:]) if ndim == 4 else x.to(dtype).reshape(-1, 1, *x.shape[-2:])
+    w = w.to(dtype=dtype, device=x.device)
+    w = w.reshape(1, 1, *w.shape) if w.ndim == 2 else w
+    return x, w, ndim
+
+
+def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride: int = 1,
+                padding: int | tuple[int, int] | None = None,
+                bias: ArrayLike | None = None) -> torch.Tensor:
+    """Slide ``kernel`` over ``image`` and sum the products: 2-D cross-correlation.
+
+    Output pixel ``(i, j)`` is ``sum_{a, b} kernel[a, b] * padded[i*s + a, j*s + b]``,
+    the kernel laid on the (padded) image with its top-left tap at ``(i*s, j*s)``, *not*
+    flipped. This is what ``torch.nn.functional.conv2d`` computes, and
+    ``scipy.ndimage.correlate`` with ``mode="constant"`` (zero) or ``mode="nearest"``
+    (extend).
+
+    The implementation loops over the ``k_h * k_w`` kernel taps rather than over the
+    output pixels: tap ``(a, b)`` multiplies the image shifted by ``(a, b)`` by one weight,
+    and adding these weighted, shifted copies gives every sum of products at once. The
+    arithmetic is the same as the per-pixel loop, and fast enough for a 512x512 photo.
+
+    Parameters
+    ----------
+    image
+        ``(H, W)``, ``(N, H, W)`` or ``(N, C, H, W)``.
+    kernel
+        ``(k_h, k_w)`` for 2-D and 3-D images (and 4-D images with one channel), or
+        ``(C_out, C_in, k_h, k_w)`` for ``(N, C_in, H, W)`` images; each output channel
+        sums over all input channels, as in a convolutional layer.
+    edge
+        ``"zero"`` (zero padding, output as large as the input at stride 1), ``"crop"``
+        ("valid": only positions where the kernel lies inside the image) or ``"extend"``
+        (replicate the nearest border pixel).
+    stride
+        Step between kernel positions (positive int or ``(rows, cols)``).
+    padding
+        Pixels added on each side. ``None`` (default) means ``(k - 1) // 2`` for ``"zero"``
+        and ``"extend"``, which keeps the size at stride 1 and needs an odd (centred)
+        kernel, and 0 for ``"crop"``.
+    bias
+        Optional ``(C_out,)`` values added to each output channel.
+
+    Returns
+    -------
+    torch.Tensor
+        Same leading shape as ``image`` (``C_out`` channels for 4-D input), spatial size
+        ``output_size(H, k_h, p, s) x output_size(W, k_w, p, s)``.
+
+    Raises
+    ------
+    ValueError
+        Unknown edge mode, non-positive stride, wrong rank, an even kernel where a
+        centred one is needed, or a kernel larger than the padded image.
+    TypeError
+        If an input is not array-like or a size is not an int.
+    """
+    edge = _check_edge(edge)
+    sh, sw = _pair(stride, "stride", 1)
+    x, w, ndim = _standardize_inputs(image, kernel)
+    kh, kw = w.shape[-2:]
+    if padding is None:
+        if edge != "crop" and (kh % 2 == 0 or kw % 2 == 0):
+            raise ValueError(
+                f"kernel has spatial size {kh}x{kw} with an even side: edge={edge!r} centres the kernel on each pixel and needs odd "
+                "sides (3, 5, ...); use edge='crop' or give padding explicitly"
+            )
+        ph, pw = (0, 0) if edge == "crop" else ((kh - 1) // 2, (kw - 1) // 2)
+    else:
+        ph, pw = _pair(padding, "padding", 0)
+        if edge == "crop" and (ph or pw):
+            raise ValueError(f"padding must be 0 with edge='crop', got {padding!r}")
+    H, W = x.shape[-2:]
+    if kh > H + 2 * ph or kw > W + 2 * pw:
+        raise ValueError(
+            f"kernel of size {kh}x{kw} is larger than the padded image "
+            f"{H + 2 * ph}x{W + 2 * pw} (image {H}x{W}, padding {ph}x{pw}, edge={edge!r})"
+        )
+    out_h, out_w = output_size(H, kh, ph, sh), output_size(W, kw, pw, sw)
+    xp = pad(x, (ph, pw), edge) if (ph or pw) else x
+
+    out = x.new_zeros(x.shape[0], w.shape[0], out_h, out_w)
+    for a in range(kh):            # one kernel row ...
+        for b in range(kw):        # ... and one column at a time: the tap (a, b)
+            # the pixel under tap (a, b) for every output position (i, j): xp[i*s + a, j*s + b]
+            under_tap = xp[:, :, a:a + sh * (out_h - 1) + 1:sh, b:b + sw * (out_w - 1) + 1:sw]
+            # weight times pixel, summed over input channels, for every output channel
+            out += torch.einsum("oc,nchw->nohw", w[:, :, a, b], under_tap)
+    if bias is not None:
+        bb = as_tensor(bias, "bias").to(out.dtype).reshape(-1)
+        if bb.numel() != out.shape[1]:
+            raise ValueError(f"bias must have {out.shape[1]} values (one per output channel), got {bb.numel()}")
+        out += bb.view(1, -1, 1, 1)
+    if ndim == 2:
+        return out[0, 0]
+    if ndim == 3:
+        return out[:, 0]
+    return out
+
+
+def correlate2d_loops(image: ArrayLike, kernel: ArrayLike) -> torch.Tensor:
+    """The textbook version: one sum of products per output pixel ("crop" mode, stride 1).
+
+    Slow (a Python loop over every output pixel) and only for one 2-D image and a 2-D
+    kernel; it is here so the definition can be read in four lines and tested against
+    :func:`correlate2d`.
+    """
+    x = as_tensor(image)
+    w = as_tensor(kernel, "kernel")
+    if x.ndim != 2 or w.ndim != 2:
+        raise ValueError(f"image and kernel must both be 2-D, got shapes {tuple(x.shape)} and {tuple(w.shape)}")
+    kh, kw = w.shape
+    if kh > x.shape[0] or kw > x.shape[1]:
+        raise ValueError(f"kernel of size {kh}x{kw} is larger than the image {tuple(x.shape)}")
+    out = torch.zeros(x.shape[0] - kh + 1, x.shape[1] - kw + 1, dtype=torch.promote_types(x.dtype, w.dtype))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = (x[i:i + kh, j:j + kw] * w).sum()
+    return out
+
+
+def flip_kernel(kernel: ArrayLike) -> torch.Tensor:
+    """Rotate a kernel by 180 degrees (flip both spatial axes, the last two)."""
+    w = as_tensor(kernel, "kernel")
+    if w.ndim < 2:
+        raise ValueError(f"kernel must have at least 2 dimensions, got shape {tuple(w.shape)}")
+    return torch.flip(w, dims=(-2, -1))
+
+
+def convolve2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride: int = 1,
+               padding: int | tuple[int, int] | None = None) -> torch.Tensor:
+    """True 2-D convolution: :func:`correlate2d` with the kernel rotated by 180 degrees.
+
+    Mathematics defines convolution with the flip, which makes it commutative and
+    associative; CNN layers skip the flip. For a symmetric kernel (box blur, Gaussian,
+    Laplacian) both are the same; for the Sobel kernels the flip changes the sign.
+    """
+    return correlate2d(image, flip_kernel(kernel), edge=edge, stride=stride, padding=padding)
+
+
+# --------------------------------------------------------------------------- classic kernels
+def box_blur(size: int = 3) -> torch.Tensor:
+    """Box (mean) blur: ``size x size`` equal weights summing to 1."""
+    size = _check_int(size, "size", 1)
+    return torch.full((size, size), 1.0 / size**2)
+
+
+def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> torch.Tensor:
+    """Sampled 2-D Gaussian ``exp(-(x^2 + y^2) / (2 sigma^2))`` normalised to sum 1.
+
+    ``size`` must be odd so the kernel has a centre.
+    """
+    size = _check_int(size, "size", 1)
+    if size % 2 == 0:
+        raise ValueError(f"size must be odd so the Gaussian has a centre pixel, got {size}")
+    if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or not sigma > 0:
+        raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+    r = torch.arange(size, dtype=torch.float64) - size // 2
+    g = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * float(sigma) ** 2))
+    return (g / g.sum()).to(torch.float32)
+
+
+def identity_kernel(size: int = 3) -> torch.Tensor:
+    """1 at the centre, 0 elsewhere: the output equals the input."""
+    size = _check_int(size, "size", 1)
+    if size % 2 == 0:
+        raise ValueError(f"size must be odd, got {size}")
+    k = torch.zeros(size, size)
+    k[size // 2, size // 2] = 1.0
+    return k
+
+
+def sharpen() -> torch.Tensor:
+    """Sharpen: the identity plus the Laplacian kernel (weights sum to 1)."""
+    return torch.tensor([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]])
+
+
+def laplacian() -> torch.Tensor:
+    """Four-neighbour Laplacian edge kernel ``[[0,-1,0],[-1,4,-1],[0,-1,0]]`` (sum 0).
+
+    This is the *negative* of the discrete Laplacian ``d2/dx2 + d2/dy2``: it answers how
+    much brighter a pixel is than the mean of its four neighbours (times 4).
+    """
+    return torch.tensor([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
+
+
+def sobel_x() -> torch.Tensor:
+    """Sobel kernel for change from left to right (responds to *vertical* edges).
+
+    ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]``: a central difference across columns,
+    smoothed over three rows with weights 1-2-1 (Sobel and Feldman, 1968).
+    """
+    return torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+def sobel_y() -> torch.Tensor:
+    """Sobel kernel for change from top to bottom (responds to *horizontal* edges).
+
+    ``[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]``, the transpose of :func:`sobel_x`.
+    """
+    return sobel_x().T.contiguous()
+
+
+def diagonal_edge() -> torch.Tensor:
+    """A Sobel-like kernel for change from top-left to bottom-right (45-degree edges)."""
+    return torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 1.0, 2.0]])
+
+
+KERNELS: dict[str, Callable[[], torch.Tensor]] = {
+    "identity": identity_kernel,
+    "box blur": box_blur,
+    "gaussian blur": gaussian_kernel,
+    "sharpen": sharpen,
+    "laplacian": laplacian,
+    "sobel x": sobel_x,
+    "sobel y": sobel_y,
+    "diagonal": diagonal_edge,
+}
+"""The classic hand-made kernels by name; each value builds a fresh tensor."""
+
+
+def get_kernel(name: str) -> torch.Tensor:
+    """A classic kernel by name (see :data:`KERNELS`)."""
+    if name not in KERNELS:
+        raise ValueError(f"name must be one of {sorted(KERNELS)}, got {name!r}")
+    return KERNELS[name]()
+
+
+def edge_candidates() -> dict[str, torch.Tensor]:
+    """The four candidate edge kernels of lesson 6, labelled ``"a"`` to ``"d"``.
+
+    Which of them detects horizontal and which vertical edges is for the lesson to find
+    out by measuring their responses, so the docstring does not say.
+    """
+    return {"a": diagonal_edge(), "b": sobel_x(), "c": laplacian(), "d": sobel_y()}
+
+
+def kernel_sum(kernel: ArrayLike) -> float:
+    """Sum of a kernel's weights: 1 keeps flat regions' brightness, 0 maps them to 0."""
+    return float(as_tensor(kernel, "kernel").sum())
+
+
+# --------------------------------------------------------------------------- test images
+def step_edge(size: int = 8, orientation: str = "horizontal", low: float = 0.0,
+              high: float = 1.0, at: int | None = None) -> torch.Tensor:
+    """A synthetic image with one straight step edge.
+
+    ``"horizontal"``: rows ``< at`` are ``low`` (dark), the rest ``high`` (light), so the
+    edge runs left-right. ``"vertical"``: columns ``< at`` dark, the rest light.
+    ``"diagonal"``: pixels with ``row + col < size - 1`` dark (top-left half).
+    """
+    size = _check_int(size, "size", 2)
+    at = size // 2 if at is None else _check_int(at, "at", 1)
+    r = torch.arange(size)[:, None].expand(size, size)
+    c = torch.arange(size)[None, :].expand(size, size)
+    if orientation == "horizontal":
+        light = r >= at
+    elif orientation == "vertical":
+        light = c >= at
+    elif orientation == "diagonal":
+        light = (r + c) >= size - 1
+    else:
+        raise ValueError(
+            f"orientation must be 'horizontal', 'vertical' or 'diagonal', got {orientation!r}"
+        )
+    return torch.where(light, torch.tensor(float(high)), torch.tensor(float(low)))
+
+
+def response_table(images: dict[str, ArrayLike], kernels: dict[str, ArrayLike],
+                   edge: str = "crop") -> dict[str, dict[str, float]]:
+    """Largest absolute response of every kernel on every image.
+
+    Returns
+    -------
+    dict
+        ``table[kernel_name][image_name] = max |correlate2d(image, kernel, edge)|``.
+    """
+    return {
+        kname: {iname: float(correlate2d(img, k, edge=edge).abs().max()) for iname, img in images.items()}
+        for kname, k in kernels.items()
+    }
+
+
+def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits: int = 2) -> str:
+    """A nested dict ``{row: {column: number}}`` as an aligned plain-text table."""
+    rows = list(table)
+    cols = list(next(iter(table.values()))) if rows else []
+    width = max([len(row_title)] + [len(str(r)) for r in rows])
+    cw = [max(len(str(c)), digits + 6) for c in cols]
+    lines = [row_title.ljust(width) + "".join(f"  {str(c):>{w}}" for c, w in zip(cols, cw))]
+    for r in rows:
+        lines.append(str(r).ljust(width)
+                     + "".join(f"  {table[r][c]:>{w}.{digits}f}" for c, w in zip(cols, cw)))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- gradients
+def sobel_gradients(image: ArrayLike, edge: str = "extend") -> tuple[torch.Tensor, torch.Tensor]:
+    """Horizontal and vertical derivatives ``(gx, gy)`` of an image by the Sobel pair.
+
+    ``gx`` is positive where the image gets brighter to the right, ``gy`` where it gets
+    brighter downwards (rows grow downwards in an image).
+    """
+    return correlate2d(image, sobel_x(), edge=edge), correlate2d(image, sobel_y(), edge=edge)
+
+
+def gradient_magnitude(gx: ArrayLike, gy: ArrayLike) -> torch.Tensor:
+    """Edge strength ``sqrt(gx**2 + gy**2)``."""
+    gx, gy = as_tensor(gx, "gx"), as_tensor(gy, "gy")
+    if gx.shape != gy.shape:
+        raise ValueError(f"gx and gy must have the same shape, got {tuple(gx.shape)} and {tuple(gy.shape)}")
+    return torch.sqrt(gx**2 + gy**2)
+
+
+def gradient_direction(gx: ArrayLike, gy: ArrayLike, degrees: bool = False) -> torch.Tensor:
+    """Direction in which brightness grows fastest, ``atan2(gy, gx)``.
+
+    0 points right (to the right is brighter), +90 degrees points *down* (since rows grow
+    downwards), +-180 left, -90 up. Radians in ``(-pi, pi]`` unless ``degrees``.
+    """
+    gx, gy = as_tensor(gx, "gx"), as_tensor(gy, "gy")
+    if gx.shape != gy.shape:
+        raise ValueError(f"gx and gy must have the same shape, got {tuple(gx.shape)} and {tuple(gy.shape)}")
+    theta = torch.atan2(gy, gx)
+    return theta * (180.0 / math.pi) if degrees else theta

@@ -1,0 +1,255 @@
+"""Figures for kernel filtering (lessons 5 and 6): kernels with their numbers, images side
+by side with their filtered versions, edge modes, response tables and image gradients.
+
+Every function returns a :class:`matplotlib.figure.Figure`; none calls ``plt.show()``.
+Inputs may be torch tensors or NumPy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import hsv_to_rgb
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from cnncourse.filters import EDGE_MODES, correlate2d, pad
+
+
+def _np(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 2:
+        arr = np.squeeze(arr)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
+    return arr
+
+
+def _fmt(v: float) -> str:
+    if float(v).is_integer():
+        return f"{int(v)}"
+    return f"{v:.2f}" if abs(v) >= 0.01 else f"{v:.3f}"
+
+
+def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_norm=None) -> None:
+    """Write every value of a small matrix into its cell (light text on dark cells)."""
+    h, w = values.shape
+    fontsize = fontsize or max(5.0, min(12.0, 33.0 / max(h, w)))
+    im = ax.images[-1] if ax.images else None
+    for i in range(h):
+        for j in range(w):
+            dark = False
+            if im is not None:
+                r, g, b, _ = im.cmap(im.norm(values[i, j]))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+            ax.text(j, i, _fmt(values[i, j]), ha="center", va="center", fontsize=fontsize,
+                    color="white" if dark else "black")
+
+
+def _plain(ax, title: str | None = None) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def _imshow_signed(ax, arr: np.ndarray, signed: bool | None = None, cmap: str | None = None,
+                   robust: bool = False, vrange: tuple[float, float] | None = None):
+    """Grey for images, a diverging map centred on 0 for signed responses.
+
+    ``robust`` scales the colours to the 99.5th percentile of ``|arr|`` instead of its
+    maximum, so that a few very strong responses do not wash out the rest.
+    """
+    if signed is None:
+        signed = arr.min() < 0
+    if signed:
+        mag = np.abs(arr)
+        lim = float(np.percentile(mag, 99.5) if robust else mag.max()) or float(mag.max()) or 1.0
+        return ax.imshow(arr, cmap=cmap or "RdBu_r", vmin=-lim, vmax=lim)
+    if vrange is not None:
+        return ax.imshow(arr, cmap=cmap or "gray", vmin=vrange[0], vmax=vrange[1])
+    return ax.imshow(arr, cmap=cmap or "gray")
+
+
+def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True) -> None:
+    """Draw a kernel on ``ax`` as a diverging heat map with its weights written in."""
+    k = _np(kernel)
+    lim = float(np.abs(k).max()) or 1.0
+    ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    if numbers:
+        annotate_grid(ax, k)
+    _plain(ax, title)
+
+
+def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
+    """One kernel with its numbers: red positive, blue negative, white zero."""
+    fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
+    draw_kernel(ax, kernel, title)
+    return fig
+
+
+def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
+    """Several kernels side by side, each titled with its name and its weight sum."""
+    fig, axes = plt.subplots(1, len(kernels), figsize=(size * len(kernels), size + 0.3),
+                             layout="constrained", squeeze=False)
+    for ax, (name, k) in zip(axes[0], kernels.items()):
+        draw_kernel(ax, k, f"{name}\nsum = {_fmt(round(float(_np(k).sum()), 4))}")
+    return fig
+
+
+def show_worked_example(patch, kernel) -> Figure:
+    """Patch, kernel and their element-wise products, each cell written out; the title of
+    the last panel is the sum of products, the output value at this position."""
+    p, k = _np(patch), _np(kernel)
+    prod = p * k
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
+    axes[0].imshow(p, cmap="gray", vmin=0, vmax=255)
+    annotate_grid(axes[0], p)
+    _plain(axes[0], "image patch")
+    draw_kernel(axes[1], k, "kernel")
+    lim = float(np.abs(prod).max()) or 1.0
+    axes[2].imshow(prod, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    annotate_grid(axes[2], prod)
+    _plain(axes[2], f"products, sum = {_fmt(prod.sum())}")
+    return fig
+
+
+def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "kernel", "output"),
+                   signed_output: bool | None = None) -> Figure:
+    """Image, kernel (with numbers) and the filtered output side by side."""
+    img, out = _np(image), _np(output)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), layout="constrained",
+                             gridspec_kw={"width_ratios": [4, 2, 4]})
+    _imshow_signed(axes[0], img, signed=False)
+    _plain(axes[0], f"{titles[0]} {img.shape[0]}x{img.shape[1]}")
+    draw_kernel(axes[1], kernel, titles[1])
+    im = _imshow_signed(axes[2], out, signed=signed_output)
+    _plain(axes[2], f"{titles[2]} {out.shape[0]}x{out.shape[1]}")
+    fig.colorbar(im, ax=axes[2], shrink=0.8)
+    return fig
+
+
+def show_images(images: Mapping[str, object], ncols: int | None = None, size: float = 2.6,
+                signed: bool | None = None, colorbar: bool = False) -> Figure:
+    """A grid of images titled by their keys; signed arrays get a diverging colour map."""
+    n = len(images)
+    ncols = ncols or n
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3),
+                             layout="constrained", squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax, (title, img) in zip(axes.flat, images.items()):
+        im = _imshow_signed(ax, _np(img), signed=signed)
+        _plain(ax, title)
+        if colorbar:
+            fig.colorbar(im, ax=ax, shrink=0.75)
+    return fig
+
+
+def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
+                     size: float = 2.6) -> Figure:
+    """Each kernel (top row, with numbers) above what it makes of ``image`` (bottom row).
+
+    The first column shows the image itself. Outputs of kernels that sum to 1 are drawn
+    in grey on the image's own grey scale (values beyond it are clipped); outputs of
+    kernels that sum to 0 are signed and drawn in a diverging map centred on zero, scaled
+    to the 99.5th percentile of their magnitude.
+    """
+    img = _np(image)
+    n = len(kernels) + 1
+    fig, axes = plt.subplots(2, n, figsize=(size * n, size * 2 - 0.2), layout="constrained",
+                             gridspec_kw={"height_ratios": [1, 2]})
+    axes[0, 0].axis("off")
+    axes[1, 0].imshow(img, cmap="gray")
+    _plain(axes[1, 0], "original")
+    for col, (name, k) in enumerate(kernels.items(), start=1):
+        draw_kernel(axes[0, col], k, f"{name} (sum {_fmt(round(float(_np(k).sum()), 3))})",
+                    numbers=_np(k).size <= 9)
+        out = correlate2d(img, k, edge=edge).numpy()
+        _imshow_signed(axes[1, col], out, signed=abs(float(_np(k).sum())) < 1e-6, robust=True,
+                       vrange=(float(img.min()), float(img.max())))
+        _plain(axes[1, col])
+    return fig
+
+
+def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
+    """For each edge mode: the padded image the kernel slides over (the original area
+    framed in yellow) and the output, titled with its size."""
+    img = _np(image)
+    k = _np(kernel)
+    p = (k.shape[0] - 1) // 2
+    fig, axes = plt.subplots(2, len(modes), figsize=(3.2 * len(modes), 6.4), layout="constrained")
+    vmin, vmax = float(img.min()), float(img.max())
+    for col, mode in enumerate(modes):
+        padded = pad(img, 0 if mode == "crop" else p, mode).numpy()
+        off = 0 if mode == "crop" else p
+        ax = axes[0, col]
+        ax.imshow(padded, cmap="gray", vmin=vmin, vmax=vmax)
+        ax.add_patch(Rectangle((off - 0.5, off - 0.5), img.shape[1], img.shape[0], fill=False,
+                               edgecolor="gold", linewidth=1.5))
+        _plain(ax, f"{mode}: input {padded.shape[0]}x{padded.shape[1]}")
+        out = correlate2d(img, k, edge=mode).numpy()
+        ax = axes[1, col]
+        _imshow_signed(ax, out)
+        _plain(ax, f"{mode}: output {out.shape[0]}x{out.shape[1]}")
+    return fig
+
+
+def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | None = None,
+                        digits: int = 1) -> Figure:
+    """A table ``{row: {column: value}}`` as a heat map with the numbers written in."""
+    rows = list(table)
+    cols = list(next(iter(table.values())))
+    vals = np.array([[table[r][c] for c in cols] for r in rows], dtype=float)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(cols), 0.9 + 0.55 * len(rows)),
+                           layout="constrained")
+    ax.imshow(vals, cmap="Oranges", vmin=0, vmax=float(np.abs(vals).max()) or 1.0, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            ax.text(j, i, f"{vals[i, j]:.{digits}f}", ha="center", va="center", fontsize=11)
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.tick_params(length=0)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def direction_to_rgb(direction, magnitude) -> np.ndarray:
+    """Colour each pixel by gradient direction (hue) and strength (brightness)."""
+    d, m = _np(direction), _np(magnitude)
+    hue = (d + np.pi) / (2 * np.pi)
+    top = float(np.percentile(m, 99.5)) or float(m.max()) or 1.0
+    val = np.clip(m / top, 0.0, 1.0)
+    return hsv_to_rgb(np.stack([hue, np.ones_like(hue), val], axis=-1))
+
+
+def show_gradients(image, gx, gy, magnitude, direction, size: float = 2.8) -> Figure:
+    """Image, ``gx``, ``gy``, gradient magnitude and direction (hue = direction,
+    brightness = magnitude; a colour wheel in the corner gives the key).
+
+    Colour scales saturate at the 99.5th percentile so that faint edges stay visible."""
+    fig, axes = plt.subplots(1, 5, figsize=(size * 5, size + 0.4), layout="constrained")
+    axes[0].imshow(_np(image), cmap="gray")
+    _plain(axes[0], "image")
+    _imshow_signed(axes[1], _np(gx), signed=True, robust=True)
+    _plain(axes[1], "gx (Sobel x)")
+    _imshow_signed(axes[2], _np(gy), signed=True, robust=True)
+    _plain(axes[2], "gy (Sobel y)")
+    mag = _np(magnitude)
+    axes[3].imshow(mag, cmap="magma", vmin=0, vmax=float(np.percentile(mag, 99.5)) or None)
+    _plain(axes[3], "magnitude")
+    axes[4].imshow(direction_to_rgb(direction, magnitude))
+    _plain(axes[4], "direction (colour)")
+    # colour key: the direction of each point of a small wheel seen from its centre
+    inset = axes[4].inset_axes([0.0, 0.0, 0.3, 0.3])
+    yy, xx = np.mgrid[-1:1:41j, -1:1:41j]
+    wheel = direction_to_rgb(np.arctan2(yy, xx), (xx**2 + yy**2 <= 1).astype(float))
+    inset.imshow(wheel)
+    inset.axis("off")
+    return fig

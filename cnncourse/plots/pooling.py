@@ -1,0 +1,113 @@
+"""Figures for pooling (lesson 7): windows over a small matrix, pooled feature maps, and the
+shift experiments (equivariance of convolution, partial invariance of pooling).
+
+Every function returns a :class:`matplotlib.figure.Figure`; none calls ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from cnncourse.plots.filters import _imshow_signed, _np, _plain, annotate_grid
+from cnncourse.pooling import pool2d
+
+_WINDOW_COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:cyan")
+
+
+def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max") -> Figure:
+    """A small matrix with its pooling windows outlined, and the pooled output.
+
+    Each output cell is framed in the colour of the window it summarises (colours cycle
+    when there are more windows than colours). In max mode the winning input cell of each
+    window is written in bold.
+    """
+    a = _np(x)
+    stride = window if stride is None else stride
+    out = pool2d(a, window, stride, mode).numpy()
+    oh, ow = out.shape
+    fig, axes = plt.subplots(1, 2, figsize=(4.0 + 0.55 * (a.shape[1] + ow), 0.8 + 0.55 * a.shape[0]),
+                             layout="constrained",
+                             gridspec_kw={"width_ratios": [a.shape[1], max(ow, 1)]})
+    vmin, vmax = float(a.min()), float(a.max())
+    axes[0].imshow(a, cmap="Greys", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
+    annotate_grid(axes[0], a)
+    axes[1].imshow(out, cmap="Greys", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
+    annotate_grid(axes[1], out)
+    for i in range(oh):
+        for j in range(ow):
+            colour = _WINDOW_COLOURS[(i * ow + j) % len(_WINDOW_COLOURS)]
+            inset = 0.08 * ((i + j) % 2)  # overlapping windows stay distinguishable
+            axes[0].add_patch(Rectangle((j * stride - 0.5 + inset, i * stride - 0.5 + inset),
+                                        window - 2 * inset, window - 2 * inset, fill=False,
+                                        edgecolor=colour, linewidth=2.5))
+            axes[1].add_patch(Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False,
+                                        edgecolor=colour, linewidth=2.5))
+            if mode == "max":
+                win = a[i * stride:i * stride + window, j * stride:j * stride + window]
+                r, c = np.unravel_index(np.argmax(win), win.shape)
+                for t in axes[0].texts:
+                    if t.get_position() == (j * stride + c, i * stride + r):
+                        t.set_fontweight("bold")
+    _plain(axes[0], f"input {a.shape[0]}x{a.shape[1]}, window {window}, stride {stride}")
+    _plain(axes[1], f"{mode} pooled {oh}x{ow}")
+    return fig
+
+
+def show_pooled_maps(image, windows: Sequence[int] = (2, 4), mode: str = "max",
+                     size: float = 2.6) -> Figure:
+    """An image and its pooled versions (window = stride), each at its own resolution."""
+    img = _np(image)
+    n = len(windows) + 1
+    fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.3), layout="constrained")
+    _imshow_signed(axes[0], img)
+    _plain(axes[0], f"input {img.shape[0]}x{img.shape[1]}")
+    for ax, w in zip(axes[1:], windows):
+        out = pool2d(img, w, w, mode).numpy()
+        _imshow_signed(ax, out, signed=bool(img.min() < 0))
+        _plain(ax, f"{mode} pool {w}x{w}: {out.shape[0]}x{out.shape[1]}")
+    return fig
+
+
+def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
+                    mark_changes: bool = False) -> Figure:
+    """A grid of images: one row per entry of ``rows``, one column per entry of each row.
+
+    With ``mark_changes``, the last column of each row is read as a difference map and
+    drawn in a diverging colour map centred on zero.
+    """
+    nrows = len(rows)
+    ncols = max(len(r) for r in rows.values())
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.2),
+                             layout="constrained", squeeze=False)
+    for i, (row_name, row) in enumerate(rows.items()):
+        for j, (title, img) in enumerate(row.items()):
+            arr = _np(img)
+            last = j == len(row) - 1
+            _imshow_signed(axes[i, j], arr, signed=True if (mark_changes and last) else None)
+            _plain(axes[i, j], title)
+        for j in range(len(row), ncols):
+            axes[i, j].axis("off")
+        axes[i, 0].set_ylabel(row_name, fontsize=10)
+    return fig
+
+
+def show_unchanged_fractions(windows: Sequence[int], fractions: Mapping[str, Sequence[float]],
+                             xlabel: str = "pooling window (= stride)") -> Figure:
+    """Fraction of pooled outputs unchanged by a shift, one line per experiment."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
+    for label, values in fractions.items():
+        ax.plot(list(windows), list(values), marker="o", label=label)
+    ax.set_xticks(list(windows))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction unchanged")
+    ax.set_ylim(0, 1)
+    ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    return fig
+
