@@ -112,9 +112,22 @@ def _empty(name: str) -> ValueError:
 
 
 # --------------------------------------------------------------------------- loops
+_FINITE_CHECK_EVERY = 20
+
+
+def _check_finite(loss: torch.Tensor, step: int) -> None:
+    if not bool(torch.isfinite(loss)):
+        raise NonFiniteLossError(
+            f"the training loss became {loss.item()} (at or before batch {step}). Likely causes: a "
+            "learning rate that is too high (try 10x smaller), or inputs that are not normalized "
+            "(e.g. raw 0-255 pixels); check the data for NaN values too."
+        )
+
+
 def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
                     loss_fn: Callable | None = None, device: torch.device | str | None = None,
-                    scheduler=None, progress=None) -> tuple[float, float]:
+                    scheduler=None, progress=None, autocast_dtype: torch.dtype | None = None,
+                    channels_last: bool = False) -> tuple[float, float]:
     """One pass over the training batches: train mode, zero_grad, forward, loss, backward, step.
 
     Parameters
@@ -129,6 +142,12 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
         A learning-rate scheduler stepped after every batch (e.g. ``OneCycleLR``), or ``None``.
     progress
         A tqdm bar to advance by one per batch, or ``None``.
+    autocast_dtype
+        Run the forward pass under ``torch.autocast`` with this dtype (e.g. ``torch.bfloat16``,
+        fast on CPUs with AMX and on recent GPUs), or ``None`` for full float32.
+    channels_last
+        Feed 4-D inputs in the ``channels_last`` memory format (faster convolutions on many CPUs;
+        convert the model with ``model.to(memory_format=torch.channels_last)`` too).
 
     Returns
     -------
@@ -144,33 +163,36 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     device = _model_device(model) if device is None else torch.device(device)
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen = 0
     for step, (x, y) in enumerate(batches):
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        logits = model(x)
-        if step == 0:
-            _check_logits(logits, y)
-        loss = loss_fn(logits, y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"the training loss became {loss.item()} at batch {step}. Likely causes: a learning "
-                "rate that is too high (try 10x smaller), or inputs that are not normalized "
-                "(e.g. raw 0-255 pixels); check the data for NaN values too."
-            )
+        with _autocast(device, autocast_dtype):
+            logits = model(x)
+            if step == 0:
+                _check_logits(logits, y)
+            loss = loss_fn(logits, y)
+        # checking every batch would synchronise a GPU each step; a NaN spreads to every later
+        # loss, so a periodic check (and one at the end) catches it within a few batches
+        if step % _FINITE_CHECK_EVERY == 0:
+            _check_finite(loss, step)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
         n = y.shape[0]
-        total_loss += loss.item() * n
-        correct += (logits.argmax(1) == y).sum().item()
+        # accumulate on the device: no host synchronisation per batch
+        total_loss += loss.detach().float() * n
+        correct += (logits.argmax(1) == y).sum()
         seen += n
         if progress is not None:
             progress.update(1)
     if seen == 0:
         raise _empty("the training batches")
-    return total_loss / seen, correct / seen
+    _check_finite(total_loss, step)
+    return total_loss.item() / seen, correct.item() / seen
 
 
 @dataclass(frozen=True)
@@ -182,9 +204,12 @@ class Evaluation:
     n: int
 
 
-def predict(model: nn.Module, batches: Batches, device: torch.device | str | None = None
+def predict(model: nn.Module, batches: Batches, device: torch.device | str | None = None,
+            autocast_dtype: torch.dtype | None = None, channels_last: bool = False
             ) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and targets for every example, in eval mode and without gradients.
+
+    ``autocast_dtype`` and ``channels_last`` work as in :func:`train_one_epoch`.
 
     Returns
     -------
@@ -197,9 +222,9 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
     model.eval()
     outs, targets = [], []
     try:
-        with torch.no_grad():
+        with torch.inference_mode(), _autocast(device, autocast_dtype):
             for x, y in batches:
-                logits = model(x.to(device))
+                logits = model(_to_device(x, device, channels_last))
                 _check_logits(logits, y)
                 outs.append(logits.float().cpu())
                 targets.append(y.cpu())
@@ -211,9 +236,10 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
 
 
 def evaluate(model: nn.Module, batches: Batches, loss_fn: Callable | None = None,
-             device: torch.device | str | None = None) -> Evaluation:
+             device: torch.device | str | None = None, autocast_dtype: torch.dtype | None = None,
+             channels_last: bool = False) -> Evaluation:
     """Mean loss per example and accuracy of ``model`` on ``batches`` (eval mode, no gradients)."""
-    logits, targets = predict(model, batches, device)
+    logits, targets = predict(model, batches, device, autocast_dtype, channels_last)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     return Evaluation(float(loss_fn(logits, targets)), float((logits.argmax(1) == targets).float().mean()),
                       len(targets))
@@ -258,6 +284,21 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
 
 
 # --------------------------------------------------------------------------- fit
+def _to_device(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    if channels_last and x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    if dtype not in (torch.bfloat16, torch.float16):
+        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype}")
+    return torch.autocast(device.type, dtype=dtype)
+
+
 def _model_device(model: nn.Module) -> torch.device:
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
@@ -271,11 +312,25 @@ def _progress_bar(total: int, enabled: bool, desc: str):
     return tqdm(total=total, desc=desc, leave=False, mininterval=0.5)
 
 
+def _rng_state(train: Batches) -> dict:
+    generator = getattr(train, "generator", None)
+    return {"torch": torch.get_rng_state(),
+            "loader": generator.get_state() if isinstance(generator, torch.Generator) else None}
+
+
+def _set_rng_state(train: Batches, state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    generator = getattr(train, "generator", None)
+    if state.get("loader") is not None and isinstance(generator, torch.Generator):
+        generator.set_state(state["loader"])
+
+
 def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs: int,
         optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3,
         loss_fn: Callable | None = None, scheduler=None, device: torch.device | str | None = None,
         checkpoint: str | os.PathLike | None = None, patience: int | None = None,
-        progress: bool = True, verbose: bool = False) -> History:
+        resume_from: str | os.PathLike | None = None, autocast_dtype: torch.dtype | None = None,
+        channels_last: bool = False, progress: bool = True, verbose: bool = False) -> History:
     """Train a classifier for some epochs, validating after each one.
 
     Parameters
@@ -286,7 +341,7 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         Iterables of ``(inputs, targets)`` batches (DataLoader or TensorBatches).
         Without ``val`` there is no best epoch, checkpoint or early stopping.
     epochs
-        Number of passes over ``train``.
+        Total number of passes over ``train`` (when resuming, including those already done).
     optimizer
         Default: Adam with learning rate ``lr``.
     loss_fn
@@ -296,9 +351,16 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     device
         Default: where the model's parameters already are.
     checkpoint
-        Path where the model with the lowest validation loss so far is saved (atomically).
+        Path where the model with the lowest validation loss so far is saved (atomically):
+        an interrupted run leaves the previous best checkpoint intact.
     patience
         Stop when the validation loss has not improved for this many epochs (early stopping).
+    resume_from
+        Path of a training state saved after every epoch (model, optimizer, scheduler, history
+        and random-number states, written atomically). If the file exists, training continues
+        from it, and on the CPU ends with exactly the weights an uninterrupted run would have.
+    autocast_dtype, channels_last
+        Speed options, see :func:`train_one_epoch`; evaluation uses them too.
     progress
         Show a tqdm progress bar (notebook-aware) per epoch.
     verbose
@@ -312,41 +374,60 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     _check_model(model)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if patience is not None and (not isinstance(patience, int) or patience <= 0):
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience <= 0):
         raise ValueError(f"patience must be a positive int or None, got {patience!r}")
     if (checkpoint is not None or patience is not None) and val is None:
         raise ValueError("checkpoint and patience need validation batches: pass val=...")
     device = _model_device(model) if device is None else torch.device(device)
     model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr) if optimizer is None else optimizer
     try:
         n_batches = len(train)  # type: ignore[arg-type]
     except TypeError:
         n_batches = None
     history = History(checkpoint=Path(checkpoint) if checkpoint is not None else None)
-    best, since_best = math.inf, 0
-    for epoch in range(1, epochs + 1):
+    best, since_best, first_epoch = math.inf, 0, 1
+    state_path = Path(resume_from) if resume_from is not None else None
+    if state_path is not None and state_path.is_file():
+        state = load_checkpoint(state_path, model)
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(train, state["rng"])
+        restored = History.from_dict(state["history"])
+        history.records, history.best_epoch = restored.records, restored.best_epoch
+        best, since_best, first_epoch = state["best"], state["since_best"], len(history) + 1
+    speed = {"autocast_dtype": autocast_dtype, "channels_last": channels_last}
+    for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
         with _progress_bar(n_batches, progress, f"epoch {epoch}/{epochs}") as bar:
-            train_loss, train_acc = train_one_epoch(model, train, optimizer, loss_fn, device, scheduler, bar)
+            train_loss, train_acc = train_one_epoch(model, train, optimizer, loss_fn, device, scheduler,
+                                                    bar, **speed)
         record = EpochRecord(epoch, train_loss, train_acc, lr=optimizer.param_groups[0]["lr"])
         if val is not None:
-            result = evaluate(model, val, loss_fn, device)
+            result = evaluate(model, val, loss_fn, device, **speed)
             record.val_loss, record.val_accuracy = result.loss, result.accuracy
         record.seconds = time.perf_counter() - start
         history.records.append(record)
         if verbose:
             extra = "" if val is None else f", val loss {record.val_loss:.4f}, val acc {record.val_accuracy:.2%}"
             print(f"epoch {epoch}: train loss {train_loss:.4f}, train acc {train_acc:.2%}{extra}")
-        if val is None:
-            continue
-        if record.val_loss < best:
-            best, since_best, history.best_epoch = record.val_loss, 0, epoch
-            if checkpoint is not None:
-                save_checkpoint(checkpoint, model, epoch=epoch, val_loss=record.val_loss)
-        else:
-            since_best += 1
-            if patience is not None and since_best >= patience:
-                history.stopped_early = True
-                break
+        stop = False
+        if val is not None:
+            if record.val_loss < best:
+                best, since_best, history.best_epoch = record.val_loss, 0, epoch
+                if checkpoint is not None:
+                    save_checkpoint(checkpoint, model, epoch=epoch, val_loss=record.val_loss)
+            else:
+                since_best += 1
+                stop = patience is not None and since_best >= patience
+        if state_path is not None:
+            save_checkpoint(state_path, model, optimizer=optimizer.state_dict(),
+                            scheduler=scheduler.state_dict() if scheduler is not None else None,
+                            rng=_rng_state(train), history=history.to_dict(), best=best, since_best=since_best)
+        if stop:
+            history.stopped_early = True
+            break
     return history
