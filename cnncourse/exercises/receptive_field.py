@@ -1,0 +1,194 @@
+"""Checkers for the receptive-field exercises (lesson 9).
+
+Each checker computes the reference answer itself with :mod:`cnncourse.receptive_field`,
+so it works for any stack a lesson (or a curious learner) makes up. When an answer is
+wrong, the checker recomputes the typical mistakes (forgetting the jump, forgetting the
+dilation, adding strides instead of multiplying them, being off by one) and names the
+mistake it recognises, without printing the right number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from numbers import Real
+
+from torch import nn
+
+from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse.receptive_field import ReceptiveField, receptive_field
+
+__all__ = ["check_field_size", "check_jump", "check_erf_growth"]
+
+
+def _as_pixels(answer: object, exercise: str) -> tuple[tuple[int, int] | None, Feedback | None]:
+    """An int, a whole float or a pair of them -> (rows, cols); else a failing Feedback."""
+    def whole(v):
+        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(float(v)):
+            return None
+        return int(v) if float(v).is_integer() else None
+
+    if isinstance(answer, (tuple, list)) and len(answer) == 2:
+        pair = (whole(answer[0]), whole(answer[1]))
+    else:
+        value = whole(answer)
+        pair = (value, value)
+    if pair[0] is None or pair[1] is None:
+        return None, wrong(exercise, f"answer with a whole number of pixels (an int), got {answer!r}.")
+    return pair, None
+
+
+def _variants(rf: ReceptiveField) -> dict[str, tuple[int, int]]:
+    """Sizes and jumps that typical mistakes produce, per axis."""
+    out: dict[str, list[int]] = {"no_jump": [], "no_dilation": [], "no_pool": [], "sum_kernels": [],
+                                 "added_jumps": [], "sum_strides": [], "conv_strides_only": []}
+    for a in (0, 1):
+        r_nojump = 1
+        r_nodil, j_nodil = 1, 1
+        r_nopool, j_nopool = 1, 1
+        sum_k = 0
+        j_add, sum_s, j_conv = 1, 0, 1
+        for row in rf:
+            k, s, d = row.kernel[a], row.stride[a], row.dilation[a]
+            raw = (k - 1) // d + 1
+            r_nojump += k - 1
+            r_nodil += (raw - 1) * j_nodil
+            j_nodil *= s
+            if row.kind != "MaxPool2d" and row.kind != "AvgPool2d":
+                r_nopool += (k - 1) * j_nopool
+                j_nopool *= s
+                j_conv *= s
+            if k > 1 or s > 1:
+                sum_k += k
+                j_add += s - 1
+                sum_s += s
+        out["no_jump"].append(r_nojump)
+        out["no_dilation"].append(r_nodil)
+        out["no_pool"].append(r_nopool)
+        out["sum_kernels"].append(sum_k)
+        out["added_jumps"].append(j_add)
+        out["sum_strides"].append(sum_s)
+        out["conv_strides_only"].append(j_conv)
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def check_field_size(answer: object, layers: nn.Module | Iterable[nn.Module],
+                     exercise: str = "receptive field size") -> Feedback:
+    """Check the learner's theoretical receptive-field size of the last layer of ``layers``.
+
+    Parameters
+    ----------
+    answer
+        The size in input pixels: an int for a square field (or a pair ``(rows, cols)``);
+        ``None`` or ``...`` while unanswered.
+    layers
+        The stack the question is about (anything :func:`~cnncourse.receptive_field.receptive_field`
+        accepts).
+    exercise
+        Name shown in the verdict.
+    """
+    rf = receptive_field(layers)
+    if is_placeholder(answer):
+        return unanswered(exercise)
+    got, fail = _as_pixels(answer, exercise)
+    if fail is not None:
+        return fail
+    ref = rf.size
+    if got == ref:
+        return correct(exercise, "that is the number of input pixels (per side) one unit of the last layer can see.")
+    v = _variants(rf)
+    has_dilation = any(d > 1 for row in rf for d in row.dilation)
+    if has_dilation and got == v["no_dilation"]:
+        return wrong(exercise, "you used the raw kernel sizes: a dilated kernel spans d(k - 1) + 1 pixels, "
+                               "not k. Redo the layers with dilation > 1.")
+    if got == v["no_jump"] != ref:
+        return wrong(exercise, "you added (k - 1) for every layer, as if all strides were 1. After a layer "
+                               "with stride s, one step of a later kernel moves s times further in the input: "
+                               "multiply (k - 1) by the jump of the layer before.")
+    if got == v["no_pool"] and v["no_pool"] != ref:
+        return wrong(exercise, "the pooling layers are missing: a pooling window widens the field like a "
+                               "convolution with the same kernel and stride.")
+    if got == v["sum_kernels"]:
+        return wrong(exercise, "you added the kernel sizes. Two stacked 3x3 layers see 5 pixels, not 6: "
+                               "neighbouring windows overlap, so each layer adds (k - 1) jumps, not k.")
+    if all(abs(g - r) == 1 for g, r in zip(got, ref)):
+        return wrong(exercise, "off by one. Start from a field of 1 pixel (the input itself) and add "
+                               "(k - 1) x jump per layer; a single k x k layer sees k pixels.")
+    if any(g > r for g, r in zip(got, ref)):
+        return wrong(exercise, "too large. Check each step of r_l = r_(l-1) + (k_l - 1) j_(l-1): use the jump "
+                               "of the layer *before*, not after, and (k - 1), not k.")
+    return wrong(exercise, "too small. Write a table, one row per layer, with the jump and the size: "
+                           "r_l = r_(l-1) + (k_l - 1) j_(l-1), j_l = j_(l-1) s_l.")
+
+
+def check_jump(answer: object, layers: nn.Module | Iterable[nn.Module],
+               exercise: str = "jump") -> Feedback:
+    """Check the learner's jump (effective stride, in input pixels) of the last layer of ``layers``.
+
+    Parameters
+    ----------
+    answer
+        The jump: an int (or a pair ``(rows, cols)``); ``None`` or ``...`` while unanswered.
+    layers
+        The stack the question is about.
+    exercise
+        Name shown in the verdict.
+    """
+    rf = receptive_field(layers)
+    if is_placeholder(answer):
+        return unanswered(exercise)
+    got, fail = _as_pixels(answer, exercise)
+    if fail is not None:
+        return fail
+    ref = rf.jump
+    if got == ref:
+        return correct(exercise, "two neighbouring units of the last layer look at windows this many input "
+                                 "pixels apart.")
+    v = _variants(rf)
+    if got in (v["added_jumps"], v["sum_strides"]):
+        return wrong(exercise, "you added the strides. Strides compound: a stride-s layer on top of a map "
+                               "whose units are j pixels apart puts its units s x j pixels apart.")
+    if got == v["conv_strides_only"] and v["conv_strides_only"] != ref:
+        return wrong(exercise, "the pooling layers are missing: pooling has a stride too (by default equal "
+                               "to its window), and it multiplies the jump like a strided convolution.")
+    if got == (1, 1):
+        return wrong(exercise, "a jump of 1 means no layer subsamples. Which layers have a stride above 1?")
+    return wrong(exercise, "the jump is the product of the strides of all layers so far; "
+                           "kernel sizes, padding and dilation do not change it.")
+
+
+def check_erf_growth(answer: object, depth_ratio: float = 4.0,
+                     exercise: str = "ERF growth") -> Feedback:
+    """Check by what factor the effective receptive field's radius grows when depth grows ``depth_ratio`` times.
+
+    The reference is the square-root law of Luo et al. (2016): a factor of
+    ``sqrt(depth_ratio)``; answers within 10 % are accepted.
+
+    Parameters
+    ----------
+    answer
+        The growth factor (a number); ``None`` or ``...`` while unanswered.
+    depth_ratio
+        How many times deeper the network becomes (> 1).
+    exercise
+        Name shown in the verdict.
+    """
+    if isinstance(depth_ratio, bool) or not isinstance(depth_ratio, Real) or not depth_ratio > 1:
+        raise ValueError(f"depth_ratio must be a number > 1, got {depth_ratio!r}")
+    if is_placeholder(answer):
+        return unanswered(exercise)
+    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(float(answer)):
+        return wrong(exercise, f"answer with a number (a growth factor), got {answer!r}.")
+    ref = math.sqrt(depth_ratio)
+    got = float(answer)
+    if abs(got - ref) <= 0.1 * ref:
+        return correct(exercise, "the effective field widens like the square root of depth, more slowly "
+                                 "than the theoretical one.")
+    if abs(got - depth_ratio) <= 0.1 * depth_ratio:
+        return wrong(exercise, "that is how the *theoretical* field grows (linearly with depth). The effective "
+                               "field is a sum of many small random steps: how does the spread of such a sum grow?")
+    if got <= 1:
+        return wrong(exercise, "a deeper stack never sees less: the factor is above 1.")
+    if got > ref:
+        return wrong(exercise, "too fast. Look at the slope of the ERF line on the log-log plot.")
+    return wrong(exercise, "too slow. Look at the slope of the ERF line on the log-log plot.")

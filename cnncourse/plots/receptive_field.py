@@ -1,0 +1,218 @@
+"""Figures about receptive fields: heatmaps by depth, growth on log-log axes, comparisons.
+
+The maps come from :mod:`cnncourse.receptive_field`; these functions only draw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+__all__ = [
+    "plot_usage_map",
+    "plot_erf_by_depth",
+    "plot_field_growth",
+    "plot_erf_comparison",
+    "plot_dilation_comparison",
+]
+
+
+def _check_maps(maps: Mapping[str, np.ndarray], name: str = "maps") -> dict[str, np.ndarray]:
+    if not isinstance(maps, Mapping) or len(maps) == 0:
+        raise ValueError(f"{name} must be a non-empty mapping title -> 2-D array, got {type(maps).__name__}")
+    out = {}
+    for key, value in maps.items():
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim != 2:
+            raise ValueError(f"{name}[{key!r}] must be a 2-D array, got shape {arr.shape}")
+        out[str(key)] = arr
+    return out
+
+
+def _outline(ax, bounds, color="white", label=None) -> None:
+    """Draw the box ((r0, r1), (c0, c1)) (inclusive pixel indices) on an image axis."""
+    (r0, r1), (c0, c1) = bounds
+    ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False,
+                           edgecolor=color, lw=1.2, ls="--", label=label))
+
+
+def _heatmap_row(maps: dict[str, np.ndarray], outlines: Mapping | None, cmap: str, title: str | None,
+                 annotate: bool = False, per_panel: float = 2.6) -> Figure:
+    n = len(maps)
+    fig, axes = plt.subplots(1, n, figsize=(per_panel * n + 0.4, per_panel + 0.5), layout="constrained",
+                             squeeze=False)
+    for ax, (key, m) in zip(axes[0], maps.items()):
+        im = ax.imshow(m, cmap=cmap, interpolation="nearest")
+        ax.set_title(key, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if outlines and key in outlines and outlines[key] is not None:
+            _outline(ax, outlines[key])
+        if annotate and m.size <= 400:
+            top = m.max() if m.max() > 0 else 1
+            for (r, c), v in np.ndenumerate(m):
+                ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=7,
+                        color="black" if v > 0.6 * top else "white")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    if title:
+        fig.suptitle(title)
+    plt.close(fig)
+    return fig
+
+
+def plot_usage_map(maps: Mapping[str, np.ndarray], title: str | None = None,
+                   annotate: bool = True) -> Figure:
+    """Heatmaps of pixel-usage counts (:func:`cnncourse.receptive_field.usage_map`), side by side.
+
+    Parameters
+    ----------
+    maps
+        Title -> 2-D count map.
+    title
+        Optional figure title.
+    annotate
+        Write each count in its pixel (for maps of at most 400 pixels).
+    """
+    return _heatmap_row(_check_maps(maps), None, "magma", title, annotate=annotate)
+
+
+def plot_erf_by_depth(maps: Mapping[int, np.ndarray], field_bounds: Mapping[int, tuple] | None = None,
+                      title: str | None = None) -> Figure:
+    """Effective receptive fields of networks of increasing depth, one heatmap each.
+
+    Parameters
+    ----------
+    maps
+        Depth -> ERF map (all of the same input size).
+    field_bounds
+        Depth -> ``((r0, r1), (c0, c1))`` of the theoretical field, drawn as a dashed box.
+    title
+        Optional figure title.
+    """
+    if not isinstance(maps, Mapping):
+        raise TypeError(f"maps must be a mapping depth -> 2-D array, got {type(maps).__name__}")
+    labelled = _check_maps({f"depth {d}": m for d, m in maps.items()})
+    outlines = None
+    if field_bounds is not None:
+        outlines = {f"depth {d}": b for d, b in field_bounds.items()}
+    return _heatmap_row(labelled, outlines, "viridis", title)
+
+
+def plot_field_growth(depths: Sequence[float], series: Mapping[str, Sequence[float]],
+                      slopes: Mapping[str, float] | None = None, ylabel: str = "radius (pixels)",
+                      title: str | None = None) -> Figure:
+    """Field radius against depth on log-log axes, with fitted power laws.
+
+    Parameters
+    ----------
+    depths
+        Network depths (x axis).
+    series
+        Label -> radius at each depth (y axis).
+    slopes
+        Label -> ``(exponent, prefactor)`` pairs from
+        :func:`cnncourse.receptive_field.fit_power_law`; each is drawn as a dashed line and its
+        exponent written in the legend.
+    ylabel, title
+        Axis label and optional title.
+    """
+    x = np.asarray(depths, dtype=float)
+    if x.ndim != 1 or x.size < 2 or (x <= 0).any():
+        raise ValueError(f"depths must be at least two positive numbers, got {depths!r}")
+    fig, ax = plt.subplots(figsize=(5.2, 3.8), layout="constrained")
+    markers = iter("osD^v<>")
+    for label, ys in series.items():
+        y = np.asarray(ys, dtype=float)
+        if y.shape != x.shape:
+            raise ValueError(f"series[{label!r}] has {y.size} values for {x.size} depths")
+        line = ax.loglog(x, y, next(markers, "o"), label=label)[0]
+        if slopes and label in slopes:
+            b, a = slopes[label]
+            xs = np.geomspace(x.min(), x.max(), 50)
+            line.set_label(f"{label}: slope {b:.2f}")
+            ax.loglog(xs, a * xs ** b, "--", color=line.get_color(), lw=1)
+    ax.set_xlabel("depth (number of 3x3 convolutions)")
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(x, [f"{v:g}" for v in x])
+    ax.minorticks_off()
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def plot_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | None = None,
+                        title: str | None = None, profile: bool = True) -> Figure:
+    """Two or more effective receptive fields side by side (e.g. untrained vs trained).
+
+    Parameters
+    ----------
+    maps
+        Title -> ERF map (same shape).
+    field_bounds
+        ``((r0, r1), (c0, c1))`` of the theoretical field, drawn as a dashed box on every map.
+    title
+        Optional figure title.
+    profile
+        Add a panel with the central row of every map, each scaled to a peak of 1.
+    """
+    checked = _check_maps(maps)
+    n = len(checked) + int(profile)
+    fig, axes = plt.subplots(1, n, figsize=(2.9 * n + 0.4, 3.1), layout="constrained", squeeze=False)
+    axes = axes[0]
+    for ax, (key, m) in zip(axes, checked.items()):
+        im = ax.imshow(m, cmap="viridis", interpolation="nearest")
+        ax.set_title(key, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if field_bounds is not None:
+            _outline(ax, field_bounds)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    if profile:
+        ax = axes[-1]
+        for key, m in checked.items():
+            r = int(np.argmax(m.sum(axis=1)))
+            row = m[r]
+            ax.plot(np.arange(row.size), row / row.max() if row.max() > 0 else row, "o-", ms=3, label=key)
+        if field_bounds is not None:
+            for c in field_bounds[1]:
+                ax.axvline(c, color="grey", ls="--", lw=1)
+        ax.set_xlabel("input column")
+        ax.set_ylabel("gradient (central row, peak = 1)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    plt.close(fig)
+    return fig
+
+
+def plot_dilation_comparison(maps: Mapping[str, np.ndarray], parameters: Mapping[str, int] | None = None,
+                             field_bounds: Mapping[str, tuple] | None = None,
+                             title: str | None = None) -> Figure:
+    """Fields of plain and dilated stacks side by side, with their parameter counts in the titles.
+
+    Parameters
+    ----------
+    maps
+        Label -> map (usage counts or ERF) of each stack, same shape.
+    parameters
+        Label -> number of parameters, appended to the panel title.
+    field_bounds
+        Label -> theoretical field box, drawn dashed.
+    title
+        Optional figure title.
+    """
+    checked = _check_maps(maps)
+    if parameters:
+        checked = {(f"{k}\n{parameters[k]:,} parameters" if k in parameters else k): v for k, v in checked.items()}
+        if field_bounds:
+            field_bounds = {(f"{k}\n{parameters[k]:,} parameters" if k in parameters else k): v
+                            for k, v in field_bounds.items()}
+    return _heatmap_row(checked, field_bounds, "magma", title, per_panel=3.0)

@@ -1,0 +1,105 @@
+"""Tests of the lesson-9 checkers: right answers pass, typical mistakes get a pointed hint."""
+
+from __future__ import annotations
+
+import pytest
+from torch import nn
+
+from cnncourse.exercises.receptive_field import check_erf_growth, check_field_size, check_jump
+
+
+def stack_with_pool():
+    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(8, 8, 3), nn.ReLU())  # size 10, jump 2
+
+
+def dilated():
+    return [nn.Conv2d(1, 1, 3, dilation=d, padding=d) for d in (1, 2, 4)]  # size 15
+
+
+def strided():
+    return nn.Sequential(nn.Conv2d(1, 8, 3, stride=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 8, 3, stride=2))  # jump 8
+
+
+@pytest.mark.parametrize("placeholder", [None, ...])
+def test_placeholders_are_unanswered(placeholder):
+    for fb in (check_field_size(placeholder, stack_with_pool()), check_jump(placeholder, strided()),
+               check_erf_growth(placeholder)):
+        assert fb.passed is None and not fb
+        assert "placeholder" in fb.message
+
+
+def test_right_answers_pass():
+    assert check_field_size(10, stack_with_pool())
+    assert check_field_size(10.0, stack_with_pool())
+    assert check_field_size((10, 10), stack_with_pool())
+    assert check_field_size(15, dilated())
+    assert check_jump(2, stack_with_pool())
+    assert check_jump(8, strided())
+    assert check_erf_growth(2)
+    assert check_erf_growth(2.1)
+    assert check_erf_growth(3, depth_ratio=9)
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (8, "jump"),            # forgot the jump after the pool
+    (7, "pooling"),         # forgot the pool
+    (9, "off by one"),
+    (11, "added the kernel sizes"),
+    (14, "too large"),
+    (4, "too small"),
+])
+def test_field_size_hints(answer, hint):
+    fb = check_field_size(answer, stack_with_pool())
+    assert fb.passed is False
+    assert hint in fb.message
+    assert "10" not in fb.message  # the answer is never given away
+
+
+def test_dilation_hints():
+    fb = check_field_size(7, dilated())
+    assert not fb and "dilat" in fb.message
+    fb = check_field_size(14, dilated())
+    assert not fb and "off by one" in fb.message
+    assert "15" not in fb.message
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (6, "added the strides"),
+    (4, "added the strides"),
+    (1, "no layer subsamples"),
+    (5, "product of the strides"),
+])
+def test_jump_hints(answer, hint):
+    fb = check_jump(answer, strided())
+    assert fb.passed is False and hint in fb.message
+    assert "8" not in fb.message
+
+
+def test_jump_forgot_pooling():
+    fb = check_jump(1, stack_with_pool())
+    assert not fb and "pooling" in fb.message
+
+
+def test_erf_growth_hints():
+    fb = check_erf_growth(4)
+    assert not fb and "theoretical" in fb.message
+    assert "too fast" in check_erf_growth(3).message
+    assert "too slow" in check_erf_growth(1.3).message
+    assert "above 1" in check_erf_growth(0.5).message
+
+
+@pytest.mark.parametrize("bad", ["ten", 10.5, True, float("nan"), [1, 2, 3]])
+def test_malformed_answers_get_a_hint(bad):
+    fb = check_field_size(bad, stack_with_pool())
+    assert fb.passed is False and "whole number" in fb.message
+    assert check_jump(bad, strided()).passed is False
+
+
+def test_bad_exercise_arguments():
+    with pytest.raises(ValueError, match="depth_ratio"):
+        check_erf_growth(2, depth_ratio=1)
+    with pytest.raises(ValueError, match="Linear"):
+        check_field_size(3, [nn.Linear(2, 2)])
+    assert "answer with a number" in check_erf_growth("two").message

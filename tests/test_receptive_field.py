@@ -1,0 +1,355 @@
+"""Tests of cnncourse.receptive_field: the arithmetic, the gradient maps and the fits."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from cnncourse.receptive_field import (
+    GaussianFit,
+    conv_stack,
+    effective_receptive_field,
+    fit_gaussian,
+    fit_power_law,
+    flatten_layers,
+    gradient_support,
+    mass_radius,
+    receptive_field,
+    support_extent,
+    usage_map,
+)
+
+matplotlib.use("Agg")
+
+
+# --------------------------------------------------------------------------- arithmetic
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 10])
+def test_n_3x3_convs_give_2n_plus_1(n):
+    rf = receptive_field(conv_stack(n))
+    assert rf.size == (2 * n + 1, 2 * n + 1)
+    assert rf.jump == (1, 1)
+    assert rf.start == (0.0, 0.0)  # 'same' padding keeps unit (0, 0) centred on pixel (0, 0)
+
+
+def test_pool_doubles_the_jump():
+    stack = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3), nn.ReLU())
+    rf = receptive_field(stack)
+    sizes = [row.size[0] for row in rf]
+    jumps = [row.jump[0] for row in rf]
+    assert sizes == [3, 3, 4, 8, 8]
+    assert jumps == [1, 1, 2, 2, 2]
+    assert rf.start == (3.5, 3.5)
+
+
+def test_dilations_1_2_4_give_15():
+    stack = [nn.Conv2d(1, 1, 3, dilation=d, padding=d) for d in (1, 2, 4)]
+    rf = receptive_field(stack)
+    assert rf.size == (15, 15)
+    assert [row.kernel for row in rf] == [(3, 3), (5, 5), (9, 9)]
+    assert [row.dilation for row in rf] == [(1, 1), (2, 2), (4, 4)]
+
+
+def test_lesson8_features():
+    features = nn.Sequential(nn.Conv2d(1, 24, 5), nn.MaxPool2d(2), nn.ReLU(),
+                             nn.Conv2d(24, 32, 3), nn.MaxPool2d(2), nn.ReLU())
+    rf = receptive_field(features, 28)
+    assert rf.size == (12, 12) and rf.jump == (4, 4)
+    assert rf.out_shape == (5, 5)
+    assert [row.out_shape for row in rf] == [(24, 24), (12, 12), (12, 12), (10, 10), (5, 5), (5, 5)]
+
+
+def test_out_shapes_match_pytorch():
+    stack = nn.Sequential(nn.Conv2d(1, 2, (3, 5), stride=(1, 2), padding=(1, 0)), nn.ReLU(),
+                          nn.MaxPool2d(3, stride=2, ceil_mode=True), nn.AvgPool2d(2, padding=1),
+                          nn.Conv2d(2, 2, 3, padding="same", dilation=2), nn.BatchNorm2d(2))
+    rf = receptive_field(stack, (31, 40))
+    y = stack.eval()(torch.zeros(1, 1, 31, 40))
+    assert rf.out_shape == tuple(y.shape[-2:])
+
+
+def test_non_square_per_axis():
+    rf = receptive_field([nn.Conv2d(1, 1, (1, 3)), nn.MaxPool2d((2, 1)), nn.Conv2d(1, 1, (3, 3))])
+    assert rf.size == (6, 5)  # rows: 1 -> 2 (pool) -> 2 + 2 * 2; columns: 3 -> 3 -> 3 + 2 * 1
+    assert rf.jump == (2, 1)
+    assert "x" in str(rf)
+
+
+def test_nested_sequentials_are_flattened():
+    inner = nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU())
+    model = nn.Sequential(inner, nn.Sequential(inner, nn.Sequential(nn.MaxPool2d(2))))
+    names = [name for name, _ in flatten_layers(model)]
+    assert names == ["0.0", "0.1", "1.0.0", "1.0.1", "1.1.0"]
+    assert receptive_field(model).size == (6, 6)
+
+
+def test_table_prints_every_layer():
+    rf = receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.MaxPool2d(2)), 10)
+    text = str(rf)
+    lines = text.splitlines()
+    assert len(lines) == 2 + 1 + 3  # header, rule, input row, three layers
+    assert "MaxPool2d" in text and "jump" in text and "4x4" in text
+
+
+def test_empty_stack_is_the_input():
+    rf = receptive_field([])
+    assert len(rf) == 0 and rf.size == (1, 1) and rf.jump == (1, 1)
+
+
+def test_unknown_layer_is_named():
+    stack = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=r"layer 2 \(Flatten"):
+        receptive_field(stack)
+    with pytest.raises(ValueError, match=r"layer 1 \(Linear"):
+        receptive_field([nn.Conv2d(1, 1, 3), nn.Linear(3, 3)])
+    with pytest.raises(ValueError, match="AdaptiveAvgPool2d"):
+        receptive_field([nn.AdaptiveAvgPool2d(1)])
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="layers"):
+        receptive_field(42)
+    with pytest.raises(ValueError, match="input_size"):
+        receptive_field(conv_stack(2), 0)
+    with pytest.raises(ValueError, match="too small"):
+        receptive_field([nn.Conv2d(1, 1, 5)], 3)
+    with pytest.raises(ValueError, match="depth"):
+        conv_stack(0)
+    with pytest.raises(ValueError, match="kernel_size"):
+        conv_stack(2, kernel_size=4)
+    with pytest.raises(ValueError, match="dilation"):
+        conv_stack(2, dilation=[1])
+
+
+# --------------------------------------------------------------------------- gradient maps
+def test_usage_of_one_conv_over_the_image():
+    counts = usage_map(nn.Conv2d(1, 1, 3, padding=1), 8, unit=None)
+    assert counts[0, 0] == 4 and counts[0, 3] == 6 and counts[3, 3] == 9
+    assert counts.sum() == 8 * 8 * 9 - (4 * 8 * 3 - 4)  # windows minus the padded taps
+
+
+def test_usage_of_one_unit_is_a_product_of_box_convolutions():
+    counts = usage_map(conv_stack(2, activation=None), 7)
+    expected = np.outer([1, 2, 3, 2, 1], [1, 2, 3, 2, 1])
+    assert np.array_equal(counts[1:6, 1:6], expected)
+    assert counts.sum() == 81
+
+
+def test_unit_argument():
+    with pytest.raises(ValueError, match="outside"):
+        usage_map(conv_stack(1), 5, unit=(5, 0))
+    with pytest.raises(ValueError, match="unit"):
+        usage_map(conv_stack(1), 5, unit="middle")
+    corner = gradient_support(conv_stack(2), 9, unit=(0, 0))
+    assert support_extent(corner) == ((0, 2), (0, 2))  # clipped by the image border
+
+
+def test_gradient_support_of_the_lesson8_features():
+    features = nn.Sequential(nn.Conv2d(1, 24, 5), nn.MaxPool2d(2), nn.ReLU(),
+                             nn.Conv2d(24, 32, 3), nn.MaxPool2d(2), nn.ReLU())
+    rf = receptive_field(features, 28)
+    mask = gradient_support(features, 28)
+    (r0, r1), (c0, c1) = support_extent(mask)
+    assert (r1 - r0 + 1, c1 - c0 + 1) == rf.size
+    assert ((r0, r1), (c0, c1)) == rf.bounds((2, 2))
+    assert mask.sum() == 144  # dense: no holes
+
+
+def test_dilated_support_has_holes_but_the_right_extent():
+    mask = gradient_support([nn.Conv2d(1, 1, 3, dilation=3)], 13)
+    assert support_extent(mask) == ((3, 9), (3, 9))
+    assert mask.sum() == 9
+
+
+layer_strategy = st.one_of(
+    st.tuples(st.just("conv"), st.sampled_from([1, 2, 3, 5]), st.sampled_from([1, 2]),
+              st.sampled_from([1, 2]), st.integers(0, 2)),
+    st.tuples(st.just("max"), st.sampled_from([2, 3]), st.sampled_from([1, 2]), st.just(1), st.integers(0, 1)),
+    st.tuples(st.just("avg"), st.sampled_from([2, 3]), st.sampled_from([1, 2]), st.just(1), st.just(0)),
+    st.tuples(st.just("relu"), st.just(1), st.just(1), st.just(1), st.just(0)),
+)
+
+
+def _build(spec):
+    layers = []
+    for kind, k, s, d, p in spec:
+        if kind == "conv":
+            layers.append(nn.Conv2d(1, 1, k, stride=s, dilation=d, padding=min(p, d * (k - 1) // 2)))
+        elif kind == "max":
+            layers.append(nn.MaxPool2d(k, stride=s, padding=min(p, k // 2)))
+        elif kind == "avg":
+            layers.append(nn.AvgPool2d(k, stride=s))
+        else:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(layer_strategy, min_size=1, max_size=5))
+def test_gradient_support_matches_the_theory(spec):
+    stack = _build(spec)
+    rf = receptive_field(stack)
+    side = 2 * max(rf.size) + 4 * max(rf.jump) + 8
+    assume(side <= 160)
+    rf = receptive_field(stack, side)
+    unit = ((rf.out_shape[0] - 1) // 2, (rf.out_shape[1] - 1) // 2)
+    (lo, hi), _ = rf.bounds(unit)
+    assume(lo >= 0 and hi <= side - 1)  # the field lies inside the image
+    (r0, r1), (c0, c1) = support_extent(gradient_support(stack, side, unit))
+    assert (r1 - r0 + 1, c1 - c0 + 1) == rf.size
+    assert ((r0, r1), (c0, c1)) == rf.bounds(unit)
+    # the real network (random weights, all-positive input) never reaches outside the field
+    with torch.no_grad():
+        for m in stack.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.abs_()
+    x = torch.rand(1, 1, side, side) + 0.1
+    x.requires_grad_(True)
+    y = stack(x)
+    (g,) = torch.autograd.grad(y[0, 0, unit[0], unit[1]], x)
+    nz = np.nonzero(g[0, 0].numpy())
+    if nz[0].size:
+        assert nz[0].min() >= r0 and nz[0].max() <= r1 and nz[1].min() >= c0 and nz[1].max() <= c1
+
+
+# --------------------------------------------------------------------------- effective field
+def test_erf_is_normalized_and_inside_the_field():
+    erf = effective_receptive_field(lambda: conv_stack(3, channels=4), 15, n_inputs=4, n_inits=2)
+    assert erf.shape == (15, 15)
+    assert math.isclose(erf.sum(), 1.0, rel_tol=1e-9)
+    assert support_extent(erf > 0) == ((4, 10), (4, 10))
+    assert erf[7, 7] == erf.max()
+
+
+def test_erf_is_deterministic_and_leaves_global_rng_alone():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = effective_receptive_field(lambda: conv_stack(2, channels=4), 11, n_inputs=3, seed=5)
+    after = torch.rand(1)
+    b = effective_receptive_field(lambda: conv_stack(2, channels=4), 11, n_inputs=3, seed=5)
+    assert torch.equal(before, after)
+    assert np.array_equal(a, b)
+
+
+def test_erf_of_a_linear_stack_with_all_ones_is_the_usage_map():
+    def ones_stack():
+        net = conv_stack(3, channels=1, activation=None)
+        with torch.no_grad():
+            for m in net:
+                m.weight.fill_(1.0)
+        return net
+
+    erf = effective_receptive_field(ones_stack, 11, n_inputs=2)
+    counts = usage_map(conv_stack(3, activation=None), 11)
+    np.testing.assert_allclose(erf, counts / counts.sum(), rtol=1e-6)
+
+
+def test_erf_with_given_inputs_and_modes():
+    net = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU())
+    net.train()
+    erf = effective_receptive_field(net, inputs=torch.randn(5, 1, 9, 9), normalize=False)
+    assert net.training  # mode restored
+    assert erf.shape == (9, 9) and erf.sum() > 0
+    with pytest.raises(ValueError, match="n_inits"):
+        effective_receptive_field(net, 9, n_inits=2)
+    with pytest.raises(ValueError, match="input_size"):
+        effective_receptive_field(net)
+    with pytest.raises(ValueError, match=r"\(N, C, h, w\)"):
+        effective_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten()), 9)
+    with pytest.raises(TypeError, match="model"):
+        effective_receptive_field(42, 9)
+
+
+# --------------------------------------------------------------------------- fits
+def _gaussian(shape, r0, c0, sr, sc, rho=0.0, amp=2.0):
+    return GaussianFit((r0, c0), (sr, sc), rho, amp).evaluate(shape)
+
+
+@pytest.mark.parametrize("method", ["moments", "least_squares"])
+def test_fit_recovers_a_known_gaussian(method):
+    g = _gaussian((61, 57), 30.3, 27.6, 4.0, 6.5, rho=0.3)
+    fit = fit_gaussian(g, method=method)
+    np.testing.assert_allclose(fit.center, (30.3, 27.6), atol=1e-3)
+    np.testing.assert_allclose(fit.sigma, (4.0, 6.5), rtol=1e-3)
+    assert abs(fit.correlation - 0.3) < 1e-3
+    assert abs(fit.radius - math.sqrt((16 + 6.5**2) / 2)) < 1e-2
+    if method == "least_squares":
+        assert abs(fit.amplitude - 2.0) < 1e-6
+
+
+def test_least_squares_ignores_a_faint_background_better():
+    g = _gaussian((41, 41), 20, 20, 3, 3) + 0.002
+    assert abs(fit_gaussian(g, "least_squares").radius - 3) < 0.05
+    assert fit_gaussian(g, "moments").radius > 3.5
+
+
+def test_fit_rejects_bad_maps():
+    with pytest.raises(ValueError, match="2-D"):
+        fit_gaussian(np.ones(5))
+    with pytest.raises(ValueError, match="non-negative"):
+        fit_gaussian(-np.ones((3, 3)))
+    with pytest.raises(ValueError, match="zero"):
+        fit_gaussian(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="method"):
+        fit_gaussian(np.ones((3, 3)), method="magic")
+
+
+def test_mass_radius():
+    w = np.zeros((11, 11))
+    w[5, 5] = 1.0
+    assert mass_radius(w, 0.9) == 0.0
+    w[5, 8] = 1.0  # half the mass 3 pixels away from the centre of mass 1.5 away: both at 1.5
+    assert mass_radius(w, 1.0) == 1.5
+    g = _gaussian((81, 81), 40, 40, 5, 5)
+    # a 2-D Gaussian holds 1 - exp(-r^2 / 2 sigma^2) within r: 90 % at sigma sqrt(2 ln 10)
+    assert abs(mass_radius(g, 0.9) - 5 * math.sqrt(2 * math.log(10))) < 0.6
+    with pytest.raises(ValueError, match="fraction"):
+        mass_radius(g, 0)
+
+
+def test_fit_power_law():
+    x = np.array([1, 2, 4, 8, 16])
+    b, a = fit_power_law(x, 3 * x**0.5)
+    assert abs(b - 0.5) < 1e-12 and abs(a - 3) < 1e-12
+    with pytest.raises(ValueError, match="positive"):
+        fit_power_law([1, 2], [0, 1])
+    with pytest.raises(ValueError, match="same length"):
+        fit_power_law([1, 2, 3], [1, 2])
+
+
+# --------------------------------------------------------------------------- plots
+def test_plots_return_figures():
+    from matplotlib.figure import Figure
+
+    from cnncourse.plots.receptive_field import (
+        plot_dilation_comparison,
+        plot_erf_by_depth,
+        plot_erf_comparison,
+        plot_field_growth,
+        plot_usage_map,
+    )
+
+    m = _gaussian((15, 15), 7, 7, 2, 2)
+    box = ((4, 10), (4, 10))
+    figs = [
+        plot_usage_map({"a": usage_map(conv_stack(1), 6, None)}),
+        plot_erf_by_depth({1: m, 2: m}, {1: box, 2: box}, title="t"),
+        plot_field_growth([1, 2, 4], {"ERF": [1, 1.4, 2], "theory": [1, 2, 4]},
+                          {"ERF": fit_power_law([1, 2, 4], [1, 1.4, 2])}),
+        plot_erf_comparison({"before": m, "after": m}, box),
+        plot_dilation_comparison({"plain": m, "dilated": m}, {"plain": 10, "dilated": 10}, {"plain": box}),
+    ]
+    assert all(isinstance(f, Figure) for f in figs)
+    with pytest.raises(ValueError, match="maps"):
+        plot_usage_map({})
+    with pytest.raises(ValueError, match="2-D"):
+        plot_erf_comparison({"a": np.ones(3)})
+    with pytest.raises(ValueError, match="depths"):
+        plot_field_growth([1], {"a": [1]})
