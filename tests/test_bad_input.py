@@ -1,0 +1,98 @@
+"""Table-driven: typical bad inputs to public functions raise ValueError/TypeError whose
+message names the argument, says what was received and what is expected.
+
+Each row: the call, the exception type, and fragments the message must contain (the
+argument's name, the received value, the expectation). Rows for modules that have their own
+detailed tests are representative, not exhaustive.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cnncourse import data, filters, pooling, receptive_field, runtime, training
+from cnncourse.models import MLP, MnistCNN, count_parameters, mlp_parameter_count
+
+IMG = torch.rand(8, 8)
+
+CASES = [
+    # runtime
+    ("device unknown", lambda: runtime.pick_device("tpu"), ValueError, ["'tpu'", "expected one of"]),
+    ("device type", lambda: runtime.pick_device(3), TypeError, ["string", "int"]),
+    ("seed negative", lambda: runtime.seed_everything(-5), ValueError, ["seed", "-5", "non-negative"]),
+    ("seed float", lambda: runtime.seed_everything(0.5), TypeError, ["seed", "int", "float"]),
+    # data
+    ("split unknown", lambda: data.load_mnist("validation"), ValueError, ["split", "'validation'", "'train' or 'test'"]),
+    ("standardize dtype", lambda: data.standardize(torch.rand(2, 28, 28)), TypeError, ["images", "uint8", "float32"]),
+    ("standardize rank", lambda: data.standardize(torch.zeros(28, 28, dtype=torch.uint8)), ValueError, ["images", "(28, 28)", "(N, H, W)"]),
+    ("standardize std", lambda: data.standardize(torch.zeros(1, 2, 2, dtype=torch.uint8), std=0), ValueError, ["std", "0", "positive"]),
+    ("batch size zero", lambda: data.TensorBatches(torch.zeros(3, 1), torch.zeros(3), batch_size=0), ValueError, ["batch_size", "0", "positive"]),
+    ("batches lengths", lambda: data.TensorBatches(torch.zeros(3, 1), torch.zeros(2)), ValueError, ["same length", "3", "2"]),
+    ("loaders batch size", lambda: data.mnist_loaders(batch_size=-1), ValueError, ["batch_size", "-1", "positive"]),
+    ("split size", lambda: data.split_indices(10, 12), ValueError, ["val_size", "12", "[0, 10)"]),
+    # models
+    ("mlp sizes", lambda: MLP((784,)), ValueError, ["sizes", "(784,)", "at least"]),
+    ("mlp negative width", lambda: MLP((784, -3, 10)), ValueError, ["sizes", "-3", "positive"]),
+    ("mlp dropout", lambda: MLP(dropout=1.5), ValueError, ["dropout", "1.5", "[0, 1)"]),
+    ("mlp input", lambda: MLP()(torch.zeros(2, 1, 20, 20)), ValueError, ["784", "(2, 1, 20, 20)"]),
+    ("cnn input", lambda: MnistCNN()(torch.zeros(2, 3, 28, 28)), ValueError, ["(N, 1, 28, 28)", "(2, 3, 28, 28)"]),
+    ("parameter count type", lambda: count_parameters("model"), TypeError, ["model", "nn.Module", "str"]),
+    ("formula sizes", lambda: mlp_parameter_count((784, 0, 10)), ValueError, ["sizes", "0", "positive"]),
+    # training
+    ("fit epochs", lambda: training.fit(nn.Linear(2, 2), [(torch.zeros(1, 2), torch.zeros(1).long())], epochs=0),
+     ValueError, ["epochs", "0", "positive"]),
+    ("fit model", lambda: training.fit("net", [], epochs=1), TypeError, ["model", "nn.Module", "str"]),
+    ("fit patience without val", lambda: training.fit(nn.Linear(2, 2), [], epochs=1, patience=2), ValueError, ["patience", "val"]),
+    ("empty loader", lambda: training.evaluate(nn.Linear(2, 2), []), ValueError, ["no batches", "empty"]),
+    ("too few classes", lambda: training.evaluate(nn.Linear(2, 3), [(torch.zeros(4, 2), torch.tensor([0, 1, 5, 2]))]),
+     ValueError, ["3 logits", "class 5", "at least 6"]),
+    ("logits rank", lambda: training.evaluate(nn.Flatten(0), [(torch.zeros(4, 2), torch.zeros(4).long())]),
+     ValueError, ["(batch, classes)", "(8,)"]),
+    ("autocast dtype", lambda: training.evaluate(nn.Linear(2, 2), [(torch.zeros(1, 2), torch.zeros(1).long())],
+                                                 autocast_dtype=torch.int8), ValueError, ["autocast_dtype", "int8", "bfloat16"]),
+    # filters
+    ("even kernel", lambda: filters.correlate2d(IMG, torch.ones(2, 2), edge="zero"), ValueError, ["kernel", "2", "odd"]),
+    ("unknown edge", lambda: filters.correlate2d(IMG, torch.ones(3, 3), edge="mirror"), ValueError, ["edge", "'mirror'", "zero"]),
+    ("stride zero", lambda: filters.correlate2d(IMG, torch.ones(3, 3), stride=0), ValueError, ["stride", "0", "positive"]),
+    ("kernel too big", lambda: filters.correlate2d(IMG, torch.ones(11, 11), edge="crop"), ValueError, ["kernel", "11", "8"]),
+    ("kernel rank", lambda: filters.correlate2d(IMG, torch.ones(3)), ValueError, ["kernel", "(3,)"]),
+    ("image rank", lambda: filters.correlate2d(torch.rand(1, 1, 1, 8, 8), torch.ones(3, 3)), ValueError, ["image", "(1, 1, 1, 8, 8)"]),
+    ("image type", lambda: filters.correlate2d("photo", torch.ones(3, 3)), TypeError, ["image", "str"]),
+    ("output size", lambda: filters.output_size(5, 7), ValueError, ["7", "5"]),
+    ("unknown kernel", lambda: filters.get_kernel("emboss"), ValueError, ["'emboss'", "sobel"]),
+    # pooling
+    ("pool window", lambda: pooling.max_pool2d(IMG, window=0), ValueError, ["window", "0", "positive"]),
+    ("pool mode", lambda: pooling.pool2d(IMG, mode="median"), ValueError, ["mode", "'median'", "max"]),
+    ("pool too big", lambda: pooling.avg_pool2d(IMG, window=9), ValueError, ["window", "9", "8"]),
+    # receptive fields
+    ("unknown layer", lambda: receptive_field.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Linear(3, 3))),
+     ValueError, ["layer 1", "Linear"]),
+    ("power law", lambda: receptive_field.fit_power_law([1, 2], [1]), ValueError, ["x", "y"]),
+]
+
+
+@pytest.mark.parametrize("call, error, fragments", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_explained(call, error, fragments):
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    missing = [f for f in fragments if f not in message]
+    assert not missing, f"message {message!r} lacks {missing}"
+
+
+def test_nan_input_to_training_is_reported():
+    x = torch.full((8, 2), math.nan)
+    batches = [(x, torch.zeros(8).long())]
+    with pytest.raises(training.NonFiniteLossError, match="NaN"):
+        training.fit(nn.Linear(2, 2), batches, epochs=1, progress=False)
+
+
+def test_numpy_and_torch_inputs_agree():
+    image = np.random.default_rng(0).random((6, 6))
+    assert torch.allclose(filters.correlate2d(image, filters.laplacian()),
+                          filters.correlate2d(torch.from_numpy(image), filters.laplacian()))
