@@ -89,6 +89,7 @@ def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
     """One kernel with its numbers: red positive, blue negative, white zero."""
     fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
     draw_kernel(ax, kernel, title)
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -98,6 +99,7 @@ def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
                              layout="constrained", squeeze=False)
     for ax, (name, k) in zip(axes[0], kernels.items()):
         draw_kernel(ax, k, f"{name}\nsum = {_fmt(round(float(_np(k).sum()), 4))}")
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -115,6 +117,7 @@ def show_worked_example(patch, kernel) -> Figure:
     axes[2].imshow(prod, cmap="RdBu_r", vmin=-lim, vmax=lim)
     annotate_grid(axes[2], prod)
     _plain(axes[2], f"products, sum = {_fmt(prod.sum())}")
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -130,6 +133,7 @@ def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "ker
     im = _imshow_signed(axes[2], out, signed=signed_output)
     _plain(axes[2], f"{titles[2]} {out.shape[0]}x{out.shape[1]}")
     fig.colorbar(im, ax=axes[2], shrink=0.8)
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -148,6 +152,7 @@ def show_images(images: Mapping[str, object], ncols: int | None = None, size: fl
         _plain(ax, title)
         if colorbar:
             fig.colorbar(im, ax=ax, shrink=0.75)
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -174,6 +179,7 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
         _imshow_signed(axes[1, col], out, signed=abs(float(_np(k).sum())) < 1e-6, robust=True,
                        vrange=(float(img.min()), float(img.max())))
         _plain(axes[1, col])
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -197,6 +203,7 @@ def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
         ax = axes[1, col]
         _imshow_signed(ax, out)
         _plain(ax, f"{mode}: output {out.shape[0]}x{out.shape[1]}")
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -217,6 +224,7 @@ def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | N
     ax.tick_params(length=0)
     if title:
         ax.set_title(title, fontsize=10)
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -252,4 +260,5 @@ def show_gradients(image, gx, gy, magnitude, direction, size: float = 2.8) -> Fi
     wheel = direction_to_rgb(np.arctan2(yy, xx), (xx**2 + yy**2 <= 1).astype(float))
     inset.imshow(wheel)
     inset.axis("off")
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig

@@ -55,6 +55,7 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
                         t.set_fontweight("bold")
     _plain(axes[0], f"input {a.shape[0]}x{a.shape[1]}, window {window}, stride {stride}")
     _plain(axes[1], f"{mode} pooled {oh}x{ow}")
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -70,6 +71,7 @@ def show_pooled_maps(image, windows: Sequence[int] = (2, 4), mode: str = "max",
         out = pool2d(img, w, w, mode).numpy()
         _imshow_signed(ax, out, signed=bool(img.min() < 0))
         _plain(ax, f"{mode} pool {w}x{w}: {out.shape[0]}x{out.shape[1]}")
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -93,6 +95,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
         for j in range(len(row), ncols):
             axes[i, j].axis("off")
         axes[i, 0].set_ylabel(row_name, fontsize=10)
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
 
@@ -109,5 +112,6 @@ def show_unchanged_fractions(windows: Sequence[int], fractions: Mapping[str, Seq
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
+    plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
