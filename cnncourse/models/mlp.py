@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["MLP", "mlp_parameter_count", "count_parameters"]
+__all__ = ["MLP", "mlp_parameter_count", "count_parameters", "SkipMLP"]
 
 
 def _check_sizes(sizes: Sequence[int], name: str = "sizes") -> tuple[int, ...]:
@@ -65,6 +65,50 @@ class MLP(nn.Module):
                 f"(N, 1, 28, 28) or (N, {self.sizes[0]})), got shape {tuple(x.shape)}"
             )
         return self.net(x)
+
+
+class SkipMLP(nn.Module):
+    """A small non-sequential MLP: the second hidden layer's output is added to its input.
+
+    ``h1 = relu(W1 x + b1)``, ``h2 = relu(W2 h1 + b2) + h1`` (the skip connection), and the
+    logits are ``W3 h2 + b3``. The addition needs a custom :meth:`forward`: a plain
+    ``nn.Sequential`` can only pass each layer's output to the next layer.
+
+    Parameters
+    ----------
+    in_features
+        Values per input example (784 for a flattened MNIST digit).
+    hidden
+        Width of both hidden layers (they must match for the addition).
+    classes
+        Number of output logits.
+    dropout
+        Dropout probability after each hidden activation (0 disables it).
+    """
+
+    def __init__(self, in_features: int = 784, hidden: int = 400, classes: int = 10,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        _check_sizes((in_features, hidden, classes), "(in_features, hidden, classes)")
+        self.sizes = (in_features, hidden, hidden, classes)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(in_features, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, classes)
+        self.dropout = nn.Dropout(_check_dropout(dropout))
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        n_features = x[0].numel() if x.ndim > 1 else x.numel()
+        if x.ndim < 2 or n_features != self.sizes[0]:
+            raise ValueError(
+                f"SkipMLP expects a batch of inputs with {self.sizes[0]} values each, got shape {tuple(x.shape)}"
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
+        h1 = self.dropout(torch.relu(self.fc1(self.flatten(x))))
+        h2 = self.dropout(torch.relu(self.fc2(h1))) + h1  # the skip connection
+        return self.out(h2)
 
 
 def mlp_parameter_count(sizes: Sequence[int]) -> int:

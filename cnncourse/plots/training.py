@@ -1,9 +1,17 @@
-"""Figures about training: learning curves."""
+"""Figures about training: learning curves, run comparisons, the cross-entropy penalty."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
+
+__all__ = ["plot_curves", "plot_histories", "plot_history", "plot_negative_log"]
+
+_LABELS = {"train_loss": "training loss", "val_loss": "validation loss",
+           "train_accuracy": "training accuracy", "val_accuracy": "validation accuracy"}
 
 
 def plot_history(history, title: str | None = None) -> Figure:
@@ -33,5 +41,116 @@ def plot_history(history, title: str | None = None) -> Figure:
     ax_loss.legend()
     if title:
         fig.suptitle(title)
+    plt.close(fig)
+    return fig
+
+
+def plot_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("train_loss", "val_loss"),
+                   title: str | None = None, logy: bool = False) -> Figure:
+    """Several runs on shared axes: one panel per metric, one colour per run.
+
+    Parameters
+    ----------
+    histories
+        ``{run name: History}``, e.g. ``{"raw 0-255": h1, "standardized": h2}``.
+    metrics
+        History columns to draw, one panel each (``"train_loss"``, ``"val_loss"``,
+        ``"train_accuracy"``, ``"val_accuracy"``).
+    title
+        Optional title above the panels.
+    logy
+        Logarithmic loss axis (useful when one run starts far higher than the others).
+    """
+    if not histories:
+        raise ValueError("histories is empty: pass {name: History} for at least one run")
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    for m in metrics:
+        if m not in _LABELS:
+            raise ValueError(f"metrics must be among {list(_LABELS)}, got {m!r}")
+    for name, h in histories.items():
+        if len(h) == 0:
+            raise ValueError(f"history {name!r} has no epochs")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False,
+                             layout="constrained")
+    for ax, metric in zip(axes[0], metrics):
+        for name, h in histories.items():
+            values = [np.nan if v is None else v for v in h.column(metric)]
+            ax.plot(h.column("epoch"), values, "o-", ms=3, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(_LABELS[metric])
+        if logy and metric.endswith("loss"):
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    if title:
+        fig.suptitle(title)
+    plt.close(fig)
+    return fig
+
+
+def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", ylabel: str = "loss",
+                title: str | None = None, logy: bool = False, smooth: int = 1) -> Figure:
+    """Any named sequences on one axis, e.g. the loss after every batch for two optimizers.
+
+    Parameters
+    ----------
+    curves
+        ``{name: values}``; the x-axis counts from 1.
+    xlabel, ylabel, title
+        Axis labels and an optional title.
+    logy
+        Logarithmic y-axis.
+    smooth
+        Width of a trailing moving average (1 draws the raw values).
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {name: values}")
+    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
+        raise ValueError(f"smooth must be an int >= 1, got {smooth!r}")
+    fig, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
+    for name, values in curves.items():
+        y = np.asarray(values, dtype=float)
+        if y.ndim != 1 or len(y) == 0:
+            raise ValueError(f"curve {name!r} must be a non-empty sequence of numbers")
+        if smooth > 1:
+            cumsum = np.cumsum(np.insert(y, 0, 0.0))
+            width = np.minimum(np.arange(1, len(y) + 1), smooth)
+            y = (cumsum[1:] - cumsum[np.arange(1, len(y) + 1) - width]) / width
+        ax.plot(np.arange(1, len(y) + 1), y, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def plot_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> Figure:
+    """The cross-entropy penalty ``-log p`` against the probability ``p`` given to the true class.
+
+    Parameters
+    ----------
+    marked
+        Probabilities to mark with a dot and their penalty.
+    """
+    marked = [float(p) for p in marked]
+    for p in marked:
+        if not 0.0 < p <= 1.0:
+            raise ValueError(f"marked probabilities must be in (0, 1], got {p}")
+    p = np.linspace(0.002, 1.0, 500)
+    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    ax.plot(p, -np.log(p), color="tab:blue")
+    for q in marked:
+        ax.plot(q, -np.log(q), "o", color="tab:red")
+        ax.annotate(f"p={q:g}: {-np.log(q):.2f}", (q, -np.log(q)), textcoords="offset points",
+                    xytext=(6, 4), fontsize=8)
+    ax.set_xlabel("probability p the model gives to the true class")
+    ax.set_ylabel("loss  -log p")
+    ax.grid(alpha=0.3)
     plt.close(fig)
     return fig

@@ -1,0 +1,222 @@
+"""Measuring a trained classifier: accuracy, per-class accuracy, confusion matrix, worst mistakes.
+
+Pure computation on predictions and targets (tensors on any device, results on the CPU); the
+figures live in :mod:`cnncourse.plots.evaluation`. Get logits and targets with
+:func:`cnncourse.training.predict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = [
+    "Mistake",
+    "accuracy",
+    "confusion_matrix",
+    "most_confused_examples",
+    "most_confused_pairs",
+    "per_class_accuracy",
+    "to_predictions",
+]
+
+
+def _as_long_vector(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(x)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"{name} must be a tensor or a sequence of class indices, got {type(x).__name__}") from exc
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be a vector of class indices of shape (N,), got shape {tuple(x.shape)}")
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class indices, got dtype {x.dtype}")
+    x = x.detach().cpu().long()
+    if len(x) and int(x.min()) < 0:
+        raise ValueError(f"{name} must hold class indices >= 0, got {int(x.min())}")
+    return x
+
+
+def to_predictions(outputs) -> torch.Tensor:
+    """Predicted classes from ``(N, C)`` logits or probabilities (argmax), or pass ``(N,)`` classes through.
+
+    Parameters
+    ----------
+    outputs
+        Either scores of shape ``(N, C)`` (logits or probabilities: the argmax is the same)
+        or integer predictions of shape ``(N,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``int64`` predictions of shape ``(N,)`` on the CPU.
+    """
+    if isinstance(outputs, torch.Tensor) and outputs.ndim == 2:
+        if outputs.shape[1] == 0:
+            raise ValueError("outputs has shape (N, 0): a classifier needs at least one class")
+        return outputs.detach().argmax(1).cpu()
+    if isinstance(outputs, torch.Tensor) and outputs.ndim not in (1, 2):
+        raise ValueError(f"outputs must be (N, C) scores or (N,) classes, got shape {tuple(outputs.shape)}")
+    return _as_long_vector(outputs, "outputs")
+
+
+def _pair(outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
+    preds = to_predictions(outputs)
+    targets = _as_long_vector(targets, "targets")
+    if len(preds) != len(targets):
+        raise ValueError(f"outputs and targets must describe the same examples, got {len(preds)} "
+                         f"predictions and {len(targets)} targets")
+    if len(targets) == 0:
+        raise ValueError("targets is empty: there is nothing to evaluate")
+    return preds, targets
+
+
+def _num_classes(num_classes: int | None, *vectors: torch.Tensor) -> int:
+    needed = max(int(v.max()) + 1 for v in vectors)
+    if num_classes is None:
+        return needed
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    if needed > num_classes:
+        raise ValueError(f"num_classes is {num_classes}, but a class index {needed - 1} occurs")
+    return num_classes
+
+
+def accuracy(outputs, targets) -> float:
+    """Fraction of examples whose predicted class equals the target.
+
+    Parameters
+    ----------
+    outputs
+        ``(N, C)`` logits/probabilities or ``(N,)`` predicted classes.
+    targets
+        ``(N,)`` true classes.
+
+    Returns
+    -------
+    float
+        A number in ``[0, 1]``.
+    """
+    preds, targets = _pair(outputs, targets)
+    return float((preds == targets).double().mean())
+
+
+def confusion_matrix(outputs, targets, num_classes: int | None = None) -> torch.Tensor:
+    """Counts of (true class, predicted class) pairs.
+
+    Parameters
+    ----------
+    outputs
+        ``(N, C)`` logits/probabilities or ``(N,)`` predicted classes.
+    targets
+        ``(N,)`` true classes.
+    num_classes
+        Size of the matrix; default: the largest class index seen plus one (or ``C`` of the logits).
+
+    Returns
+    -------
+    torch.Tensor
+        ``int64`` matrix ``M`` of shape ``(num_classes, num_classes)``: ``M[t, p]`` counts the
+        examples of true class ``t`` predicted as ``p``. Rows sum to the class sizes, the
+        diagonal holds the correct predictions.
+    """
+    if num_classes is None and isinstance(outputs, torch.Tensor) and outputs.ndim == 2:
+        num_classes = int(outputs.shape[1])
+    preds, targets = _pair(outputs, targets)
+    k = _num_classes(num_classes, preds, targets)
+    flat = torch.bincount(targets * k + preds, minlength=k * k)
+    return flat.reshape(k, k)
+
+
+def per_class_accuracy(outputs, targets, num_classes: int | None = None) -> torch.Tensor:
+    """Accuracy within each true class (the recall of every class).
+
+    Returns
+    -------
+    torch.Tensor
+        ``float64`` vector of length ``num_classes``; ``nan`` for a class with no examples.
+    """
+    cm = confusion_matrix(outputs, targets, num_classes).double()
+    support = cm.sum(1)
+    return torch.where(support > 0, cm.diagonal() / support.clamp(min=1), torch.full_like(support, float("nan")))
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One misclassified example.
+
+    Attributes
+    ----------
+    index
+        Position of the example in the evaluated set.
+    target
+        Its true class.
+    predicted
+        The class the model chose.
+    confidence
+        The softmax probability the model gave to ``predicted``.
+    target_probability
+        The softmax probability the model gave to the true class.
+    """
+
+    index: int
+    target: int
+    predicted: int
+    confidence: float
+    target_probability: float
+
+
+def most_confused_examples(logits: torch.Tensor, targets, k: int = 12) -> list[Mistake]:
+    """The ``k`` misclassified examples the model was most sure about.
+
+    Parameters
+    ----------
+    logits
+        ``(N, C)`` raw scores (softmax is applied here).
+    targets
+        ``(N,)`` true classes.
+    k
+        How many mistakes to return at most (fewer if the model made fewer).
+
+    Returns
+    -------
+    list of Mistake
+        Sorted by decreasing confidence in the wrong class (ties by index).
+    """
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must be a tensor of shape (N, C), got {shape}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be a non-negative int, got {k!r}")
+    preds, targets = _pair(logits, targets)
+    _num_classes(int(logits.shape[1]), targets)
+    probs = torch.softmax(logits.detach().double().cpu(), dim=1)
+    wrong = torch.nonzero(preds != targets).flatten()
+    conf = probs[wrong, preds[wrong]]
+    # stable sort on -confidence keeps ties in index order
+    order = torch.sort(-conf, stable=True).indices[:k]
+    return [Mistake(int(wrong[i]), int(targets[wrong[i]]), int(preds[wrong[i]]), float(conf[i]),
+                    float(probs[wrong[i], targets[wrong[i]]])) for i in order]
+
+
+def most_confused_pairs(matrix: torch.Tensor, k: int = 5) -> list[tuple[int, int, int]]:
+    """The ``k`` largest off-diagonal cells of a confusion matrix.
+
+    Returns
+    -------
+    list of (true, predicted, count)
+        Sorted by decreasing count (ties by position); cells with count 0 are left out.
+    """
+    if not isinstance(matrix, torch.Tensor) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix).__name__
+        raise ValueError(f"matrix must be a square confusion matrix, got {shape}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be a non-negative int, got {k!r}")
+    off = matrix.detach().cpu().long().clone()
+    off.fill_diagonal_(0)
+    flat = off.flatten()
+    order = torch.sort(-flat, stable=True).indices
+    n = off.shape[0]
+    pairs = [(int(i) // n, int(i) % n, int(flat[i])) for i in order if flat[i] > 0]
+    return pairs[:k]

@@ -1,0 +1,174 @@
+"""Checkers for lessons 3 and 4: the loss, the training loop, dropout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+
+__all__ = ["check_cross_entropy", "check_dropout", "check_epoch_loss", "check_test_time_scale"]
+
+
+def _call(fn: Callable, *args):
+    try:
+        return fn(*args), None
+    except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _scalar(value) -> float | None:
+    try:
+        t = torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return float(t) if t.numel() == 1 else None
+
+
+def check_cross_entropy(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None) -> Feedback:
+    """Check ``fn(logits, targets)``: the mean categorical cross-entropy of a batch of logits.
+
+    The reference is ``torch.nn.functional.cross_entropy``; large logits are tried too.
+    """
+    name = "cross-entropy"
+    if is_placeholder(fn):
+        return unanswered(name)
+    if not callable(fn):
+        return wrong(name, f"pass a function cross_entropy(logits, targets), got {type(fn).__name__}")
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.randn(8, 10, generator=gen, dtype=torch.float64) * 2
+    targets = torch.randint(0, 10, (8,), generator=gen)
+    got, error = _call(fn, logits.clone(), targets.clone())
+    if error:
+        return wrong(name, f"your function raised {error}; it receives (N, C) float logits and (N,) int64 classes.")
+    value = _scalar(got)
+    if value is None:
+        return wrong(name, "return one number: the loss averaged over the batch.")
+    expected = F.cross_entropy(logits, targets).item()
+    if abs(value - expected) > 1e-6:
+        log_p = torch.log_softmax(logits, 1)[torch.arange(8), targets]
+        p = torch.softmax(logits, 1)[torch.arange(8), targets]
+        raw = logits[torch.arange(8), targets]
+        if abs(value + expected) < 1e-6:
+            return wrong(name, "the sign is flipped: the loss is minus the log-probability, so it is never negative.")
+        if abs(value - (-log_p.sum().item())) < 1e-6:
+            return wrong(name, "that is the sum over the batch; nn.CrossEntropyLoss averages over the examples.")
+        if abs(value - (-raw.mean().item())) < 1e-6 or abs(value - (-torch.log(raw.abs()).mean().item())) < 1e-6:
+            return wrong(name, "the model outputs logits, not probabilities: turn them into log-probabilities "
+                               "(softmax, then log) before picking the true class.")
+        if abs(value - (1 - p).mean().item()) < 1e-6 or abs(value - (-p.mean().item())) < 1e-6:
+            return wrong(name, "take the logarithm of the probability of the true class.")
+        return wrong(name, f"your loss is {value:.4f}; compare it with torch.nn.CrossEntropyLoss on the "
+                           "same batch, one example at a time.")
+    big = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]], dtype=torch.float32)
+    big_targets = torch.tensor([0, 2])
+    got, error = _call(fn, big.clone(), big_targets.clone())
+    value = None if error else _scalar(got)
+    expected = F.cross_entropy(big.double(), big_targets).item()
+    if value is None or not abs(value - expected) <= 1e-3 * max(1.0, abs(expected)):
+        return wrong(name, "right on ordinary logits, but logits of about 1000 overflow exp(): compute "
+                           "log-softmax as z - max(z) - log(sum(exp(z - max(z)))) (or use torch.logsumexp).")
+    return correct(name, "the mean of -log softmax(z)[true class], stable even for huge logits.")
+
+
+def check_epoch_loss(fn: Callable[[Sequence[float], Sequence[int]], float] | None) -> Feedback:
+    """Check ``fn(batch_losses, batch_sizes)``: the mean loss per example over an epoch.
+
+    ``batch_losses[i]`` is the mean loss of batch ``i`` and ``batch_sizes[i]`` its number of
+    examples; the last batch is usually smaller.
+    """
+    name = "epoch loss"
+    if is_placeholder(fn):
+        return unanswered(name)
+    if not callable(fn):
+        return wrong(name, f"pass a function epoch_loss(batch_losses, batch_sizes), got {type(fn).__name__}")
+    cases = [([0.5, 0.3, 2.0], [64, 64, 8]), ([1.0], [10]), ([0.2, 0.4], [100, 100]), ([0.1, 0.9, 0.0], [3, 1, 6])]
+    for losses, sizes in cases:
+        got, error = _call(fn, list(losses), list(sizes))
+        if error:
+            return wrong(name, f"epoch_loss({losses}, {sizes}) raised {error}")
+        value = _scalar(got)
+        expected = sum(loss * n for loss, n in zip(losses, sizes)) / sum(sizes)
+        if value is None:
+            return wrong(name, "return one number.")
+        if abs(value - expected) > 1e-9:
+            if abs(value - sum(losses) / len(losses)) < 1e-9:
+                return wrong(name, f"with losses {losses} and sizes {sizes} you return the plain mean of the "
+                                   "batch losses: a batch of 8 images then counts as much as one of 64.")
+            if abs(value - sum(loss * n for loss, n in zip(losses, sizes))) < 1e-9:
+                return wrong(name, "that is the total loss over the examples; divide by how many there were.")
+            return wrong(name, f"for losses {losses} and sizes {sizes} you return {value:.4g}; each batch's mean "
+                               "loss stands for as many examples as the batch holds.")
+    return correct(name, "weighting every batch by its size gives the mean over examples.")
+
+
+def check_dropout(fn: Callable[[torch.Tensor, float, bool], torch.Tensor] | None) -> Feedback:
+    """Check ``fn(x, p, training)``: inverted dropout as ``nn.Dropout`` computes it.
+
+    In training, each value is zeroed with probability ``p`` and the kept ones are multiplied
+    by ``1 / (1 - p)``; in evaluation, ``x`` is returned unchanged.
+    """
+    name = "dropout"
+    if is_placeholder(fn):
+        return unanswered(name)
+    if not callable(fn):
+        return wrong(name, f"pass a function dropout(x, p, training), got {type(fn).__name__}")
+    x = torch.full((200_000,), 2.0)
+    got, error = _call(fn, x.clone(), 0.25, False)
+    if error:
+        return wrong(name, f"dropout(x, 0.25, training=False) raised {error}")
+    got = torch.as_tensor(got)
+    if got.shape != x.shape:
+        return wrong(name, f"the output must have the shape of x {tuple(x.shape)}, got {tuple(got.shape)}")
+    if not torch.equal(got.float(), x):
+        if torch.allclose(got.float(), x * 0.75):
+            return wrong(name, "in evaluation mode PyTorch's dropout returns x unchanged: the scaling "
+                               "already happened during training.")
+        return wrong(name, "in evaluation mode (training=False) dropout must leave x unchanged.")
+    torch.manual_seed(0)
+    for p in (0.25, 0.5):
+        got, error = _call(fn, x.clone(), p, True)
+        if error:
+            return wrong(name, f"dropout(x, {p}, training=True) raised {error}")
+        got = torch.as_tensor(got, dtype=torch.float32)
+        if got.shape != x.shape:
+            return wrong(name, f"the output must have the shape of x {tuple(x.shape)}, got {tuple(got.shape)}")
+        zero_share = float((got == 0).float().mean())
+        if abs(zero_share - p) > 0.01:
+            if abs(zero_share - (1 - p)) < 0.01 and p != 0.5:
+                return wrong(name, f"with p={p} you zero about {zero_share:.0%} of the values: p is the "
+                                   "probability of dropping a unit, not of keeping it.")
+            return wrong(name, f"with p={p} about {p:.0%} of the values should be zeroed, you zero {zero_share:.1%}.")
+        kept = got[got != 0]
+        if torch.allclose(kept, torch.full_like(kept, 2.0)):
+            return wrong(name, "the kept values are unchanged: scale them so that the expected output "
+                               "equals the input.")
+        if not torch.allclose(kept, torch.full_like(kept, 2.0 / (1 - p))):
+            return wrong(name, f"with p={p} the kept values of an input 2 become {float(kept[0]):.4g}; "
+                               "the expected output must equal the input.")
+    return correct(name, "zero with probability p, scale the survivors by 1/(1-p), identity in eval mode.")
+
+
+def check_test_time_scale(answer: float | None, p: float = 0.3) -> Feedback:
+    """Check the factor the older dropout scheme multiplies activations by at test time, for rate ``p``."""
+    name = "test-time scale"
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p must be in [0, 1), got {p}")
+    if is_placeholder(answer):
+        return unanswered(name)
+    value = _scalar(answer)
+    if value is None:
+        return wrong(name, f"give one number, got {answer!r}")
+    if abs(value - (1 - p)) < 1e-9:
+        return correct(name, "at test time every unit is present, so each is weighted by its keep probability.")
+    if abs(value - p) < 1e-9:
+        return wrong(name, "that is the drop probability; a unit is present in training with the other probability.")
+    if p < 1 and abs(value - 1 / (1 - p)) < 1e-9:
+        return wrong(name, "that is the training-time factor of PyTorch's inverted dropout; the older scheme "
+                           "leaves training alone and scales down at test time.")
+    if abs(value - 1.0) < 1e-9:
+        return wrong(name, "without any scaling the test-time activations would be larger than the "
+                           "average activation seen in training.")
+    return wrong(name, "think of the expected value of a unit that is present with some probability during training.")

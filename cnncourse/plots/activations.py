@@ -1,0 +1,51 @@
+"""Figures about activation functions: the curves and their slopes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from cnncourse.activations import evaluate_with_derivative
+
+__all__ = ["plot_activations"]
+
+
+def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: float = -5.0,
+                     high: float = 5.0, points: int = 1001) -> Figure:
+    """Each activation (left) and its derivative by autograd (right) on ``[low, high]``.
+
+    Parameters
+    ----------
+    names
+        Activation names known to :func:`cnncourse.activations.activation`.
+    low, high
+        The interval of inputs ``z``.
+    points
+        Number of sample points.
+    """
+    if isinstance(names, str):
+        names = (names,)
+    if len(names) == 0:
+        raise ValueError("names is empty: give at least one activation name")
+    if not low < high:
+        raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise ValueError(f"points must be an int >= 2, got {points!r}")
+    z = torch.linspace(low, high, points, dtype=torch.float64)
+    fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    for name in names:
+        values, slopes = evaluate_with_derivative(name, z)
+        ax_f.plot(z, values, label=name)
+        ax_d.plot(z, slopes, label=f"{name}'")
+    for ax, title in ((ax_f, "activation f(z)"), (ax_d, "derivative f'(z), by autograd")):
+        ax.axhline(0, color="black", lw=0.6)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_xlabel("z (weighted sum + bias)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    plt.close(fig)
+    return fig
