@@ -9,12 +9,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
-.PHONY: help setup data book test test-unit test-lessons lab clean distclean
+.PHONY: help bench setup data book test test-unit test-lessons test-outputs test-site lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
-	@echo "make test    unit tests + nbval over every lesson (set-up included)"
+	@echo "make test    unit tests + nbval over every lesson (set-up included); once the book is built,"
+	@echo "             outputs are compared with the build's and the site is tested in a browser"
+	@echo "make test-outputs  nbval --nbval over the executed notebooks of the last book build"
+	@echo "make test-site     headless-Chromium check + screenshots of the built site (_build/html)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks)"
+	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
 	@echo "make data    provision and verify MNIST into data/ (offline route first)"
 	@echo "make clean   remove the built book; make distclean also removes .venv and data/"
 
@@ -31,8 +35,17 @@ setup: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m cnncourse.data
 
-book: data
-	$(BIN)/jupyter-book build -W -n --keep-going .
+# The book is rebuilt, executing every lesson from scratch (--all), when any of its sources or
+# the library changed since the last build; otherwise `make book` only says where the site is.
+BOOK_SOURCES := _config.yml _toc.yml requirements.txt $(wildcard lessons/*.md book/*.md book/*.bib \
+                book/_ext/*.py cnncourse/*.py cnncourse/*/*.py)
+BOOK_STAMP := _build/html/.built
+
+$(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) | data
+	scripts/offline $(BIN)/jupyter-book build --all -W -n --keep-going .
+	touch $@
+
+book: data $(BOOK_STAMP)
 	@echo
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 	@echo "View it: open that file in a browser, or serve it with"
@@ -41,10 +54,48 @@ book: data
 test-unit: data
 	$(BIN)/python -m pytest -q tests
 
+# Every lesson runs under nbval, with no network. When the built book is up to date, its executed
+# notebooks are re-run and every output compared (test-outputs, which also proves every cell
+# runs); otherwise the .md lessons are run and no cell may raise. Either way each lesson runs once.
 test-lessons: data
-	$(BIN)/python -m pytest -q $(NBVAL) lessons
+	@if [ -f $(BOOK_STAMP) ] && [ -z "$$(find $(BOOK_SOURCES) -newer $(BOOK_STAMP) 2>/dev/null | head -n 1)" ]; then \
+	  $(MAKE) --no-print-directory test-outputs; \
+	else \
+	  echo "scripts/offline $(BIN)/python -m pytest -q $(NBVAL) lessons"; \
+	  scripts/offline $(BIN)/python -m pytest -q $(NBVAL) lessons; \
+	fi
 
-test: test-unit test-lessons
+# Strict reproducibility: re-run the executed notebooks of the last `make book` and compare every
+# output (text/plain, text/html, stdout, stderr; PNGs are not compared) after nbval-sanitize.cfg.
+# nbval re-runs the code stored in each executed notebook with today's cnncourse and data, so the
+# check is skipped (with a note) when the book has not been built, or when a source of the book
+# (BOOK_SOURCES) is newer than the last `make book`; the notebook of a deleted lesson is skipped.
+EXECUTED := _build/jupyter_execute/lessons
+NBVAL_STRICT := --nbval --nbval-current-env --nbval-cell-timeout=900 --nbval-sanitize-with nbval-sanitize.cfg
+test-outputs: data
+	@if [ ! -d $(EXECUTED) ]; then echo "test-outputs: skipped, no $(EXECUTED) (make book writes it)"; exit 0; fi; \
+	newer=$$(find $(BOOK_SOURCES) -newer $(BOOK_STAMP) 2>/dev/null | head -n 1); \
+	if [ -f $(BOOK_STAMP) ] && [ -n "$$newer" ]; then \
+	  echo "test-outputs: skipped, the built book is older than $$newer (run make book)"; exit 0; fi; \
+	nbs=""; for nb in $(EXECUTED)/*.ipynb; do \
+	  [ -e "$$nb" ] || continue; src="lessons/$$(basename "$$nb" .ipynb).md"; \
+	  if [ ! -e "$$src" ]; then echo "test-outputs: skipping $$nb (no $$src)"; \
+	  else nbs="$$nbs $$nb"; fi; \
+	done; \
+	if [ -z "$$nbs" ]; then echo "test-outputs: no executed notebook to compare"; exit 0; fi; \
+	scripts/offline $(BIN)/python -m pytest -q $(NBVAL_STRICT) $$nbs
+
+# Browser test of the built site (tests/site): setup.sh installs Debian's chromium if it is missing,
+# then the pages are checked with no network (MathJax is served from a local copy).
+test-site: setup
+	@if [ ! -f _build/html/index.html ]; then echo "test-site: skipped, no _build/html (make book builds it)"; exit 0; fi; \
+	bash tests/site/setup.sh && scripts/offline $(BIN)/python -m pytest -q tests/site
+
+test: test-unit test-lessons test-site
+
+# Speed and accuracy figures (not a test: nothing is asserted); see benchmarks/RESULTS.md.
+bench: data
+	$(BIN)/python benchmarks/run.py
 
 # JupyterLab opens .md files as Jupytext notebooks through the environment's settings overrides.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json

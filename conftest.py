@@ -58,3 +58,31 @@ if nbval_plugin is not None:
         if (opt.nbval or opt.nbval_lax) and _is_lesson(file_path):
             return MarkdownNotebook.from_parent(parent, path=file_path)
         return None
+
+    # Strict output comparison (--nbval) runs on the executed notebooks of the book build. MyST-NB
+    # moves the outputs of `glue(..., display=False)` (MIME types "application/papermill.record/*")
+    # out of those notebooks into *.glue.json, so a re-run emits outputs the reference lacks and
+    # every glue cell would fail with "Unexpected output fields". nbval cannot be told to skip a
+    # MIME-type prefix, so its tuple of skipped keys is given one that also holds that prefix.
+    _GLUE_PREFIX = "application/papermill.record/"
+
+    class _SkipCompareWithGlue(tuple):
+        def __contains__(self, key):
+            return (isinstance(key, str) and key.startswith(_GLUE_PREFIX)) or tuple.__contains__(self, key)
+
+    def pytest_itemcollected(item):
+        notebook = getattr(item, "parent", None)
+        if isinstance(notebook, nbval_plugin.IPyNbFile) and not isinstance(notebook.skip_compare,
+                                                                          _SkipCompareWithGlue):
+            notebook.skip_compare = _SkipCompareWithGlue(notebook.skip_compare)
+
+    # nbval sends each cell with store_history=False. IPython decides whether a trailing ";"
+    # hides a cell's result by looking the cell up in the input history, so under nbval
+    # `show_figure(...);` still emits an execute_result ("<Figure size ...>") that the book build
+    # (nbclient, store_history=True) does not: every such cell would differ. Run cells as Jupyter does.
+    from nbval import kernel as _nbval_kernel
+
+    def _execute_cell_input(self, cell_input, allow_stdin=None):
+        return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin)
+
+    _nbval_kernel.RunningKernel.execute_cell_input = _execute_cell_input

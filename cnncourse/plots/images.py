@@ -54,13 +54,21 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
     return fig
 
 
-def show_pixel_values(image, cmap: str = "gray_r", fontsize: float = 5.5) -> Figure:
-    """One image drawn large with every pixel's value written on it.
+def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None,
+                      cmap: str = "gray_r", fontsize: float = 8) -> Figure:
+    """An image, and a window of it drawn large with every pixel's value written on it.
 
     Parameters
     ----------
     image
         A 2-D array or tensor (e.g. 28x28 values 0-255).
+    rows, cols
+        Half-open ranges ``(start, stop)`` of the window to write out; default: the whole image
+        (legible up to about 16x16 pixels).
+    cmap
+        Colour map; ``"gray_r"`` draws ink dark on white paper.
+    fontsize
+        Size of the numbers, in points.
     """
     x = _as_numpy(image)
     if x.ndim == 3 and x.shape[0] == 1:
@@ -68,32 +76,45 @@ def show_pixel_values(image, cmap: str = "gray_r", fontsize: float = 5.5) -> Fig
     if x.ndim != 2:
         raise ValueError(f"image must be 2-D (H, W), got shape {x.shape}")
     h, w = x.shape
-    fig, ax = plt.subplots(figsize=(w * 0.3, h * 0.3), layout="constrained")
-    ax.imshow(x, cmap=cmap)
+    (r0, r1), (c0, c1) = rows or (0, h), cols or (0, w)
+    if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
+        raise ValueError(f"rows {rows} and cols {cols} must be ranges inside the {h}x{w} image")
+    window = x[r0:r1, c0:c1]
+    fig, (ax_full, ax_zoom) = plt.subplots(1, 2, figsize=(10, 5.4), width_ratios=(1, 1.9),
+                                           layout="constrained")
+    ax_full.imshow(x, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1))
+    ax_full.add_patch(plt.Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="tab:red", lw=2))
+    ax_full.set_title(f"the whole {h}x{w} image")
+    ax_zoom.imshow(window, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1),
+                   extent=(c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5))
     mid = (float(x.max()) + float(x.min())) / 2
-    for r in range(h):
-        for c in range(w):
+    for r in range(r0, r1):
+        for c in range(c0, c1):
             value = x[r, c]
             text = f"{value:.0f}" if np.issubdtype(x.dtype, np.integer) else f"{value:.2f}"
-            ax.text(c, r, text, ha="center", va="center", fontsize=fontsize,
-                    color="white" if value > mid else "black")
-    ax.set_xticks(range(w))
-    ax.set_yticks(range(h))
-    ax.tick_params(labelsize=6)
-    ax.set_xlabel("column c")
-    ax.set_ylabel("row r")
+            ax_zoom.text(c, r, text, ha="center", va="center", fontsize=fontsize,
+                         color="white" if value > mid else "black")
+    ax_zoom.set_title(f"rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1}, with their values")
+    for ax in (ax_full, ax_zoom):
+        ax.set_xlabel("column c")
+        ax.set_ylabel("row r")
+    ax_zoom.set_xticks(range(c0, c1))
+    ax_zoom.set_yticks(range(r0, r1))
+    ax_zoom.tick_params(labelsize=7)
     plt.close(fig)
     return fig
 
 
-def show_value_histograms(arrays: dict[str, object], bins: int = 50) -> Figure:
+def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int = 2) -> Figure:
     """Histograms of pixel values, one panel per named array (e.g. one per normalization).
 
     Each panel also marks the mean and writes mean, standard deviation and range.
     """
     if not arrays:
         raise ValueError("arrays must name at least one array to plot")
-    fig, axes = plt.subplots(1, len(arrays), figsize=(3.3 * len(arrays), 2.8), squeeze=False,
+    ncols = max(1, min(ncols, len(arrays)))
+    nrows = -(-len(arrays) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,
                              layout="constrained")
     for ax, (name, values) in zip(axes.flat, arrays.items()):
         v = _as_numpy(values).ravel().astype(np.float64)
@@ -102,6 +123,9 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50) -> Figure:
         ax.set_title(f"{name}\nmean {v.mean():.3f}, std {v.std():.3f}\nrange [{v.min():.2f}, {v.max():.2f}]",
                      fontsize=9)
         ax.set_xlabel("pixel value")
-    axes.flat[0].set_ylabel("count (log scale)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("count (log scale)")
+    for ax in list(axes.flat)[len(arrays):]:
+        ax.axis("off")
     plt.close(fig)
     return fig
