@@ -1,15 +1,348 @@
-"""Convolutional networks for MNIST."""
+"""Convolutional networks for MNIST: blocks, a configurable CNN, a residual block and a summary.
+
+The building block of a classic CNN is ``convolution -> ReLU -> max pooling``
+(:func:`conv_block`). :class:`ConvNet` stacks such blocks and ends with fully connected
+layers; :class:`ResidualBlock` adds its input back to the output of two convolutions (a
+skip connection), and :class:`ResidualCNN` is a small non-sequential CNN built around it.
+:func:`summarize` runs a model on a dummy input and lists every layer with its output shape
+and parameter count; :func:`min_input_size` gives the smallest image a stack of
+convolutions and poolings accepts.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from cnncourse.models.mlp import _check_dropout, _check_sizes
 
-__all__ = ["MnistCNN"]
+__all__ = [
+    "MnistCNN",
+    "ConvNet",
+    "ResidualBlock",
+    "ResidualCNN",
+    "conv_block",
+    "conv_output_size",
+    "conv_parameter_count",
+    "min_input_size",
+    "feature_maps",
+    "LayerRow",
+    "ModelSummary",
+    "summarize",
+]
+
+
+# --------------------------------------------------------------------------- arithmetic
+def _check_int(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def conv_output_size(n: int, kernel_size: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+    """Side of the output of a convolution or pooling window on an input of side ``n``.
+
+    ``floor((n + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``, the formula
+    PyTorch's ``Conv2d`` and ``MaxPool2d`` use. The result may be 0 or negative when the
+    window does not fit: callers decide what to do with that.
+
+    Parameters
+    ----------
+    n
+        Input side (height or width) in pixels.
+    kernel_size, padding, stride, dilation
+        The layer's settings along that side.
+    """
+    _check_int(n, "n", 0)
+    _check_int(kernel_size, "kernel_size", 1)
+    _check_int(padding, "padding", 0)
+    _check_int(stride, "stride", 1)
+    _check_int(dilation, "dilation", 1)
+    return (n + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def conv_parameter_count(in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> int:
+    """Parameters of a ``Conv2d`` layer by formula: ``(k * k * c_in + 1) * c_out`` with a bias.
+
+    Every one of the ``c_out`` filters has a ``k x k`` weight for each of the ``c_in`` input
+    channels, plus one bias; the same filter is reused at every position of the image, so
+    the image size does not appear.
+    """
+    _check_int(in_channels, "in_channels", 1)
+    _check_int(out_channels, "out_channels", 1)
+    _check_int(kernel_size, "kernel_size", 1)
+    return (kernel_size * kernel_size * in_channels + int(bool(bias))) * out_channels
+
+
+def _as_pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _window_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    kinds = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, kinds)]
+
+
+def _side_after(model: nn.Module, n: int, axis: int) -> int:
+    """Side of the last feature map after every conv/pool window of ``model``, in module order."""
+    for _, layer in _window_layers(model):
+        k = _as_pair(layer.kernel_size)[axis]
+        s = _as_pair(layer.stride if layer.stride is not None else layer.kernel_size)[axis]
+        p = _as_pair(layer.padding)[axis] if not isinstance(layer.padding, str) else (k - 1) // 2
+        d = _as_pair(getattr(layer, "dilation", 1))[axis]
+        n = conv_output_size(max(n, 0), k, p, s, d)
+        if n < 1:
+            return n
+    return n
+
+
+def min_input_size(model: nn.Module, limit: int = 4096) -> int:
+    """The smallest square input side for which every convolution and pooling of ``model`` fits.
+
+    The layers are taken in the order they were registered (the order they run in for the
+    models of this module). Fully connected layers are ignored: a :class:`ConvNet` accepts
+    only the ``image_size`` it was built for, whatever this function says.
+
+    Parameters
+    ----------
+    model
+        Any module; ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` layers inside it count.
+    limit
+        Largest side tried.
+
+    Returns
+    -------
+    int
+        The smallest side ``n`` such that an ``n x n`` input leaves at least a 1x1 map.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for n in range(1, limit + 1):
+        if _side_after(model, n, 0) >= 1 and _side_after(model, n, 1) >= 1:
+            return n
+    raise ValueError(f"no input side up to {limit} fits the layers of this model")
+
+
+# --------------------------------------------------------------------------- blocks
+def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, padding: int = 0,
+               pool: int = 2) -> nn.Sequential:
+    """The classic CNN block: ``Conv2d -> ReLU -> MaxPool2d``.
+
+    Parameters
+    ----------
+    in_channels, out_channels
+        Channels of the input and number of filters (output channels).
+    kernel_size
+        Side of the square filters.
+    padding
+        Zero padding on every side (``kernel_size // 2`` keeps the size for odd kernels).
+    pool
+        Side and stride of the max-pooling window; 1 means no pooling.
+
+    Returns
+    -------
+    nn.Sequential
+        With children named ``conv``, ``relu`` and ``pool``.
+    """
+    _check_int(in_channels, "in_channels", 1)
+    _check_int(out_channels, "out_channels", 1)
+    _check_int(kernel_size, "kernel_size", 1)
+    _check_int(padding, "padding", 0)
+    _check_int(pool, "pool", 1)
+    layers: OrderedDict[str, nn.Module] = OrderedDict(
+        conv=nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding), relu=nn.ReLU())
+    layers["pool"] = nn.MaxPool2d(pool) if pool > 1 else nn.Identity()
+    return nn.Sequential(layers)
+
+
+def _per_block(value, n: int, name: str, minimum: int) -> tuple[int, ...]:
+    values = (value,) * n if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
+    if len(values) != n:
+        raise ValueError(f"{name} must be one int or one per block ({n}), got {value!r}")
+    for v in values:
+        _check_int(v, name, minimum)
+    return values
+
+
+def _too_small(image_size: int, smallest: int, what: str) -> ValueError:
+    return ValueError(f"image_size {image_size} is too small for {what}: the feature map shrinks to "
+                      f"nothing. The smallest input size accepted is {smallest}x{smallest}.")
+
+
+class ConvNet(nn.Module):
+    """A configurable CNN for MNIST: conv blocks, then fully connected layers.
+
+    ``features``: one :func:`conv_block` (conv -> ReLU -> max-pool) per entry of
+    ``channels``; ``classifier``: flatten -> Linear -> ReLU -> dropout -> Linear (or a single
+    Linear when ``hidden`` is 0).
+
+    Parameters
+    ----------
+    channels
+        Number of filters of each block, e.g. ``(24, 32)`` for two blocks.
+    kernel_sizes
+        Filter side, one int for all blocks or one per block.
+    paddings
+        Zero padding, one int for all blocks or one per block.
+    pool
+        Max-pooling window and stride of every block.
+    hidden
+        Width of the hidden fully connected layer; 0 for none.
+    dropout
+        Dropout probability before the last layer.
+    image_size
+        Side of the square input images; the network accepts only this size.
+    in_channels
+        Channels of the input (1 for grey digits).
+    n_classes
+        Number of outputs (logits).
+
+    Raises
+    ------
+    ValueError
+        If ``image_size`` is too small for the blocks; the message names the smallest size.
+    """
+
+    def __init__(self, channels: Sequence[int] = (24, 32), kernel_sizes: int | Sequence[int] = (5, 3),
+                 paddings: int | Sequence[int] = 0, pool: int = 2, hidden: int = 256,
+                 dropout: float = 0.0, image_size: int = 28, in_channels: int = 1,
+                 n_classes: int = 10) -> None:
+        super().__init__()
+        channels = tuple(channels)
+        if not channels:
+            raise ValueError("channels must name at least one block, e.g. (24, 32)")
+        for c in channels:
+            _check_int(c, "channels", 1)
+        kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
+        pads = _per_block(paddings, len(channels), "paddings", 0)
+        _check_int(pool, "pool", 1)
+        _check_int(hidden, "hidden", 0)
+        _check_int(image_size, "image_size", 1)
+        _check_int(in_channels, "in_channels", 1)
+        _check_int(n_classes, "n_classes", 1)
+        self.image_size, self.in_channels = image_size, in_channels
+        blocks: OrderedDict[str, nn.Module] = OrderedDict()
+        c_in = in_channels
+        for i, (c, k, p) in enumerate(zip(channels, kernels, pads), start=1):
+            blocks[f"block{i}"] = conv_block(c_in, c, k, p, pool)
+            c_in = c
+        self.features = nn.Sequential(blocks)
+        side = _side_after(self.features, image_size, 0)
+        if side < 1:
+            raise _too_small(image_size, min_input_size(self.features), f"{len(channels)} blocks with "
+                             f"kernels {kernels}, paddings {pads} and {pool}x{pool} pooling")
+        self.flat_features = c_in * side * side
+        head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
+        if hidden:
+            head.update(fc1=nn.Linear(self.flat_features, hidden), relu=nn.ReLU(),
+                        dropout=nn.Dropout(_check_dropout(dropout)), fc2=nn.Linear(hidden, n_classes))
+        else:
+            head.update(dropout=nn.Dropout(_check_dropout(dropout)), fc=nn.Linear(self.flat_features, n_classes))
+        self.classifier = nn.Sequential(head)
+        self.smallest_input = min_input_size(self.features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.in_channels, self.image_size, type(self).__name__, self.smallest_input)
+        return self.classifier(self.features(x))
+
+
+def _check_input(x: torch.Tensor, channels: int, size: int, name: str, smallest: int) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} expects a torch.Tensor, got {type(x).__name__}")
+    expected = f"(N, {channels}, {size}, {size})"
+    if x.ndim != 4 or x.shape[1] != channels:
+        raise ValueError(f"{name} expects a batch of images of shape {expected}, got {tuple(x.shape)}")
+    if tuple(x.shape[-2:]) != (size, size):
+        if min(x.shape[-2:]) < smallest:
+            raise ValueError(f"{name} got images of size {x.shape[-2]}x{x.shape[-1]}, too small for its "
+                             f"convolutions and poolings: the smallest input size accepted is "
+                             f"{smallest}x{smallest}, and this model was built for {size}x{size} {expected}")
+        raise ValueError(f"{name} was built for {size}x{size} images {expected} (its fully connected layer "
+                         f"fixes the size), got {tuple(x.shape)}")
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions whose result is added to the block's input: ``relu(x + F(x))``.
+
+    ``F(x) = conv2(relu(conv1(x)))`` with padding that keeps the height and width, so the
+    skip connection can add ``x`` unchanged: the shape going out is the shape coming in.
+
+    Parameters
+    ----------
+    channels
+        Channels of the input and the output.
+    kernel_size
+        Odd filter side (padding ``kernel_size // 2`` keeps the size).
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 3) -> None:
+        super().__init__()
+        _check_int(channels, "channels", 1)
+        _check_int(kernel_size, "kernel_size", 1)
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd so the output keeps the input size, got {kernel_size}")
+        self.channels = channels
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2)
+        self.relu2 = nn.ReLU()
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """The learned part ``F(x)``, without the skip connection."""
+        return self.conv2(self.relu1(self.conv1(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != self.channels:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"ResidualBlock expects (N, {self.channels}, H, W), got {shape}")
+        return self.relu2(x + self.residual(x))  # the skip connection: add the input back
+
+
+class ResidualCNN(nn.Module):
+    """A small non-sequential CNN: a conv block, a residual block, a conv block, a classifier.
+
+    ``stem`` (conv 5x5 -> ReLU -> pool) -> ``res`` (:class:`ResidualBlock`) -> ``block2``
+    (conv 3x3 -> ReLU -> pool) -> flatten -> Linear. The skip connection makes the data flow
+    a graph rather than a chain, which is why it needs its own ``forward``.
+
+    Parameters
+    ----------
+    channels
+        Filters of the stem (and residual block) and of the second block.
+    hidden
+        Width of the hidden fully connected layer; 0 for none.
+    image_size, n_classes
+        Side of the square grey input images and number of outputs.
+    """
+
+    def __init__(self, channels: Sequence[int] = (16, 32), hidden: int = 128, image_size: int = 28,
+                 n_classes: int = 10) -> None:
+        super().__init__()
+        c1, c2 = _check_sizes(channels, "channels")
+        _check_int(hidden, "hidden", 0)
+        _check_int(image_size, "image_size", 1)
+        _check_int(n_classes, "n_classes", 1)
+        self.image_size = image_size
+        self.stem = conv_block(1, c1, 5)
+        self.res = ResidualBlock(c1)
+        self.block2 = conv_block(c1, c2, 3)
+        side = _side_after(self, image_size, 0)
+        if side < 1:
+            raise _too_small(image_size, min_input_size(self), "ResidualCNN")
+        flat = c2 * side * side
+        self.flatten = nn.Flatten()
+        self.head = (nn.Sequential(OrderedDict(fc1=nn.Linear(flat, hidden), relu=nn.ReLU(),
+                                               fc2=nn.Linear(hidden, n_classes)))
+                     if hidden else nn.Linear(flat, n_classes))
+        self.smallest_input = min_input_size(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, 1, self.image_size, type(self).__name__, self.smallest_input)
+        return self.head(self.flatten(self.block2(self.res(self.stem(x)))))
 
 
 class MnistCNN(nn.Module):
@@ -18,7 +351,9 @@ class MnistCNN(nn.Module):
     ``conv k1 -> max-pool 2 -> ReLU -> conv k2 -> max-pool 2 -> ReLU -> flatten -> Linear ->
     ReLU -> dropout -> Linear``. With the defaults (24 filters 5x5, 32 filters 3x3, 256 hidden
     units) it is the architecture of the fastest published MNIST recipes, with 800 flattened
-    features for a 28x28 input.
+    features for a 28x28 input. (Max-pooling before or after the ReLU gives the same result:
+    both are monotone.) :class:`ConvNet` with its defaults is the same network written with
+    :func:`conv_block`.
 
     Parameters
     ----------
@@ -42,23 +377,181 @@ class MnistCNN(nn.Module):
         c1, c2 = _check_sizes(channels, "channels")
         k1, k2 = _check_sizes(kernel_sizes, "kernel_sizes")
         _check_sizes((hidden, n_classes), "hidden and n_classes")
-        side = ((image_size - k1 + 1) // 2 - k2 + 1) // 2
-        if side < 1:
-            raise ValueError(f"image_size {image_size} is too small for kernels {k1}, {k2} and two 2x2 pools")
         self.image_size = image_size
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, k1), nn.MaxPool2d(2), nn.ReLU(),
             nn.Conv2d(c1, c2, k2), nn.MaxPool2d(2), nn.ReLU(),
         )
+        side = ((image_size - k1 + 1) // 2 - k2 + 1) // 2
+        if side < 1:
+            raise _too_small(image_size, min_input_size(self.features), f"kernels {k1}, {k2} and two 2x2 pools")
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(c2 * side * side, hidden), nn.ReLU(),
             nn.Dropout(_check_dropout(dropout)), nn.Linear(hidden, n_classes),
         )
+        self.smallest_input = min_input_size(self.features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 1 or x.shape[-2:] != (self.image_size, self.image_size):
-            raise ValueError(
-                f"MnistCNN expects images of shape (N, 1, {self.image_size}, {self.image_size}), "
-                f"got {tuple(x.shape)}"
-            )
+        _check_input(x, 1, self.image_size, type(self).__name__, self.smallest_input)
         return self.classifier(self.features(x))
+
+
+# --------------------------------------------------------------------------- looking inside
+def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
+    """The outputs of some named layers of ``model`` for the input ``x``.
+
+    The model runs once in eval mode without gradients; forward hooks catch the outputs.
+
+    Parameters
+    ----------
+    model
+        Any module.
+    x
+        A batch of inputs for the model.
+    layers
+        Names as in ``model.named_modules()``, e.g. ``["features.block1.relu"]``.
+
+    Returns
+    -------
+    dict
+        Layer name -> output tensor (detached, on the CPU), in the order of ``layers``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    modules = dict(model.named_modules())
+    missing = [name for name in layers if name not in modules or name == ""]
+    if missing:
+        known = [n for n in modules if n]
+        raise ValueError(f"layers {missing} are not in the model; its layers are: {', '.join(known)}")
+    caught: dict[str, torch.Tensor] = {}
+    handles = [modules[name].register_forward_hook(
+        lambda _m, _i, out, name=name: caught.__setitem__(name, out.detach().cpu())) for name in layers]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return {name: caught[name] for name in layers}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One line of a :class:`ModelSummary`."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    parameters: int
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A layer-by-layer list of output shapes and parameter counts (see :func:`summarize`).
+
+    ``print(summary)`` shows it as a text table; ``summary.rows`` holds the data.
+    """
+
+    input_shape: tuple[int, ...]
+    rows: tuple[LayerRow, ...]
+
+    @property
+    def total_parameters(self) -> int:
+        """Sum of the parameters of all rows (each parameter is counted once)."""
+        return sum(r.parameters for r in self.rows)
+
+    def table(self) -> str:
+        """The summary as a fixed-width text table."""
+        lines = [("layer", "type", "output shape", "parameters"),
+                 ("input", "", _fmt_shape(self.input_shape), "")]
+        lines += [(r.name, r.kind, _fmt_shape(r.output_shape), f"{r.parameters:,}") for r in self.rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(4)]
+        out = []
+        for j, line in enumerate(lines):
+            out.append(f"{line[0]:<{widths[0]}}  {line[1]:<{widths[1]}}  {line[2]:<{widths[2]}}  "
+                       f"{line[3]:>{widths[3]}}".rstrip())
+            if j == 0:
+                out.append("-" * len(out[0]))
+        out.append("-" * len(out[0]))
+        out.append(f"total parameters: {self.total_parameters:,}")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the table
+        printer.text(self.table())
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
+    """Run ``model`` on zeros of ``input_shape`` and list every layer it passes through.
+
+    Each row holds the layer's name (as in ``named_modules``), its type, the shape of its
+    output and the number of parameters it owns. Leaf layers get a row; a
+    :class:`ResidualBlock` also gets one, after the rows of its inner layers, for the block's
+    output ``relu(x + F(x))`` (with 0 parameters: they are on the rows of its convolutions).
+    Rows come in the order the layers run; the parameters of the rows add up to the model's.
+
+    Parameters
+    ----------
+    model
+        Any module taking one tensor.
+    input_shape
+        Shape of one input without the batch, e.g. ``(1, 28, 28)``; a full shape with a
+        batch dimension is also accepted when it has four entries.
+
+    Returns
+    -------
+    ModelSummary
+        Its ``rows``, ``total_parameters`` and ``table()``.
+
+    Raises
+    ------
+    ValueError
+        When the input is too small for the model's convolutions and poolings (the message
+        names the smallest size) or has a shape the model does not accept.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    shape = tuple(input_shape)
+    if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        raise ValueError(f"input_shape must be positive ints such as (1, 28, 28), got {input_shape!r}")
+    full = shape if len(shape) == 4 else (1, *shape)
+    if len(shape) >= 2 and _window_layers(model):
+        smallest = min_input_size(model)
+        if min(shape[-2:]) < smallest:
+            raise ValueError(f"input_shape {shape} is too small for {type(model).__name__}: its convolutions "
+                             f"and poolings need at least {smallest}x{smallest} pixels")
+    rows: list[tuple[int, LayerRow]] = []
+    order = iter(range(10**9))
+    handles = []
+    for name, module in model.named_modules():
+        is_leaf = next(module.children(), None) is None
+        if not name or not (is_leaf or isinstance(module, ResidualBlock)):
+            continue
+        own = sum(p.numel() for p in module.parameters(recurse=False)) if not isinstance(module, ResidualBlock) else 0
+        kind = "ResidualBlock: relu(x + F(x))" if isinstance(module, ResidualBlock) else type(module).__name__
+
+        def hook(_m, _i, out, name=name, kind=kind, own=own):
+            if isinstance(out, torch.Tensor):
+                rows.append((next(order), LayerRow(name, kind, tuple(out.shape[1:]), own)))
+
+        handles.append(module.register_forward_hook(hook))
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(full, device=device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return ModelSummary(shape, tuple(r for _, r in sorted(rows, key=lambda t: t[0])))

@@ -1,0 +1,119 @@
+"""Checkers for lesson 8, convolutional networks.
+
+The exercises use one small stack, :func:`exercise_stack`::
+
+    Conv2d(1, 16, kernel_size=5) -> ReLU -> MaxPool2d(2) -> Conv2d(16, 32, kernel_size=3, padding=1) -> ReLU -> MaxPool2d(2)
+
+Every checker computes its reference from that stack (by running it, or by PyTorch's own
+parameter count) rather than storing the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse.models.cnn import min_input_size
+
+__all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input"]
+
+
+def exercise_stack() -> nn.Sequential:
+    """The conv/pool stack the lesson-8 exercises ask about (a fresh, untrained copy)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    )
+
+
+def _reference_shape() -> tuple[int, int, int]:
+    with torch.no_grad():
+        return tuple(exercise_stack()(torch.zeros(1, 1, 28, 28)).shape[1:])  # type: ignore[return-value]
+
+
+def check_output_shape(shape: Sequence[int] | None) -> Feedback:
+    """Check the output shape ``(channels, height, width)`` of :func:`exercise_stack` for one
+    28x28 grey image (input shape ``(1, 28, 28)``)."""
+    name = "output shape"
+    if is_placeholder(shape):
+        return unanswered(name)
+    try:
+        got = tuple(int(s) for s in shape)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return wrong(name, "give the shape as three ints: (channels, height, width)")
+    if len(got) == 4:
+        return wrong(name, "leave out the batch dimension: give (channels, height, width)")
+    if len(got) != 3:
+        return wrong(name, f"give three numbers (channels, height, width), got {len(got)}")
+    expected = _reference_shape()
+    c, h, w = got
+    if got == expected:
+        return correct(name, "28 -> 24 (5x5, no padding) -> 12 (pool) -> 12 (3x3, padding 1) -> 6 (pool), "
+                             "with 32 channels from the 32 filters of the last convolution.")
+    if c != expected[0]:
+        return wrong(name, "the number of channels coming out is the number of filters of the last convolution.")
+    if h != w:
+        return wrong(name, "every layer treats height and width alike, and the input is square.")
+    if h == 12:
+        return wrong(name, "the size is right after the second convolution, but a pooling layer follows it.")
+    if h == 5:
+        return wrong(name, "the second convolution has padding=1: with a 3x3 kernel it keeps the size.")
+    if h == 7:
+        return wrong(name, "the first convolution has no padding: a 5x5 kernel fits 28 - 5 + 1 positions.")
+    return wrong(name, "follow the side through each layer with out = floor((n + 2p - k) / s) + 1; "
+                       "a 2x2 max-pool halves it (rounding down).")
+
+
+def check_conv_parameters(count: int | None) -> Feedback:
+    """Check the number of learnable parameters of the second convolution of
+    :func:`exercise_stack`, ``Conv2d(16, 32, kernel_size=3, padding=1)``."""
+    name = "conv parameters"
+    if is_placeholder(count):
+        return unanswered(name)
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or int(count) != count:
+        return wrong(name, "give the count as a whole number")
+    conv = exercise_stack()[3]
+    expected = sum(p.numel() for p in conv.parameters())
+    k, c_in, c_out = conv.kernel_size[0], conv.in_channels, conv.out_channels
+    count = int(count)
+    if count == expected:
+        return correct(name, f"each of the {c_out} filters has {k}x{k}x{c_in} weights and 1 bias: "
+                             f"({k * k * c_in} + 1) x {c_out}; padding does not add parameters.")
+    if count == k * k * c_in * c_out:
+        return wrong(name, "close: every filter also has a bias.")
+    if count in (k * k * c_out + c_out, k * k * c_out):
+        return wrong(name, f"a filter spans all {c_in} input channels, not just one.")
+    if count in (k * k * c_in + 1, k * k * c_in):
+        return wrong(name, "that is one filter; how many filters does the layer have?")
+    if count in ((k + 2) ** 2 * c_in * c_out + c_out, (k + 2) ** 2 * c_in * c_out):
+        return wrong(name, "padding adds zeros around the input, not weights to the kernel.")
+    if count > 100_000:
+        return wrong(name, "the same filters slide over every position: the image size does not enter the count.")
+    return wrong(name, "count the weights of one filter (kernel height x width x input channels), add its "
+                       "bias, and multiply by the number of filters.")
+
+
+def check_smallest_input(side: int | None) -> Feedback:
+    """Check the smallest square input side (in pixels) that :func:`exercise_stack` accepts,
+    i.e. that still leaves an output of at least 1x1."""
+    name = "smallest input"
+    if is_placeholder(side):
+        return unanswered(name)
+    if isinstance(side, bool) or not isinstance(side, (int, float)) or int(side) != side:
+        return wrong(name, "give the side as a whole number of pixels")
+    side = int(side)
+    expected = min_input_size(exercise_stack())
+    if side == expected:
+        return correct(name, f"{expected} -> {expected - 4} -> {(expected - 4) // 2} -> {(expected - 4) // 2} "
+                             f"-> {(expected - 4) // 4}: one pixel is left at the end, and one pixel less would "
+                             "leave nothing.")
+    if side < expected:
+        return wrong(name, f"try it: with {side}x{side} some layer's window no longer fits "
+                           "(an output side of 0 or less). Work backwards from a 1x1 output.")
+    if side == expected + 1:
+        return wrong(name, "that works, but so does one pixel less: pooling rounds down.")
+    return wrong(name, f"{side} works, but it is not the smallest: work backwards from a 1x1 output "
+                       "(a 2x2 pool needs 2 pixels, a 5x5 convolution without padding needs 4 more).")

@@ -1,0 +1,206 @@
+"""Figures for convolutional networks (lesson 8): learned filters, feature maps by depth,
+shifted digits and accuracy under shifts.
+
+Every function returns a :class:`matplotlib.figure.Figure`; none calls ``plt.show()``.
+Inputs may be torch tensors or NumPy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+__all__ = ["show_filters", "show_feature_maps", "show_shifted_digits", "show_shift_accuracy"]
+
+
+def _np(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def _plain(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = None) -> Figure:
+    """A grid of learned convolution filters.
+
+    Each filter gets its own symmetric colour scale: red for positive weights, blue for
+    negative, white for zero, so its pattern (an edge, a stroke, a blob) is visible whatever
+    its magnitude.
+
+    Parameters
+    ----------
+    weight
+        The weight of a ``Conv2d`` layer, shape ``(out_channels, in_channels, k, k)``; for
+        several input channels the first one is drawn. A ``(n, k, k)`` array also works.
+    ncols
+        Filters per row.
+    size
+        Inches per filter.
+    title
+        Optional title above the grid.
+    """
+    w = _np(weight)
+    if w.ndim == 4:
+        w = w[:, 0]
+    if w.ndim != 3 or len(w) == 0:
+        raise ValueError(f"weight must have shape (out, in, k, k) or (n, k, k), got {np.shape(weight)}")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = min(ncols, len(w))
+    nrows = -(-len(w) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        _plain(ax)
+        if i < len(w):
+            limit = float(np.abs(w[i]).max()) or 1.0
+            ax.imshow(w[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.set_title(str(i), fontsize=7, pad=2)
+        else:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    plt.close(fig)
+    return fig
+
+
+def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float = 1.0) -> Figure:
+    """An input image and the first ``n`` feature maps of several layers, one row per layer.
+
+    Parameters
+    ----------
+    image
+        The input, shape ``(H, W)``, ``(1, H, W)`` or ``(1, 1, H, W)``.
+    maps
+        Row label -> feature maps of that image, shape ``(C, h, w)`` or ``(1, C, h, w)``,
+        e.g. the output of :func:`cnncourse.models.feature_maps` for one image.
+    n
+        Maps drawn per layer (the first ``n`` channels).
+    size
+        Inches per map.
+    """
+    if not maps:
+        raise ValueError("maps is empty: pass at least one layer's feature maps")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    img = np.squeeze(_np(image))
+    if img.ndim != 2:
+        raise ValueError(f"image must be one 2-D image, got shape {np.shape(image)}")
+    rows = []
+    for label, m in maps.items():
+        arr = _np(m)
+        if arr.ndim == 4:
+            if arr.shape[0] != 1:
+                raise ValueError(f"maps[{label!r}] holds {arr.shape[0]} images; pass the maps of one image")
+            arr = arr[0]
+        if arr.ndim != 3:
+            raise ValueError(f"maps[{label!r}] must have shape (C, h, w), got {arr.shape}")
+        rows.append((label, arr))
+    ncols = 1 + min(n, max(len(a) for _, a in rows))
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(size * ncols + 1.2, size * len(rows) * 1.15),
+                             squeeze=False, layout="constrained")
+    for r, (label, arr) in enumerate(rows):
+        first = axes[r, 0]
+        _plain(first)
+        if r == 0:
+            first.imshow(img, cmap="gray_r")
+            first.set_title(f"input {img.shape[0]}x{img.shape[1]}", fontsize=8)
+        else:
+            first.axis("off")
+        for c in range(1, ncols):
+            ax = axes[r, c]
+            _plain(ax)
+            if c - 1 < len(arr):
+                ax.imshow(arr[c - 1], cmap="magma", vmin=min(0.0, float(arr[c - 1].min())))
+            else:
+                ax.axis("off")
+        axes[r, 1].set_ylabel(f"{label}\n{arr.shape[0]} x {arr.shape[1]}x{arr.shape[2]}", fontsize=8,
+                              rotation=0, ha="right", va="center", labelpad=6)
+    plt.close(fig)
+    return fig
+
+
+def show_shifted_digits(images: Sequence | Mapping[str, object], titles: Sequence[str] | None = None,
+                        size: float = 1.3) -> Figure:
+    """Shifted copies of a digit side by side, with a frame so the borders are visible.
+
+    Parameters
+    ----------
+    images
+        A sequence of 2-D images (or a mapping title -> image).
+    titles
+        Titles of the images when ``images`` is a sequence.
+    size
+        Inches per image.
+    """
+    if isinstance(images, Mapping):
+        titles, images = list(images.keys()), list(images.values())
+    images = [np.squeeze(_np(im)) for im in images]
+    if not images or any(im.ndim != 2 for im in images):
+        raise ValueError("images must be a non-empty list of 2-D images")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.2),
+                             squeeze=False, layout="constrained")
+    for i, (ax, im) in enumerate(zip(axes[0], images)):
+        ax.imshow(im, cmap="gray_r")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    plt.close(fig)
+    return fig
+
+
+def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], max_shift: int | None = None,
+                        title: str | None = None) -> Figure:
+    """Test accuracy against shift distance, one colour per model.
+
+    For every model a thick line joins the mean accuracy over the directions, and thin
+    dashed lines show each direction, so both the average drop and its spread are visible.
+
+    Parameters
+    ----------
+    results
+        Model name -> direction -> accuracies (in [0, 1]) for shifts of 0, 1, 2, ... pixels.
+    max_shift
+        Last shift drawn (default: all).
+    title
+        Optional title.
+    """
+    if not results:
+        raise ValueError("results is empty: pass at least one model's accuracies")
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = "os^Dv<>"
+    for i, (model, by_direction) in enumerate(results.items()):
+        if not by_direction:
+            raise ValueError(f"results[{model!r}] has no directions")
+        curves = np.array([list(v) for v in by_direction.values()], dtype=float) * 100
+        if max_shift is not None:
+            curves = curves[:, :max_shift + 1]
+        d = np.arange(curves.shape[1])
+        color = colors[i % len(colors)]
+        for name, curve in zip(by_direction, curves):
+            ax.plot(d, curve, ls="--", lw=0.8, color=color, alpha=0.55)
+        ax.plot(d, curves.mean(0), marker=markers[i % len(markers)], lw=2.2, color=color,
+                label=f"{model} (mean of {len(curves)} directions)")
+    ax.set_xlabel("shift (pixels)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xticks(d)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, loc="lower left")
+    if title:
+        ax.set_title(title)
+    plt.close(fig)
+    return fig

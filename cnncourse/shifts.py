@@ -1,0 +1,168 @@
+"""Translating images by whole pixels, and how a classifier's accuracy holds up under it.
+
+:func:`shift_images` moves images up, down, left or right without wrap-around: what leaves
+the frame is lost and the uncovered strip is filled with the background value (0 for raw
+MNIST bytes). :func:`direction_shifts` lists the shifts of a "0 to n pixels in each
+direction" experiment and :func:`accuracy_under_shifts` measures a model on shifted copies
+of a test set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts"]
+
+DIRECTIONS: dict[str, tuple[int, int]] = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
+"""Unit steps ``(dy, dx)`` of the four directions; ``dy > 0`` is down, ``dx > 0`` is right."""
+
+
+def _check_offset(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int number of pixels, got {type(value).__name__} ({value!r})")
+    return value
+
+
+def shift_images(images: torch.Tensor, dy: int, dx: int, fill: float = 0) -> torch.Tensor:
+    """Move images ``dy`` pixels down and ``dx`` pixels right (negative values: up, left).
+
+    Nothing wraps around (unlike ``torch.roll``): pixels pushed over the border are dropped
+    and the strip that opens on the other side takes the value ``fill``.
+
+    Parameters
+    ----------
+    images
+        A tensor whose last two dimensions are height and width, e.g. ``(N, 28, 28)`` or
+        ``(N, 1, 28, 28)``; any dtype.
+    dy, dx
+        Whole-pixel offsets. A shift as large as the image leaves only ``fill``.
+    fill
+        The background value, e.g. 0 for raw MNIST bytes, or ``-mean/std`` for
+        standardized images.
+
+    Returns
+    -------
+    torch.Tensor
+        A new tensor with the shape, dtype and device of ``images``.
+
+    Examples
+    --------
+    >>> shift_images(torch.tensor([[1, 2], [3, 4]]), 0, 1)
+    tensor([[0, 1],
+            [0, 3]])
+    """
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+    if images.ndim < 2:
+        raise ValueError(f"images must have at least 2 dimensions (H, W), got shape {tuple(images.shape)}")
+    dy, dx = _check_offset(dy, "dy"), _check_offset(dx, "dx")
+    if isinstance(fill, bool) or not isinstance(fill, (int, float)):
+        raise TypeError(f"fill must be a number, got {type(fill).__name__} ({fill!r})")
+    height, width = images.shape[-2:]
+    out = torch.full_like(images, fill)
+    if abs(dy) >= height or abs(dx) >= width:
+        return out
+    src_rows = slice(max(0, -dy), height - max(0, dy))
+    dst_rows = slice(max(0, dy), height - max(0, -dy))
+    src_cols = slice(max(0, -dx), width - max(0, dx))
+    dst_cols = slice(max(0, dx), width - max(0, -dx))
+    out[..., dst_rows, dst_cols] = images[..., src_rows, src_cols]
+    return out
+
+
+def direction_shifts(max_shift: int = 4, directions: Iterable[str] = tuple(DIRECTIONS)
+                     ) -> dict[str, list[tuple[int, int]]]:
+    """The offsets ``(dy, dx)`` of 0, 1, ..., ``max_shift`` pixels in each direction.
+
+    Parameters
+    ----------
+    max_shift
+        Largest shift in pixels.
+    directions
+        Names among ``"right"``, ``"left"``, ``"down"`` and ``"up"``.
+
+    Returns
+    -------
+    dict
+        Direction -> list of ``max_shift + 1`` offsets, starting with ``(0, 0)``.
+    """
+    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
+        raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
+    result = {}
+    for name in directions:
+        if name not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {list(DIRECTIONS)}, got {name!r}")
+        uy, ux = DIRECTIONS[name]
+        result[name] = [(uy * d, ux * d) for d in range(max_shift + 1)]
+    return result
+
+
+def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                          shifts: Iterable[tuple[int, int]], transform: Callable | None = None,
+                          fill: float = 0, batch_size: int = 1000) -> dict[tuple[int, int], float]:
+    """Accuracy of ``model`` on copies of a test set shifted by each offset.
+
+    Every image is shifted first (in its raw form, with the background ``fill``), then
+    ``transform`` (e.g. :func:`cnncourse.data.standardize`) prepares it for the model, which
+    runs in eval mode without gradients.
+
+    Parameters
+    ----------
+    model
+        A classifier returning ``(N, classes)`` logits.
+    images, labels
+        The test images (e.g. raw ``uint8`` of shape ``(N, 28, 28)``) and their labels.
+    shifts
+        Offsets ``(dy, dx)``; each is measured once even if listed twice.
+    transform
+        Applied to every shifted batch before the model; ``None`` for none.
+    fill
+        Background value of the raw images.
+    batch_size
+        Images per forward pass.
+
+    Returns
+    -------
+    dict
+        ``(dy, dx)`` -> accuracy in [0, 1].
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
+        raise TypeError("images and labels must be torch.Tensors")
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"images and labels must have the same non-zero length, got {len(images)} and {len(labels)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    results: dict[tuple[int, int], float] = {}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for offset in shifts:
+                offset = _offset_pair(offset)
+                if offset in results:
+                    continue
+                correct = 0
+                for start in range(0, len(images), batch_size):
+                    x = shift_images(images[start:start + batch_size], *offset, fill=fill)
+                    if transform is not None:
+                        x = transform(x)
+                    logits = model(x.to(device))
+                    correct += int((logits.argmax(1).cpu() == labels[start:start + batch_size].cpu()).sum())
+                results[offset] = correct / len(images)
+    finally:
+        model.train(was_training)
+    return results
+
+
+def _offset_pair(offset: Sequence[int]) -> tuple[int, int]:
+    try:
+        dy, dx = offset
+    except (TypeError, ValueError):
+        raise ValueError(f"each shift must be a pair (dy, dx), got {offset!r}") from None
+    return _check_offset(dy, "dy"), _check_offset(dx, "dx")

@@ -1,0 +1,243 @@
+"""CNN building blocks: shapes, parameter counts by formula, the residual block, summaries and
+the errors for inputs that are too small."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from cnncourse.models import (
+    ConvNet,
+    LayerRow,
+    MnistCNN,
+    ResidualBlock,
+    ResidualCNN,
+    conv_block,
+    conv_output_size,
+    conv_parameter_count,
+    count_parameters,
+    feature_maps,
+    min_input_size,
+    summarize,
+)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+# --------------------------------------------------------------------------- arithmetic
+@pytest.mark.parametrize("n, k, p, s, d", [(28, 5, 0, 1, 1), (28, 3, 1, 1, 1), (24, 2, 0, 2, 1),
+                                           (13, 2, 0, 2, 1), (30, 3, 2, 2, 2), (7, 7, 0, 1, 1)])
+def test_conv_output_size_matches_pytorch(n, k, p, s, d):
+    conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)
+    assert conv(torch.zeros(1, 1, n, n)).shape[-1] == conv_output_size(n, k, p, s, d)
+
+
+def test_conv_output_size_can_be_empty_and_checks_arguments():
+    assert conv_output_size(4, 5) == 0
+    with pytest.raises(ValueError, match="kernel_size"):
+        conv_output_size(28, 0)
+    with pytest.raises(ValueError, match="stride"):
+        conv_output_size(28, 3, stride=0)
+
+
+@pytest.mark.parametrize("c_in, c_out, k", [(1, 24, 5), (24, 32, 3), (3, 64, 7), (16, 16, 1)])
+def test_conv_parameter_count_is_the_formula_and_pytorchs(c_in, c_out, k):
+    conv = nn.Conv2d(c_in, c_out, k)
+    assert conv_parameter_count(c_in, c_out, k) == (k * k * c_in + 1) * c_out == count_parameters(conv)
+    assert conv_parameter_count(c_in, c_out, k, bias=False) == k * k * c_in * c_out
+
+
+# --------------------------------------------------------------------------- blocks
+@pytest.mark.parametrize("size, k, p, pool, expected", [(28, 5, 0, 2, 12), (28, 3, 1, 2, 14), (13, 3, 1, 2, 6),
+                                                        (28, 3, 0, 1, 26), (64, 5, 2, 4, 16)])
+def test_conv_block_shapes(size, k, p, pool, expected):
+    block = conv_block(3, 8, k, p, pool)
+    assert [type(m) for m in block] == [nn.Conv2d, nn.ReLU, nn.MaxPool2d if pool > 1 else nn.Identity]
+    assert block(torch.randn(2, 3, size, size)).shape == (2, 8, expected, expected)
+
+
+def test_conv_block_is_conv_relu_pool():
+    block = conv_block(1, 4, 3)
+    x = torch.randn(2, 1, 10, 10)
+    expected = nn.functional.max_pool2d(torch.relu(block.conv(x)), 2)
+    assert torch.equal(block(x), expected)
+
+
+def test_conv_block_checks_arguments():
+    with pytest.raises(ValueError, match="out_channels"):
+        conv_block(1, 0)
+    with pytest.raises(ValueError, match="padding"):
+        conv_block(1, 4, 3, padding=-1)
+
+
+@pytest.mark.parametrize("kwargs, size", [({}, 28), ({"channels": (8,), "kernel_sizes": 3}, 28),
+                                          ({"channels": (8, 16, 32), "kernel_sizes": 3, "paddings": 1}, 28),
+                                          ({"channels": (4, 8), "image_size": 12}, 12),
+                                          ({"hidden": 0}, 28), ({"in_channels": 3, "image_size": 32}, 32)])
+def test_convnet_outputs_logits(kwargs, size):
+    model = ConvNet(**kwargs, n_classes=7)
+    x = torch.randn(3, kwargs.get("in_channels", 1), size, size)
+    assert model(x).shape == (3, 7)
+
+
+def test_convnet_defaults_have_the_mnist_cnn_size():
+    model = ConvNet()
+    assert model.flat_features == 32 * 5 * 5
+    assert count_parameters(model) == count_parameters(MnistCNN()) == (
+        conv_parameter_count(1, 24, 5) + conv_parameter_count(24, 32, 3) + 800 * 256 + 256 + 256 * 10 + 10)
+
+
+def test_convnet_parameters_by_formula():
+    model = ConvNet(channels=(8, 16, 32), kernel_sizes=(5, 3, 3), paddings=(2, 1, 1), hidden=64)
+    flat = 32 * 3 * 3  # 28 -> 14 -> 7 -> 3
+    expected = (conv_parameter_count(1, 8, 5) + conv_parameter_count(8, 16, 3) + conv_parameter_count(16, 32, 3)
+                + flat * 64 + 64 + 64 * 10 + 10)
+    assert model.flat_features == flat and count_parameters(model) == expected
+
+
+def test_mnist_cnn_stays_compatible():
+    model = MnistCNN()
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert [name for name, _ in model.named_parameters()] == [
+        "features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
+        "classifier.1.weight", "classifier.1.bias", "classifier.4.weight", "classifier.4.bias"]
+    assert MnistCNN(channels=(8, 16), hidden=32, dropout=0.2)(torch.randn(1, 1, 28, 28)).shape == (1, 10)
+
+
+# --------------------------------------------------------------------------- too small inputs
+def test_min_input_size():
+    assert min_input_size(ConvNet().features) == 12  # 12 -> 8 -> 4 -> 2 -> 1
+    assert min_input_size(conv_block(1, 4, 3, padding=1)) == 2
+    assert min_input_size(nn.Linear(3, 3)) == 1
+    assert ConvNet().features(torch.zeros(1, 1, 12, 12)).shape == (1, 32, 1, 1)
+    with pytest.raises(RuntimeError):
+        ConvNet().features(torch.zeros(1, 1, 11, 11))  # PyTorch's own, less helpful, error
+
+
+@pytest.mark.parametrize("cls, kwargs, smallest", [(ConvNet, {}, 12), (ConvNet, {"channels": (4, 4, 4), "kernel_sizes": 3}, 22),
+                                                   (MnistCNN, {}, 12), (ResidualCNN, {}, 12)])
+def test_too_small_image_size_names_the_smallest(cls, kwargs, smallest):
+    with pytest.raises(ValueError, match=f"smallest input size accepted is {smallest}x{smallest}"):
+        cls(**kwargs, image_size=smallest - 1)
+    cls(**kwargs, image_size=smallest)  # the smallest one works
+
+
+def test_forward_with_too_small_images_names_the_smallest():
+    with pytest.raises(ValueError, match="smallest input size accepted is 12x12"):
+        ConvNet()(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="built for 28x28"):
+        ConvNet()(torch.zeros(1, 1, 32, 32))
+    with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
+        MnistCNN()(torch.zeros(1, 28, 28))
+    with pytest.raises(ValueError, match="smallest input size accepted is 12x12"):
+        ResidualCNN()(torch.zeros(2, 1, 10, 10))
+
+
+def test_convnet_checks_arguments():
+    with pytest.raises(ValueError, match="kernel_sizes"):
+        ConvNet(channels=(8, 16), kernel_sizes=(3, 3, 3))
+    with pytest.raises(ValueError, match="channels"):
+        ConvNet(channels=())
+    with pytest.raises(ValueError, match="dropout"):
+        ConvNet(dropout=1.5)
+
+
+# --------------------------------------------------------------------------- residual block
+@pytest.mark.parametrize("channels, size, k", [(1, 5, 3), (8, 12, 3), (16, 7, 5), (4, 1, 3)])
+def test_residual_block_keeps_the_shape(channels, size, k):
+    block = ResidualBlock(channels, k)
+    x = torch.randn(2, channels, size, size)
+    assert block(x).shape == x.shape == block.residual(x).shape
+    assert count_parameters(block) == 2 * conv_parameter_count(channels, channels, k)
+
+
+def test_residual_block_forward_adds_the_skip():
+    block = ResidualBlock(6)
+    x = torch.randn(3, 6, 9, 9)
+    assert torch.allclose(block(x), torch.relu(x + block.residual(x)))
+    assert not torch.allclose(block(x), torch.relu(block.residual(x)))  # the skip changes the output
+    with torch.no_grad():  # with F(x) = 0 the block passes its (rectified) input through
+        for conv in (block.conv1, block.conv2):
+            conv.weight.zero_()
+            conv.bias.zero_()
+    assert torch.equal(block(x), torch.relu(x))
+
+
+def test_residual_block_checks_its_input():
+    with pytest.raises(ValueError, match="odd"):
+        ResidualBlock(4, kernel_size=2)
+    with pytest.raises(ValueError, match=r"\(N, 4, H, W\)"):
+        ResidualBlock(4)(torch.randn(1, 3, 8, 8))
+
+
+def test_residual_cnn_runs_and_skip_gets_gradient():
+    model = ResidualCNN()
+    out = model(torch.randn(4, 1, 28, 28))
+    assert out.shape == (4, 10)
+    out.sum().backward()
+    assert model.res.conv1.weight.grad is not None and model.stem.conv.weight.grad.abs().sum() > 0
+
+
+# --------------------------------------------------------------------------- summary and feature maps
+def test_summary_rows_of_convnet():
+    model = ConvNet()
+    summary = summarize(model, (1, 28, 28))
+    assert [r.name for r in summary.rows][:3] == ["features.block1.conv", "features.block1.relu", "features.block1.pool"]
+    shapes = {r.name: r.output_shape for r in summary.rows}
+    assert shapes["features.block1.conv"] == (24, 24, 24)
+    assert shapes["features.block1.pool"] == (24, 12, 12)
+    assert shapes["features.block2.pool"] == (32, 5, 5)
+    assert shapes["classifier.flatten"] == (800,)
+    assert shapes["classifier.fc2"] == (10,)
+    assert summary.rows[0] == LayerRow("features.block1.conv", "Conv2d", (24, 24, 24), conv_parameter_count(1, 24, 5))
+    assert summary.total_parameters == count_parameters(model)
+    text = summary.table()
+    assert "features.block2.conv" in text and "6,944" in text and f"{count_parameters(model):,}" in text
+    assert str(summary) == text
+
+
+def test_summary_of_a_residual_model_counts_each_parameter_once():
+    model = ResidualCNN()
+    summary = summarize(model, (1, 28, 28))
+    names = [r.name for r in summary.rows]
+    assert names.index("res.conv2") < names.index("res") < names.index("block2.conv")
+    row = summary.rows[names.index("res")]
+    assert row.parameters == 0 and "x + F(x)" in row.kind and row.output_shape == (16, 12, 12)
+    assert summary.total_parameters == count_parameters(model)
+
+
+def test_summary_accepts_any_size_for_a_feature_stack_and_a_batch_shape():
+    features = ConvNet().features
+    assert summarize(features, (1, 64, 64)).rows[-1].output_shape == (32, 14, 14)
+    assert summarize(features, (5, 1, 12, 12)).rows[-1].output_shape == (32, 1, 1)
+
+
+def test_summary_too_small_input_names_the_smallest():
+    with pytest.raises(ValueError, match="at least 12x12"):
+        summarize(ConvNet().features, (1, 11, 11))
+    with pytest.raises(ValueError, match="input_shape"):
+        summarize(ConvNet(), (1, 0, 28))
+    with pytest.raises(TypeError):
+        summarize("not a model", (1, 28, 28))
+
+
+def test_summary_restores_training_mode():
+    model = ConvNet(dropout=0.5)
+    model.train()
+    summarize(model, (1, 28, 28))
+    assert model.training
+
+
+def test_feature_maps():
+    model = ConvNet()
+    x = torch.randn(2, 1, 28, 28)
+    maps = feature_maps(model, x, ["features.block1.relu", "features.block2.pool"])
+    assert list(maps) == ["features.block1.relu", "features.block2.pool"]
+    assert maps["features.block1.relu"].shape == (2, 24, 24, 24) and (maps["features.block1.relu"] >= 0).all()
+    assert torch.equal(maps["features.block2.pool"], model.features(x))
+    with pytest.raises(ValueError, match="not in the model"):
+        feature_maps(model, x, ["block9"])

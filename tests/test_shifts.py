@@ -1,0 +1,107 @@
+"""Whole-pixel shifts without wrap-around, the shift lists, and accuracy under shifts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from cnncourse.shifts import DIRECTIONS, accuracy_under_shifts, direction_shifts, shift_images
+
+
+def _naive_shift(img: torch.Tensor, dy: int, dx: int, fill=0) -> torch.Tensor:
+    h, w = img.shape[-2:]
+    out = torch.full_like(img, fill)
+    for r in range(h):
+        for c in range(w):
+            if 0 <= r - dy < h and 0 <= c - dx < w:
+                out[..., r, c] = img[..., r - dy, c - dx]
+    return out
+
+
+@pytest.mark.parametrize("dy, dx", [(0, 0), (1, 0), (0, 1), (-2, 0), (0, -3), (2, -1), (-4, 4), (5, 5), (-6, 0)])
+def test_matches_a_pixel_by_pixel_reference(dy, dx):
+    img = torch.randint(1, 256, (2, 1, 6, 7), dtype=torch.uint8)
+    assert torch.equal(shift_images(img, dy, dx), _naive_shift(img, dy, dx))
+    assert torch.equal(shift_images(img.float(), dy, dx, fill=-0.5), _naive_shift(img.float(), dy, dx, -0.5))
+
+
+def test_no_wrap_around_and_fill_value():
+    img = torch.arange(1, 17, dtype=torch.float32).reshape(4, 4)
+    out = shift_images(img, 0, 1, fill=-1.0)
+    assert (out[:, 0] == -1).all()  # the uncovered column is background
+    assert torch.equal(out[:, 1:], img[:, :-1])  # the rest moved right
+    assert not torch.equal(out, torch.roll(img, 1, dims=1))  # torch.roll wraps; shifting does not
+    assert torch.equal(shift_images(img, 0, 0), img)
+    assert shift_images(img, 0, 0) is not img
+
+
+def test_shift_there_and_back_keeps_the_interior():
+    img = torch.randn(3, 10, 10)
+    back = shift_images(shift_images(img, 2, -3), -2, 3)
+    assert torch.equal(back[:, :8, 3:], img[:, :8, 3:])
+
+
+def test_shift_out_of_frame_is_all_background():
+    img = torch.ones(1, 28, 28, dtype=torch.uint8)
+    assert (shift_images(img, 28, 0) == 0).all() and (shift_images(img, 0, -40, fill=3) == 3).all()
+
+
+def test_shape_dtype_device_preserved():
+    img = torch.randint(0, 256, (5, 28, 28), dtype=torch.uint8)
+    out = shift_images(img, 3, -2)
+    assert out.shape == img.shape and out.dtype == img.dtype and out.device == img.device
+    assert int(out.sum()) <= int(img.sum())  # ink can only leave the frame
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="images"):
+        shift_images([[1, 2]], 0, 1)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        shift_images(torch.ones(5), 0, 1)
+    with pytest.raises(TypeError, match="dx"):
+        shift_images(torch.ones(3, 3), 0, 1.5)
+    with pytest.raises(TypeError, match="dy"):
+        shift_images(torch.ones(3, 3), True, 1)
+
+
+def test_direction_shifts():
+    shifts = direction_shifts(3)
+    assert list(shifts) == list(DIRECTIONS)
+    assert shifts["right"] == [(0, 0), (0, 1), (0, 2), (0, 3)]
+    assert shifts["up"] == [(0, 0), (-1, 0), (-2, 0), (-3, 0)]
+    assert direction_shifts(0, ["down"]) == {"down": [(0, 0)]}
+    with pytest.raises(ValueError, match="direction"):
+        direction_shifts(2, ["sideways"])
+    with pytest.raises(ValueError, match="max_shift"):
+        direction_shifts(-1)
+
+
+class _PeakAt(nn.Module):
+    """Predicts 1 when the brightest pixel lies in the left half, else 0: not shift-invariant."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        w = x.shape[-1]
+        col = x.flatten(1).argmax(1) % w
+        return torch.stack([(col >= w // 2).float(), (col < w // 2).float()], 1)
+
+
+def test_accuracy_under_shifts():
+    images = torch.zeros(4, 8, 8, dtype=torch.uint8)
+    for i, c in enumerate((1, 2, 5, 6)):
+        images[i, 4, c] = 255
+    labels = torch.tensor([1, 1, 0, 0])
+    model = _PeakAt()
+    model.train()
+    acc = accuracy_under_shifts(model, images, labels, [(0, 0), (0, 2), (0, 0), (2, 0)],
+                                transform=lambda x: x.float() / 255, batch_size=3)
+    assert acc == {(0, 0): 1.0, (0, 2): 0.5, (2, 0): 1.0}
+    assert model.training  # mode restored
+    with pytest.raises(ValueError, match="pair"):
+        accuracy_under_shifts(model, images, labels, [3])
+    with pytest.raises(ValueError, match="same non-zero length"):
+        accuracy_under_shifts(model, images, labels[:2], [(0, 0)])
