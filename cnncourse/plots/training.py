@@ -154,3 +154,18 @@ def plot_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> 
     ax.grid(alpha=0.3)
     plt.close(fig)
     return fig
+
+
+def plot_throughput(rates: dict[str, float]) -> Figure:
+    """Horizontal bars of training throughput (images per second), one per named setting."""
+    if not rates:
+        raise ValueError("rates must name at least one setting")
+    names = list(rates)
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) + 1.0), layout="constrained")
+    bars = ax.barh(names, [rates[n] for n in names], color="tab:blue")
+    ax.bar_label(bars, labels=[f"{rates[n]:,.0f}" for n in names], padding=3)
+    ax.invert_yaxis()
+    ax.set_xlabel("training images per second")
+    ax.margins(x=0.15)
+    plt.close(fig)
+    return fig
