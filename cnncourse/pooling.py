@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from cnncourse.filters import ArrayLike, _pair, as_tensor, correlate2d, output_size
+from cnncourse.shifts import shift_images
 
 POOL_MODES: tuple[str, ...] = ("max", "avg")
 """Summaries a pooling window can take."""
@@ -100,24 +101,10 @@ def shift(x: ArrayLike, dy: int, dx: int) -> torch.Tensor:
     """Move images ``dy`` pixels down and ``dx`` pixels right (negative: up / left).
 
     Pixels pushed over the border are lost and the uncovered strip is filled with zeros;
-    nothing wraps around (unlike ``torch.roll``).
+    nothing wraps around (unlike ``torch.roll``). Accepts arrays as well as tensors; see
+    :func:`cnncourse.shifts.shift_images` for other fill values.
     """
-    t = as_tensor(x, "x")
-    if t.ndim < 2:
-        raise ValueError(f"x must have at least 2 dimensions (H, W), got shape {tuple(t.shape)}")
-    for name, v in (("dy", dy), ("dx", dx)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"{name} must be an int number of pixels, got {type(v).__name__} ({v!r})")
-    H, W = t.shape[-2:]
-    out = torch.zeros_like(t)
-    if abs(dy) >= H or abs(dx) >= W:
-        return out
-    src_r = slice(max(0, -dy), H - max(0, dy))
-    dst_r = slice(max(0, dy), H - max(0, -dy))
-    src_c = slice(max(0, -dx), W - max(0, dx))
-    dst_c = slice(max(0, dx), W - max(0, -dx))
-    out[..., dst_r, dst_c] = t[..., src_r, src_c]
-    return out
+    return shift_images(as_tensor(x, "x"), dy, dx)
 
 
 def interior(x: torch.Tensor, margin: int) -> torch.Tensor:
