@@ -341,7 +341,7 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     layers
         An ``nn.Sequential`` (nested ones are flattened), a single layer or a list of layers,
         made of ``Conv2d``, ``MaxPool2d``, ``AvgPool2d`` and pointwise layers (see
-        :data:`POINTWISE_LAYERS`).
+        ``POINTWISE_LAYERS``).
     input_size
         Optional input side or ``(height, width)``; when given, every row also records the
         shape of the layer's output map.
@@ -661,7 +661,7 @@ def fit_gaussian(weights: np.ndarray, method: str = "moments") -> GaussianFit:
         ``"moments"``: treat the map as a distribution of mass and take its mean and
         covariance (exact for a sampled Gaussian that fits in the map; fast, no iteration).
         ``"least_squares"``: fit ``A exp(-q/2)`` to the values with
-        :func:`scipy.optimize.curve_fit`, starting from the moments (less sensitive to a faint
+        ``scipy.optimize.curve_fit``, starting from the moments (less sensitive to a faint
         wide background).
 
     Returns

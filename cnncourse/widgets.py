@@ -1,7 +1,7 @@
 """Interactive explorers (ipywidgets) for kernels, pooling and receptive fields.
 
 Each explorer is a small class: its widget controls are attributes (so a test or a lesson
-can set them from code), :meth:`update` recomputes and redraws, and the latest results are
+can set them from code), ``update()`` recomputes and redraws, and the latest results are
 attributes too. The figure is rendered to a PNG in an :class:`ipywidgets.Image`, which
 makes one update a single image swap.
 
@@ -15,7 +15,7 @@ makes one update a single image swap.
   passed in by the lesson (lesson 9).
 
 A published (static) book page has no kernel, so widgets do not respond there. Every explorer
-therefore also has :meth:`static_figure`, a matplotlib figure of a few representative
+therefore also has ``static_figure()``, a matplotlib figure of a few representative
 settings for the page to show.
 
 The explorers only wire controls to :mod:`cnncourse.filters`, :mod:`cnncourse.pooling` and
@@ -310,7 +310,7 @@ class KernelExplorer(_Explorer):
     weights, editable), ``edge_picker`` (ToggleButtons ``zero``/``crop``/``extend``),
     ``row_slider`` and ``col_slider`` (the highlighted output position).
 
-    Results (attributes, refreshed by :meth:`update`): ``image`` (the input tensor),
+    Results (attributes, refreshed by ``update()``): ``image`` (the input tensor),
     ``kernel`` (3x3 NumPy array), ``output`` (``correlate2d(image, kernel, edge)``),
     ``padded`` (what the kernel slides over), ``patch`` and ``products`` (the highlighted
     window and its products with the kernel) and ``value`` (their sum, equal to
@@ -780,7 +780,7 @@ class ErfExplorer(_Explorer):
     ``channels`` filters, ReLU; :func:`cnncourse.receptive_field.conv_stack`) with random
     weights, its ERF measured on random inputs by
     :func:`~cnncourse.receptive_field.effective_receptive_field`. The input side grows with
-    the field, up to :data:`ERF_MAX_SIDE`. ``"trained"`` (only with ``trained_model``): the
+    the field, up to ``ERF_MAX_SIDE``. ``"trained"`` (only with ``trained_model``): the
     first ``depth`` convolutions of that model (and of ``untrained_model``, its weights
     before training, when given), measured on MNIST test digits; kernel size and dilation are
     then the model's own.
@@ -799,11 +799,11 @@ class ErfExplorer(_Explorer):
     Parameters
     ----------
     depth
-        Number of convolutions, 1 to :data:`ERF_MAX_DEPTH` (at most the model's in trained mode).
+        Number of convolutions, 1 to ``ERF_MAX_DEPTH`` (at most the model's in trained mode).
     kernel_size
-        One of :data:`ERF_KERNEL_SIZES`.
+        One of ``ERF_KERNEL_SIZES``.
     dilation
-        One of :data:`ERF_DILATIONS`.
+        One of ``ERF_DILATIONS``.
     weights
         ``"untrained"`` or ``"trained"`` (needs ``trained_model``).
     trained_model

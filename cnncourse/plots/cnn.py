@@ -83,7 +83,7 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
         The input, shape ``(H, W)``, ``(1, H, W)`` or ``(1, 1, H, W)``.
     maps
         Row label -> feature maps of that image, shape ``(C, h, w)`` or ``(1, C, h, w)``,
-        e.g. the output of :func:`cnncourse.models.feature_maps` for one image.
+        e.g. the output of :func:`cnncourse.models.cnn.feature_maps` for one image.
     n
         Maps drawn per layer (the first ``n`` channels).
     size
