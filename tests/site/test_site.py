@@ -239,12 +239,15 @@ def test_search_finds_a_lesson(page, site_url):
     page.goto(site_url + "search.html?q=flattening")
     found = page.evaluate("""
     (async () => {
-      for (let i = 0; i < 150; i++) {
-        const hits = [...document.querySelectorAll("#search-results li a")].map(a => a.getAttribute("href"));
-        if (hits.length) return hits;
+      // Sphinx fills the results in stages (glossary terms and objects first, pages last) and
+      // writes its summary ("Search finished, found N pages ...") when it is done: wait for it.
+      const hits = () => [...document.querySelectorAll("#search-results li a")].map(a => a.getAttribute("href"));
+      for (let i = 0; i < 200; i++) {
+        const summary = document.querySelector("#search-results .search-summary, #search-results p");
+        if (summary && /found/i.test(summary.innerText)) return hits();
         await new Promise(r => setTimeout(r, 100));
       }
-      return [];
+      return hits();
     })()
     """)
     errors = [e for e in page.js_errors if not any(k in e for k in KNOWN_JS_ERRORS)]
