@@ -59,6 +59,7 @@ test-unit: data
 # runs); otherwise the .md lessons are run and no cell may raise. Either way each lesson runs once.
 test-lessons: data
 	@if [ -f $(BOOK_STAMP) ] && [ -z "$$(find $(BOOK_SOURCES) -newer $(BOOK_STAMP) 2>/dev/null | head -n 1)" ]; then \
+	  echo "test-lessons: the built book is up to date, so its outputs are compared (make test-outputs)"; \
 	  $(MAKE) --no-print-directory test-outputs; \
 	else \
 	  echo "scripts/offline $(BIN)/python -m pytest -q $(NBVAL) lessons"; \
@@ -83,6 +84,7 @@ test-outputs: data
 	  else nbs="$$nbs $$nb"; fi; \
 	done; \
 	if [ -z "$$nbs" ]; then echo "test-outputs: no executed notebook to compare"; exit 0; fi; \
+	echo "scripts/offline $(BIN)/python -m pytest -q $(NBVAL_STRICT) $(EXECUTED)/*.ipynb"; \
 	scripts/offline $(BIN)/python -m pytest -q $(NBVAL_STRICT) $$nbs
 
 # Browser test of the built site (tests/site): setup.sh installs Debian's chromium if it is missing,
