@@ -198,6 +198,19 @@ class _Explorer:
         self.text = widgets.HTML()
         self._figure = Figure(figsize=self._figsize, dpi=_DPI)
 
+    def _image_source(self, image: str | np.ndarray | torch.Tensor, digit_index: int,
+                      photo_size: int) -> tuple[list[str], str]:
+        """Check the image arguments shared by the kernel and pooling explorers; return the
+        options of the image picker and the one selected first."""
+        self.digit_index = _check_int_range(digit_index, "digit_index", 0, 9999)
+        self.photo_size = _check_int_range(photo_size, "photo_size", 8, 128)
+        if isinstance(image, str):
+            _check_choice(image, "image", IMAGE_NAMES)
+            self._own_image = None
+            return list(IMAGE_NAMES), image
+        self._own_image = _as_image(image)
+        return [_OWN_IMAGE, *IMAGE_NAMES], _OWN_IMAGE
+
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
         """Change several controls at once with one update at the end.
@@ -345,15 +358,7 @@ class KernelExplorer(_Explorer):
                  row: int | None = None, col: int | None = None, digit_index: int = 0,
                  photo_size: int = 48) -> None:
         self._kernels = named_kernels()
-        self.digit_index = _check_int_range(digit_index, "digit_index", 0, 9999)
-        self.photo_size = _check_int_range(photo_size, "photo_size", 8, 128)
-        if isinstance(image, str):
-            _check_choice(image, "image", IMAGE_NAMES)
-            self._own_image = None
-            options, first = list(IMAGE_NAMES), image
-        else:
-            self._own_image = _as_image(image)
-            options, first = [_OWN_IMAGE, *IMAGE_NAMES], _OWN_IMAGE
+        options, first = self._image_source(image, digit_index, photo_size)
         if isinstance(kernel, str):
             _check_choice(kernel, "kernel", tuple(self._kernels))
             weights = self._kernels[kernel]
@@ -590,15 +595,7 @@ class PoolingExplorer(_Explorer):
     def __init__(self, image: str | np.ndarray | torch.Tensor = "digit", window: int = 2,
                  stride: int = 2, mode: str = "max", shifted: bool = False, direction: str = "right",
                  digit_index: int = 0, photo_size: int = 48) -> None:
-        self.digit_index = _check_int_range(digit_index, "digit_index", 0, 9999)
-        self.photo_size = _check_int_range(photo_size, "photo_size", 8, 128)
-        if isinstance(image, str):
-            _check_choice(image, "image", IMAGE_NAMES)
-            self._own_image = None
-            options, first = list(IMAGE_NAMES), image
-        else:
-            self._own_image = _as_image(image)
-            options, first = [_OWN_IMAGE, *IMAGE_NAMES], _OWN_IMAGE
+        options, first = self._image_source(image, digit_index, photo_size)
         window = _check_int_range(window, "window", 1, 6)
         stride = _check_int_range(stride, "stride", 1, 6)
         _check_choice(mode, "mode", POOL_MODES)
