@@ -60,16 +60,23 @@ def sync(device: torch.device) -> None:
 # ------------------------------------------------------------------ throughput
 def throughput(model_name: str, path: str, device: torch.device, batch_size: int, steps: int,
                repeats: int) -> float:
-    """Median training images per second of one model through one data path."""
+    """Median training images per second of one model through one data path.
+
+    The CNN trains as lessons 8 and 9 train it, in the ``channels_last`` memory format, on all
+    three paths alike.
+    """
     seed_everything(0)
+    channels_last = model_name == "cnn"
     model = (MLP() if model_name == "mlp" else MnistCNN()).to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     if path == "dataloader":
         batches = mnist_loaders(batch_size)[0]
     elif path == "fast":
         batches = fast_loaders(batch_size, device=device)[0]
     else:  # bound: one pre-made batch on the device, no data handling at all
         batches = [next(iter(fast_loaders(batch_size, device=device)[0]))]
-    return training_throughput(model, batches, steps=steps, warmup=10, repeats=repeats)
+    return training_throughput(model, batches, steps=steps, warmup=10, repeats=repeats, channels_last=channels_last)
 
 
 # ------------------------------------------------------------------ recipes

@@ -447,7 +447,7 @@ def mnist_loaders(batch_size: int = 64, root: str | os.PathLike | None = None, v
         ``(train, validation, test)``.
     """
     if not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        raise ValueError(f"batch_size must be a positive int (images per batch), got {batch_size!r}")
     train, val, test = mnist_datasets(root, val_size=val_size, seed=seed)
     loader = torch.utils.data.DataLoader
     return (loader(train, batch_size=batch_size, shuffle=True, num_workers=num_workers,
@@ -484,6 +484,9 @@ class TensorBatches:
             raise ValueError(f"inputs and targets must have the same length, got {len(inputs)} and {len(targets)}")
         if len(inputs) == 0:
             raise ValueError("inputs is empty: there is nothing to make batches of")
+        if inputs.device != targets.device:
+            raise ValueError(f"inputs are on {inputs.device} but targets are on {targets.device}: "
+                             "put both on the same device, e.g. targets.to(inputs.device)")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.inputs, self.targets = inputs, targets

@@ -237,7 +237,9 @@ def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride:
     kernel
         ``(k_h, k_w)`` for 2-D and 3-D images (and 4-D images with one channel), or
         ``(C_out, C_in, k_h, k_w)`` for ``(N, C_in, H, W)`` images; each output channel
-        sums over all input channels, as in a convolutional layer.
+        sums over all input channels, as in a convolutional layer. The kernel (and
+        ``bias``) are moved to the image's device (and a common dtype), so a
+        kernel built on the CPU filters an image on the GPU.
     edge
         ``"zero"`` (zero padding, output as large as the input at stride 1), ``"crop"``
         ("valid": only positions where the kernel lies inside the image) or ``"extend"``
@@ -297,7 +299,7 @@ def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride:
             # weight times pixel, summed over input channels, for every output channel
             out += torch.einsum("oc,nchw->nohw", w[:, :, a, b], under_tap)
     if bias is not None:
-        bb = as_tensor(bias, "bias").to(out.dtype).reshape(-1)
+        bb = as_tensor(bias, "bias").to(dtype=out.dtype, device=out.device).reshape(-1)
         if bb.numel() != out.shape[1]:
             raise ValueError(f"bias must have {out.shape[1]} values (one per output channel), got {bb.numel()}")
         out += bb.view(1, -1, 1, 1)

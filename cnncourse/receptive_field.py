@@ -673,8 +673,10 @@ def fit_gaussian(weights: np.ndarray, method: str = "moments") -> GaussianFit:
     w = np.asarray(weights, dtype=float)
     if w.ndim != 2:
         raise ValueError(f"weights must be a 2-D array, got shape {w.shape}")
-    if not np.all(np.isfinite(w)) or (w < 0).any():
-        raise ValueError("weights must be finite and non-negative")
+    bad, negative = int((~np.isfinite(w)).sum()), int((w < 0).sum())
+    if bad or negative:
+        raise ValueError(f"weights must be finite and non-negative, got {bad} non-finite and "
+                         f"{negative} negative values out of {w.size}")
     mass = w.sum()
     if mass <= 0:
         raise ValueError("weights sum to zero: there is nothing to fit")
@@ -739,8 +741,10 @@ def fit_power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
         raise ValueError(f"x and y must be 1-D of the same length >= 2, got shapes {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError(f"x and y must be finite numbers, got x={x.tolist()} and y={y.tolist()}")
     if (x <= 0).any() or (y <= 0).any():
-        raise ValueError("x and y must be positive for a log-log fit")
+        raise ValueError(f"x and y must be positive for a log-log fit, got x={x.tolist()} and y={y.tolist()}")
     slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
     return float(slope), float(math.exp(intercept))
 

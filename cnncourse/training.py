@@ -137,7 +137,8 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
     loss_fn
         Loss on ``(logits, targets)``; default ``nn.CrossEntropyLoss()``.
     device
-        Where to compute (default: where the model's parameters are).
+        Where to compute (default: where the model's parameters are). The model must already
+        be there (a ``ValueError`` says so otherwise); the batches are moved to it.
     scheduler
         A learning-rate scheduler stepped after every batch (e.g. ``OneCycleLR``), or ``None``.
     progress
@@ -161,7 +162,7 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
     """
     _check_model(model)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    device = _model_device(model) if device is None else torch.device(device)
+    device = _compute_device(model, device)
     model.train()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
@@ -217,7 +218,7 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
         Tensors on the CPU of shape ``(N, classes)`` and ``(N,)``.
     """
     _check_model(model)
-    device = _model_device(model) if device is None else torch.device(device)
+    device = _compute_device(model, device)
     was_training = model.training
     model.eval()
     outs, targets = [], []
@@ -297,6 +298,20 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     if dtype not in (torch.bfloat16, torch.float16):
         raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype}")
     return torch.autocast(device.type, dtype=dtype)
+
+
+def _compute_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    """The device to compute on: ``device`` if given (it must hold the model), else the model's."""
+    here = _model_device(model)
+    if device is None:
+        return here
+    wanted = torch.device(device)
+    if wanted.type != here.type or (wanted.index is not None and here.index is not None and wanted.index != here.index):
+        raise ValueError(
+            f"device is {str(device)!r} but the model's parameters are on {str(here)!r}: move the model "
+            f"first with model.to({str(device)!r}), or leave device=None to compute where the model is"
+        )
+    return wanted
 
 
 def _model_device(model: nn.Module) -> torch.device:

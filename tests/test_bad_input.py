@@ -4,6 +4,12 @@ message names the argument, says what was received and what is expected.
 Each row: the call, the exception type, and fragments the message must contain (the
 argument's name, the received value, the expectation). Rows for modules that have their own
 detailed tests are representative, not exhaustive.
+
+Every row was seen failing against a deliberately broken copy: `make mutants`
+(scripts/mutants.py) derives one mutant per row, `bad-input/<row>`, in which the `if` guarding
+the row's `raise` is made `if False:`. Two rows first survived, because a later check in torch
+or in `output_size` raised a message with the same fragments; their fragments now name what
+only the course's check says ("images per batch", "11x11").
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ CASES = [
     ("standardize std", lambda: data.standardize(torch.zeros(1, 2, 2, dtype=torch.uint8), std=0), ValueError, ["std", "0", "positive"]),
     ("batch size zero", lambda: data.TensorBatches(torch.zeros(3, 1), torch.zeros(3), batch_size=0), ValueError, ["batch_size", "0", "positive"]),
     ("batches lengths", lambda: data.TensorBatches(torch.zeros(3, 1), torch.zeros(2)), ValueError, ["same length", "3", "2"]),
-    ("loaders batch size", lambda: data.mnist_loaders(batch_size=-1), ValueError, ["batch_size", "-1", "positive"]),
+    ("loaders batch size", lambda: data.mnist_loaders(batch_size=-1), ValueError, ["batch_size", "-1", "images per batch"]),
     ("split size", lambda: data.split_indices(10, 12), ValueError, ["val_size", "12", "[0, 10)"]),
     # models
     ("mlp sizes", lambda: MLP((784,)), ValueError, ["sizes", "(784,)", "at least"]),
@@ -55,11 +61,17 @@ CASES = [
      ValueError, ["(batch, classes)", "(8,)"]),
     ("autocast dtype", lambda: training.evaluate(nn.Linear(2, 2), [(torch.zeros(1, 2), torch.zeros(1).long())],
                                                  autocast_dtype=torch.int8), ValueError, ["autocast_dtype", "int8", "bfloat16"]),
+    ("device mix, evaluate", lambda: training.evaluate(nn.Linear(2, 2), [(torch.zeros(1, 2), torch.zeros(1).long())],
+                                                       device="meta"), ValueError, ["device", "'meta'", "'cpu'", "model.to"]),
+    ("device mix, one epoch", lambda: training.train_one_epoch(nn.Linear(2, 2), [], None, device="meta"),
+     ValueError, ["device", "'meta'", "'cpu'"]),
+    ("device mix, batches", lambda: data.TensorBatches(torch.zeros(3, 1), torch.zeros(3, device="meta")),
+     ValueError, ["cpu", "meta", "same device"]),
     # filters
     ("even kernel", lambda: filters.correlate2d(IMG, torch.ones(2, 2), edge="zero"), ValueError, ["kernel", "2", "odd"]),
     ("unknown edge", lambda: filters.correlate2d(IMG, torch.ones(3, 3), edge="mirror"), ValueError, ["edge", "'mirror'", "zero"]),
     ("stride zero", lambda: filters.correlate2d(IMG, torch.ones(3, 3), stride=0), ValueError, ["stride", "0", "positive"]),
-    ("kernel too big", lambda: filters.correlate2d(IMG, torch.ones(11, 11), edge="crop"), ValueError, ["kernel", "11", "8"]),
+    ("kernel too big", lambda: filters.correlate2d(IMG, torch.ones(11, 11), edge="crop"), ValueError, ["kernel", "11x11", "8x8"]),
     ("kernel rank", lambda: filters.correlate2d(IMG, torch.ones(3)), ValueError, ["kernel", "(3,)"]),
     ("image rank", lambda: filters.correlate2d(torch.rand(1, 1, 1, 8, 8), torch.ones(3, 3)), ValueError, ["image", "(1, 1, 1, 8, 8)"]),
     ("image type", lambda: filters.correlate2d("photo", torch.ones(3, 3)), TypeError, ["image", "str"]),
@@ -72,7 +84,11 @@ CASES = [
     # receptive fields
     ("unknown layer", lambda: receptive_field.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Linear(3, 3))),
      ValueError, ["layer 1", "Linear"]),
-    ("power law", lambda: receptive_field.fit_power_law([1, 2], [1]), ValueError, ["x", "y"]),
+    ("power law", lambda: receptive_field.fit_power_law([1, 2], [1]), ValueError, ["x", "y", "(2,)", "(1,)"]),
+    ("power law NaN", lambda: receptive_field.fit_power_law([1, 2, 3], [1, math.nan, 2]), ValueError,
+     ["finite", "nan"]),
+    ("power law log", lambda: receptive_field.fit_power_law([0, 1], [1, 2]), ValueError, ["positive", "x=[0.0, 1.0]"]),
+    ("gaussian NaN", lambda: receptive_field.fit_gaussian(np.full((3, 3), math.nan)), ValueError, ["weights", "finite", "9 non-finite"]),
 ]
 
 
@@ -86,10 +102,17 @@ def test_bad_input_is_explained(call, error, fragments):
 
 
 def test_nan_input_to_training_is_reported():
+    """Seen failing with the loss check removed (mutant `loss-not-checked`)."""
     x = torch.full((8, 2), math.nan)
     batches = [(x, torch.zeros(8).long())]
     with pytest.raises(training.NonFiniteLossError, match="NaN"):
         training.fit(nn.Linear(2, 2), batches, epochs=1, progress=False)
+
+
+def test_kernel_and_bias_follow_the_image_device():
+    """A kernel made on the CPU filters an image elsewhere (here the shape-only meta device)."""
+    out = filters.correlate2d(torch.rand(1, 1, 8, 8, device="meta"), torch.ones(2, 1, 3, 3), bias=torch.ones(2))
+    assert out.device.type == "meta" and out.shape == (1, 2, 8, 8)
 
 
 def test_numpy_and_torch_inputs_agree():

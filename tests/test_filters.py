@@ -14,7 +14,7 @@ import scipy.ndimage as ndi
 import skimage.filters
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from cnncourse import filters as fl
@@ -240,9 +240,8 @@ def test_bad_shapes():
 @given(h=st.integers(3, 12), w=st.integers(3, 12), k=st.sampled_from([1, 3, 5]),
        stride=st.integers(1, 3), seed=st.integers(0, 10_000))
 def test_property_zero_mode_matches_conv2d(h, w, k, stride, seed):
+    """Seen failing against the mutants `correlate-flips-kernel` and `zero-pads-by-extending`."""
     x, kern = _rand(2, 3, h, w, seed=seed), _rand(4, 3, k, k, seed=seed + 1)
-    if k > h + k - 1 or k > w + k - 1:
-        return
     torch.testing.assert_close(fl.correlate2d(x, kern, edge="zero", stride=stride),
                                F.conv2d(x, kern, padding=k // 2, stride=stride))
 
@@ -250,11 +249,23 @@ def test_property_zero_mode_matches_conv2d(h, w, k, stride, seed):
 @settings(max_examples=25, deadline=None)
 @given(h=st.integers(1, 10), w=st.integers(1, 10), k=st.sampled_from([1, 3, 5]), seed=st.integers(0, 10_000))
 def test_property_extend_matches_scipy_and_linearity(h, w, k, seed):
+    """Seen failing against the mutants `correlate-flips-kernel` and `extend-pads-with-zeros`."""
     x, y, kern = _rand(h, w, seed=seed), _rand(h, w, seed=seed + 1), _rand(k, k, seed=seed + 2)
     out = fl.correlate2d(x, kern, edge="extend")
     np.testing.assert_allclose(out.numpy(), ndi.correlate(x.numpy(), kern.numpy(), mode="nearest"), atol=1e-9)
     torch.testing.assert_close(fl.correlate2d(2 * x + y, kern, edge="extend"),
                                2 * out + fl.correlate2d(y, kern, edge="extend"))
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 9), p=st.integers(0, 4), s=st.integers(1, 5))
+def test_property_output_size_counts_the_kernel_positions(n, k, p, s):
+    """Brute force: count the top-left corners at which the kernel fits in the padded input.
+    Seen failing against the mutant `output-size-rounds-up` (ceil instead of floor)."""
+    assume(k <= n + 2 * p)
+    positions = len(range(0, n + 2 * p - k + 1, s))
+    assert fl.output_size(n, k, p, s) == positions
+    assert F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), padding=p, stride=s).shape[-1] == positions
 
 
 # --------------------------------------------------------------------------- figures (smoke tests)

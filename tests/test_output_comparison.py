@@ -68,6 +68,8 @@ def _run_nbval(folder: Path, *notebooks: Path) -> tuple[list[tuple[str, str]], s
 
 
 def test_unchanged_outputs_pass_and_an_altered_output_fails(executed, tmp_path):
+    """Seen failing with a sanitize rule that hides every number (mutant `sanitize-hides-numbers`):
+    the altered output passed."""
     assert "0x" in executed.cells[1].outputs[0].text and " s\n" in executed.cells[2].outputs[0].text
     assert [o.output_type for o in executed.cells[3].outputs] == ["execute_result"]  # glue output removed
     assert executed.cells[4].outputs == []
@@ -122,4 +124,5 @@ def test_sanitize_file_equalizes_run_dependent_text(first, second):
     "epoch 3: train loss 0.1234, accuracy 96.5%, 10 steps",
 ])
 def test_sanitize_file_keeps_computed_numbers(text):
+    """Seen failing against the mutant `sanitize-hides-numbers`."""
     assert _sanitize(text) == text

@@ -101,6 +101,7 @@ def test_bad_input():
 @given(h=st.integers(1, 12), w=st.integers(1, 12), window=st.integers(1, 4), stride=st.integers(1, 4),
        seed=st.integers(0, 10_000))
 def test_property_matches_torch(h, w, window, stride, seed):
+    """Seen failing against the mutants `pool-takes-the-minimum` and `pool-window-one-row-short`."""
     if window > min(h, w):
         return
     x = _rand(2, 2, h, w, seed=seed)

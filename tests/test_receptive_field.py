@@ -193,6 +193,9 @@ def _build(spec):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(layer_strategy, min_size=1, max_size=5))
 def test_gradient_support_matches_the_theory(spec):
+    """The size/jump/start recurrence against brute force (the input pixels whose gradient can be
+    non-zero). Seen failing against the mutants `field-size-ignores-the-jump`,
+    `jump-forgets-earlier-strides` and `start-ignores-padding`."""
     stack = _build(spec)
     rf = receptive_field(stack)
     side = 2 * max(rf.size) + 4 * max(rf.jump) + 8

@@ -44,6 +44,7 @@ def test_unknown_and_unavailable_devices_are_clear(monkeypatch):
 
 
 def test_seeding_repeats_random_numbers():
+    """Seen failing when seed_everything skipped torch.manual_seed (mutant `seed-skips-torch`)."""
     seed_everything(7)
     first = torch.rand(5), torch.nn.Linear(3, 2).weight.detach().clone()
     seed_everything(7)
