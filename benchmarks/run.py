@@ -129,7 +129,8 @@ measured after each pass); its one-cycle schedule spans all of them."""
 def build_cnncourse(device, data):
     """The course's recipe: the same network and optimizer as 'fastest', with the data and the
     weights in the channels_last memory format (about 1.8x faster convolutions on the CPUs
-    measured) and a one-cycle schedule compressed into one epoch. bf16 autocast is used only on
+    measured) and a one-cycle schedule compressed into 1.5 epochs (``CNNCOURSE_PASSES``; one epoch
+    was too short for 4 of 5 seeds). bf16 autocast is used only on
     CUDA: on a CPU without AMX/AVX-512-BF16 it was 4x slower than float32."""
     model = MnistCNN().to(device).to(memory_format=torch.channels_last)
     x, y = data["train_all"]
