@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
-.PHONY: help bench mutants setup data book test test-unit test-lessons test-outputs test-site lab clean distclean
+.PHONY: help bench seeds mutants setup data book test test-unit test-lessons test-outputs test-site lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-site     headless-Chromium check + screenshots of the built site (_build/html)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
+	@echo "make seeds   test accuracy of the lessons' recipes over five seeds (benchmarks/seeds.py)"
 	@echo "make mutants break the code on purpose, one check at a time, and see the tests notice"
 	@echo "make data    provision and verify MNIST into data/ (offline route first)"
 	@echo "make clean   remove the built book; make distclean also removes .venv and data/"
@@ -99,6 +100,10 @@ test: test-unit test-lessons test-site
 # Speed and accuracy figures (not a test: nothing is asserted); see benchmarks/RESULTS.md.
 bench: data
 	$(BIN)/python benchmarks/run.py
+
+# How much margin each lesson's accuracy target has, over seeds (not a test either).
+seeds: data
+	$(BIN)/python benchmarks/seeds.py
 
 # Each robustness test must fail against a deliberately broken copy (scripts/mutants.py).
 mutants: data

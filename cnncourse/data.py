@@ -438,8 +438,13 @@ def mnist_datasets(root: str | os.PathLike | None = None, val_size: int = 5000, 
 
 
 def mnist_loaders(batch_size: int = 64, root: str | os.PathLike | None = None, val_size: int = 5000,
-                  seed: int = 0, eval_batch_size: int = 1000, num_workers: int = 0):
+                  seed: int = 0, eval_batch_size: int = 250, num_workers: int = 0):
     """DataLoaders over :func:`mnist_datasets`: the training one shuffles with a seeded generator.
+
+    ``eval_batch_size`` sets the batches of the validation and test loaders. The default of 250
+    was measured: the lesson-8 CNN classified about 2.4x more images per second in batches of
+    100 to 500 than in batches of 1000 or more on a 2-core CPU (the larger batches' feature maps
+    no longer fit the processor's caches); the MLP runs at the same speed either way.
 
     Returns
     -------
@@ -539,7 +544,7 @@ def mnist_tensors(device: torch.device | str = "cpu", root: str | os.PathLike | 
 
 def fast_loaders(batch_size: int = 64, device: torch.device | str = "cpu",
                  root: str | os.PathLike | None = None, val_size: int = 5000, seed: int = 0,
-                 eval_batch_size: int = 1000) -> tuple[TensorBatches, TensorBatches, TensorBatches]:
+                 eval_batch_size: int = 250) -> tuple[TensorBatches, TensorBatches, TensorBatches]:
     """Like :func:`mnist_loaders`, but the data lives on ``device`` as one tensor per split.
 
     Several times faster than a DataLoader for MNIST-sized data, since nothing is decoded,

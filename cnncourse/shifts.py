@@ -102,7 +102,7 @@ def direction_shifts(max_shift: int = 4, directions: Iterable[str] = tuple(DIREC
 
 def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                           shifts: Iterable[tuple[int, int]], transform: Callable | None = None,
-                          fill: float = 0, batch_size: int = 1000) -> dict[tuple[int, int], float]:
+                          fill: float = 0, batch_size: int = 250) -> dict[tuple[int, int], float]:
     """Accuracy of ``model`` on copies of a test set shifted by each offset.
 
     Every image is shifted first (in its raw form, with the background ``fill``), then
@@ -122,7 +122,7 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
     fill
         Background value of the raw images.
     batch_size
-        Images per forward pass.
+        Images per forward pass (see :func:`cnncourse.data.mnist_loaders` for why 250).
 
     Returns
     -------
