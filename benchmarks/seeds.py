@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown recipe(s) {unknown}; choose from {sorted(RECIPES)}")
     device = pick_device(args.device)
-    print(f"# {device_summary(device)}, torch {torch.__version__}, seeds 0-{args.seeds - 1}", flush=True)
+    print(f"# {device_summary(device)}, seeds 0-{args.seeds - 1}", flush=True)
     for name in names:
         recipe = RECIPES[name]
         start = time.perf_counter()
