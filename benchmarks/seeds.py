@@ -47,7 +47,7 @@ class Recipe:
 
 
 RECIPES = {
-    "lesson03-mlp": Recipe("mlp", epochs=12, batch_size=128, max_lr=2e-3, betas=(0.9, 0.999), dropout=0.3,
+    "lesson03-mlp": Recipe("mlp", epochs=12, batch_size=512, max_lr=4e-3, betas=(0.9, 0.999), dropout=0.3,
                            label_smoothing=0.1, target=0.984),
     "lesson08-cnn": Recipe("cnn", epochs=3, batch_size=256, max_lr=0.01, betas=(0.7, 0.9), dropout=0.0,
                            label_smoothing=0.1, target=0.9925),

@@ -21,7 +21,7 @@ def _sync(device: torch.device) -> None:
 def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
                         steps: int = 50, warmup: int = 5, repeats: int = 3,
                         autocast_dtype: torch.dtype | None = None, channels_last: bool = False,
-                        lr: float = 1e-3) -> float:
+                        lr: float = 1e-3, max_seconds: float | None = None) -> float:
     """Median training images per second of ``model`` on ``batches``.
 
     Each repetition times ``steps`` optimizer steps (Adam, cross-entropy) after ``warmup``
@@ -40,6 +40,10 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
         Speed options as in :func:`cnncourse.training.train_one_epoch`.
     lr
         Learning rate of the Adam optimizer used for the steps.
+    max_seconds
+        Stop repeating once the timed repetitions have taken this long together; one repetition
+        always runs. A very slow option (bf16 on a CPU without bf16 instructions runs 10x slower)
+        then costs one repetition instead of ``repeats``. ``None`` runs them all.
 
     Returns
     -------
@@ -52,6 +56,9 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"warmup must be a non-negative int, got {warmup!r}")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                    or not max_seconds >= 0):
+        raise ValueError(f"max_seconds must be a non-negative number of seconds or None, got {max_seconds!r}")
     device = _model_device(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -73,13 +80,17 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
         return images
 
     run(warmup)
-    rates = []
+    rates, timed = [], 0.0
     for _ in range(repeats):
         _sync(device)
         start = time.perf_counter()
         images = run(steps)
         _sync(device)
-        rates.append(images / (time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        rates.append(images / seconds)
+        timed += seconds
+        if max_seconds is not None and timed >= max_seconds:
+            break
     return statistics.median(rates)
 
 

@@ -108,19 +108,32 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
 def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int = 2) -> Figure:
     """Histograms of pixel values, one panel per named array (e.g. one per normalization).
 
-    Each panel also marks the mean and writes mean, standard deviation and range.
+    Each panel also marks the mean and writes mean, standard deviation and range. The counts
+    are those of :func:`numpy.histogram` with ``bins`` equal bins over the range. They are
+    computed with :func:`torch.histc`, faster than NumPy on a whole MNIST split (47 million
+    values), in float64: float32 counts stop growing at 2**24, and the zero bin of MNIST holds
+    38 million pixels.
     """
     if not arrays:
         raise ValueError("arrays must name at least one array to plot")
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
     ncols = max(1, min(ncols, len(arrays)))
     nrows = -(-len(arrays) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,
                              layout="constrained")
     for ax, (name, values) in zip(axes.flat, arrays.items()):
-        v = _as_numpy(values).ravel().astype(np.float64)
-        ax.hist(v, bins=bins, color="tab:blue", log=True)
-        ax.axvline(v.mean(), color="tab:red", ls="--")
-        ax.set_title(f"{name}\nmean {v.mean():.3f}, std {v.std():.3f}\nrange [{v.min():.2f}, {v.max():.2f}]",
+        v = torch.as_tensor(_as_numpy(values)).flatten().double()
+        if v.numel() == 0:
+            raise ValueError(f"array {name!r} is empty: there is nothing to histogram")
+        vmin, vmax = v.min().item(), v.max().item()
+        low, high = (vmin, vmax) if vmin < vmax else (vmin - 0.5, vmax + 0.5)  # numpy.histogram's range
+        counts = torch.histc(v, bins=bins, min=low, max=high)
+        mean, std = v.mean().item(), v.std(correction=0).item()
+        ax.stairs(counts.numpy(), np.linspace(low, high, bins + 1), fill=True, color="tab:blue")
+        ax.set_yscale("log")
+        ax.axvline(mean, color="tab:red", ls="--")
+        ax.set_title(f"{name}\nmean {mean:.3f}, std {std:.3f}\nrange [{vmin:.2f}, {vmax:.2f}]",
                      fontsize=9)
         ax.set_xlabel("pixel value")
     for ax in axes[:, 0]:
