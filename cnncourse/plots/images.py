@@ -109,8 +109,8 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
     """Histograms of pixel values, one panel per named array (e.g. one per normalization).
 
     Each panel also marks the mean and writes mean, standard deviation and range. The counts
-    are those of :func:`numpy.histogram` with ``bins`` equal bins over the range. They are
-    computed with :func:`torch.histc`, faster than NumPy on a whole MNIST split (47 million
+    are those of ``numpy.histogram`` with ``bins`` equal bins over the range. They are
+    computed with ``torch.histc``, faster than NumPy on a whole MNIST split (47 million
     values), in float64: float32 counts stop growing at 2**24, and the zero bin of MNIST holds
     38 million pixels.
     """
