@@ -1,0 +1,244 @@
+"""Argument checks, written once for the whole package.
+
+One rule everywhere: a value of the wrong *type* raises :class:`TypeError`, a value of the
+right type but out of range raises :class:`ValueError`, and the message names the argument,
+the value received and what is expected.
+
+Integers are read through :func:`operator.index` (PEP 357), so Python ints, NumPy integers and
+integral 0-d tensors all pass, while ``bool`` (an ``int`` subclass in Python, but never a size
+or a count) and floats such as ``3.0`` do not.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Collection, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor", "to_numpy",
+           "describe"]
+
+
+def describe(value: object) -> str:
+    """A short description of ``value`` for an error message: its type and, if short, its repr."""
+    if isinstance(value, torch.Tensor):
+        if value.ndim == 0 and value.device.type != "meta":
+            return f"a 0-d tensor ({value.item()!r}, dtype {value.dtype})"
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} ({text})"
+
+
+def _is_bool(value: object) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    return isinstance(value, (torch.Tensor, np.ndarray)) and value.dtype in (torch.bool, np.bool_)
+
+
+def _range_text(minimum, maximum, what: str, exclusive_minimum: bool = False,
+                exclusive_maximum: bool = False) -> str:
+    if minimum is not None and maximum is not None:
+        left, right = "(" if exclusive_minimum else "[", ")" if exclusive_maximum else "]"
+        return f"{what} in {left}{minimum}, {maximum}{right}"
+    if minimum is not None:
+        if minimum == 0 and not exclusive_minimum:
+            return f"a non-negative {what}"
+        if (minimum == 1 and what == "int" and not exclusive_minimum) or (minimum == 0 and exclusive_minimum):
+            return f"a positive {what}"
+        return f"{what} {'>' if exclusive_minimum else '>='} {minimum}"
+    if maximum is not None:
+        return f"{what} {'<' if exclusive_maximum else '<='} {maximum}"
+    return f"a {what}" if what == "float" else f"an {what}"
+
+
+def check_int(value: object, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as a Python ``int``, checked against ``[minimum, maximum]``.
+
+    Parameters
+    ----------
+    value
+        An ``int``, a NumPy integer, or an integral 0-d tensor or array.
+    name
+        The argument's name, for the message.
+    minimum, maximum
+        Inclusive bounds; ``None`` for none.
+
+    Raises
+    ------
+    TypeError
+        For a ``bool``, a float (even ``3.0``), a string or a tensor with more than one element.
+    ValueError
+        For an int outside the bounds.
+    """
+    if type(value) is int:  # the common case, without the checks below
+        number = value
+    else:
+        if _is_bool(value) or (isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim != 0):
+            raise TypeError(f"{name} must be {_range_text(minimum, maximum, 'int')}, got {describe(value)}")
+        try:
+            number = int(operator.index(value))
+        except TypeError:
+            raise TypeError(f"{name} must be {_range_text(minimum, maximum, 'int')}, "
+                            f"got {describe(value)}") from None
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ValueError(f"{name} must be {_range_text(minimum, maximum, 'int')}, got {number}")
+    return number
+
+
+def check_float(value: object, name: str, *, minimum: float | None = None, maximum: float | None = None,
+                finite: bool = True, exclusive_minimum: bool = False, exclusive_maximum: bool = False) -> float:
+    """``value`` as a Python ``float``, checked against its bounds.
+
+    Parameters
+    ----------
+    value
+        An ``int``, a ``float``, a NumPy number, or a real 0-d tensor or array.
+    name
+        The argument's name, for the message.
+    minimum, maximum
+        Bounds, inclusive unless ``exclusive_minimum`` / ``exclusive_maximum``; ``None`` for none.
+    finite
+        Refuse NaN and infinities (NaN is always refused when a bound is given).
+
+    Raises
+    ------
+    TypeError
+        For a ``bool``, a string, a complex number or a tensor with more than one element.
+    ValueError
+        For NaN or an infinity (when ``finite``) or a number outside the bounds.
+    """
+    expected = _range_text(minimum, maximum, "number", exclusive_minimum, exclusive_maximum)
+    if finite:
+        expected = f"{expected} (finite)"
+    if _is_bool(value) or (isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim != 0):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        value = value.item()
+    if isinstance(value, (complex, np.complexfloating)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    number = float(value)
+    if math.isnan(number) and (finite or minimum is not None or maximum is not None):
+        raise ValueError(f"{name} must be {expected}, got nan")
+    if finite and math.isinf(number):
+        raise ValueError(f"{name} must be {expected}, got {number}")
+    too_small = minimum is not None and (number <= minimum if exclusive_minimum else number < minimum)
+    too_large = maximum is not None and (number >= maximum if exclusive_maximum else number > maximum)
+    if too_small or too_large:
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return number
+
+
+def check_choice(value: object, name: str, options: Collection):
+    """``value`` itself, when it is one of ``options``.
+
+    Raises
+    ------
+    TypeError
+        When every option is a string and ``value`` is not one.
+    ValueError
+        When ``value`` is not among ``options``.
+    """
+    shown = ", ".join(repr(o) for o in options)
+    if all(isinstance(o, str) for o in options) and not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {shown}, got {describe(value)}")
+    try:
+        found = value in options
+    except (TypeError, RuntimeError, ValueError):  # unhashable, or an array's ambiguous truth
+        found = False
+    if not found:
+        raise ValueError(f"{name} must be one of {shown}, got {value!r}")
+    return value
+
+
+def check_pair(value: object, name: str, *, minimum: int | None = None) -> tuple[int, int]:
+    """An int or a sequence of two ints as the pair ``(rows, cols)``, e.g. a kernel size.
+
+    Raises
+    ------
+    TypeError
+        For anything but an int or a sequence of two ints (a string, a float, a bool).
+    ValueError
+        For a sequence of another length or an int below ``minimum``.
+    """
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {describe(value)}")
+    if isinstance(value, (Sequence, np.ndarray, torch.Tensor)) and not (
+            isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {len(value)} values: {value!r}")
+        return (check_int(value[0], name, minimum=minimum), check_int(value[1], name, minimum=minimum))
+    v = check_int(value, name, minimum=minimum)
+    return v, v
+
+
+def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
+              ndim: int | Collection[int] | None = None) -> torch.Tensor:
+    """A tensor from a tensor, a NumPy array or a nested list of real numbers.
+
+    Parameters
+    ----------
+    x
+        The value to convert; a tensor is returned as is (same storage, same autograd graph)
+        unless ``dtype`` asks for a conversion.
+    name
+        The argument's name, for the message.
+    dtype
+        ``None`` keeps the dtype; a ``torch.dtype`` converts to it; ``"floating"`` turns
+        integer and boolean values (e.g. ``uint8`` pixels) into ``float32`` and keeps
+        floating dtypes.
+    ndim
+        The number of dimensions required (one int, or a collection of accepted ones).
+
+    Raises
+    ------
+    TypeError
+        For anything that is not array-like, or holds complex, string or object values.
+    ValueError
+        For a tensor whose number of dimensions is not ``ndim``.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    elif isinstance(x, (np.ndarray, list, tuple, np.number)) or (
+            isinstance(x, (int, float)) and not isinstance(x, bool)):
+        try:
+            arr = np.asarray(x)
+        except ValueError as exc:  # ragged nested lists
+            raise TypeError(f"{name} must be a tensor or an array of numbers, got a ragged {type(x).__name__}") from exc
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must hold real numbers, got a NumPy array of dtype {arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    else:
+        raise TypeError(f"{name} must be a torch.Tensor or a NumPy array, got {type(x).__name__}")
+    if t.is_complex():
+        raise TypeError(f"{name} must be real-valued, got dtype {t.dtype}")
+    if dtype == "floating":
+        if not t.is_floating_point():
+            t = t.to(torch.float32)
+    elif dtype is not None:
+        t = t.to(dtype)
+    if ndim is not None:
+        accepted = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if t.ndim not in accepted:
+            want = " or ".join(str(n) for n in accepted)
+            raise ValueError(f"{name} must have {want} dimensions, got shape {tuple(t.shape)}")
+    return t
+
+
+def to_numpy(x: object) -> np.ndarray:
+    """A NumPy array from a tensor (detached, moved to the CPU, bfloat16/float16 as float32),
+    a NumPy array (returned as is) or anything :func:`numpy.asarray` takes."""
+    if isinstance(x, torch.Tensor):
+        t = x.detach()
+        if t.dtype in (torch.bfloat16, torch.float16):
+            t = t.float()
+        return t.cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    return np.asarray(x)

@@ -1,0 +1,286 @@
+"""The size arithmetic of sliding windows (convolution and pooling), written once.
+
+Along one axis, a window of ``kernel_size`` taps spaced ``dilation`` apart spans
+``dilation * (kernel_size - 1) + 1`` pixels; on an input of ``size`` pixels padded with
+``before`` and ``after`` pixels, moved ``stride`` pixels at a time, it fits
+
+``floor((size + before + after - dilation * (kernel_size - 1) - 1) / stride) + 1``
+
+times. This is exactly the rule of PyTorch's ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d``
+(``torch.nn`` documentation, "Shape"; ``pooling_output_shape`` in ATen), including
+
+* ``padding="valid"`` (no padding) and ``padding="same"`` (``dilation * (kernel_size - 1)``
+  pixels in all, ``total // 2`` before and the rest after, so an even kernel pads one more
+  pixel after than before; PyTorch allows it only at stride 1);
+* ``ceil_mode=True`` (pooling): the division rounds up, but a last window that would start
+  beyond the input and its left padding is dropped.
+
+:func:`layer_geometry` reads these settings from a layer as PyTorch stores them, and
+:func:`min_input_size` gives the smallest input a chain of layers accepts. The property
+tests in ``tests/test_geometry.py`` check every function against real PyTorch layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from torch import nn
+
+from cnncourse._checks import check_choice, check_int, check_pair, describe
+
+__all__ = ["Geometry", "output_size", "padding_amounts", "layer_geometry", "output_shape",
+           "min_input_size"]
+
+
+
+def padding_amounts(kernel_size: int, dilation: int = 1, padding: int | str | tuple[int, int] = 0
+                    ) -> tuple[int, int]:
+    """Pixels of padding ``(before, after)`` along one axis, as PyTorch applies them.
+
+    Parameters
+    ----------
+    kernel_size, dilation
+        The window's taps and their spacing along the axis (positive ints).
+    padding
+        An int (the same on both sides), ``"valid"`` (none), ``"same"`` (``total =
+        dilation * (kernel_size - 1)``, ``before = total // 2``, ``after = total - before``,
+        as ``torch.nn.Conv2d`` does) or an explicit pair ``(before, after)``.
+
+    Raises
+    ------
+    TypeError
+        For a padding that is not an int, a string or a pair of ints.
+    ValueError
+        For a negative padding or an unknown string.
+    """
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+    dilation = check_int(dilation, "dilation", minimum=1)
+    if isinstance(padding, str):
+        check_choice(padding, "padding", ("same", "valid"))
+        if padding == "valid":
+            return 0, 0
+        total = dilation * (kernel_size - 1)
+        return total // 2, total - total // 2
+    if isinstance(padding, (tuple, list)):
+        before, after = check_pair(padding, "padding", minimum=0)
+        return before, after
+    p = check_int(padding, "padding", minimum=0)
+    return p, p
+
+
+def _fits(size: int, kernel_size: int, stride: int, before: int, after: int, dilation: int,
+          ceil_mode: bool) -> int:
+    """The number of window positions, possibly < 1 (no check)."""
+    span = size + before + after - dilation * (kernel_size - 1) - 1  # may be < 0 (then n < 1 ...
+    n = (span + (stride - 1 if ceil_mode else 0)) // stride + 1       # ... unless ceil_mode rounds up)
+    if ceil_mode and (n - 1) * stride >= size + before:  # the last window must start inside
+        n -= 1
+    return n
+
+
+def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str | tuple[int, int] = 0,
+                dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Length of the output of a convolution or pooling window along one axis.
+
+    ``floor((size + before + after - dilation * (kernel_size - 1) - 1) / stride) + 1``, with
+    ``ceil`` instead of ``floor`` under ``ceil_mode`` (and one position fewer when the last
+    window would start past the input and its left padding), as PyTorch computes it.
+
+    Parameters
+    ----------
+    size
+        Input length (pixels), positive.
+    kernel_size
+        Taps of the window, positive.
+    stride
+        Step between window positions (pixels), positive.
+    padding
+        Int (each side), ``"same"``, ``"valid"`` or a pair ``(before, after)``; see
+        :func:`padding_amounts`. ``"same"`` needs ``stride == 1``, as in PyTorch.
+    dilation
+        Spacing between taps, positive (1: adjacent pixels).
+    ceil_mode
+        Round the number of positions up (pooling layers' ``ceil_mode``).
+
+    Returns
+    -------
+    int
+        Output length, at least 1.
+
+    Raises
+    ------
+    TypeError
+        For a non-integer size, kernel size, stride or dilation, or a bad padding type.
+    ValueError
+        For an out-of-range argument, ``"same"`` with a stride other than 1, or an input too
+        small for the window (the message gives the smallest size that fits).
+
+    Examples
+    --------
+    >>> output_size(28, 3)
+    26
+    >>> output_size(28, 3, padding="same")
+    28
+    >>> output_size(7, 2, stride=2, ceil_mode=True)
+    4
+    """
+    size = check_int(size, "size", minimum=1)
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+    stride = check_int(stride, "stride", minimum=1)
+    dilation = check_int(dilation, "dilation", minimum=1)
+    if padding == "same" and stride != 1:
+        raise ValueError(f"padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
+    before, after = padding_amounts(kernel_size, dilation, padding)
+    n = _fits(size, kernel_size, stride, before, after, dilation, bool(ceil_mode))
+    if n < 1:
+        span = dilation * (kernel_size - 1) + 1
+        raise ValueError(
+            f"size {size} is too small for a window of kernel_size {kernel_size} with dilation {dilation} "
+            f"(it spans {span} pixels) and padding {before}+{after}: the smallest size that fits is "
+            f"{max(span - before - after, 1)}")
+    return n
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The spatial settings of one sliding-window layer, per axis ``(rows, cols)``.
+
+    Attributes
+    ----------
+    kernel_size, stride, dilation
+        Pairs of positive ints.
+    padding
+        ``((top, bottom), (left, right))``: pixels added before and after along each axis.
+    ceil_mode
+        Pooling's rounding up of the number of positions.
+    """
+
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+    ceil_mode: bool = False
+
+    def axis(self, i: int) -> tuple[int, int, int, tuple[int, int], bool]:
+        """``(kernel_size, stride, dilation, (before, after), ceil_mode)`` along axis ``i``."""
+        return self.kernel_size[i], self.stride[i], self.dilation[i], self.padding[i], self.ceil_mode
+
+
+# Layers that keep height and width as they are: element-wise functions and normalisations.
+_NEUTRAL = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU,
+            nn.Mish, nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Softplus,
+            nn.Softsign, nn.Tanhshrink, nn.Softshrink, nn.Hardshrink, nn.Threshold, nn.LogSigmoid,
+            nn.Softmax2d, nn.Identity, nn.Dropout, nn.Dropout2d, nn.AlphaDropout, nn.FeatureAlphaDropout,
+            nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm,
+            nn.LocalResponseNorm)
+
+
+def layer_geometry(layer: nn.Module) -> Geometry | None:
+    """The :class:`Geometry` of a ``Conv2d``, ``MaxPool2d`` or ``AvgPool2d`` layer.
+
+    The settings are read as PyTorch stores them (an int or a pair; a pooling ``stride`` of
+    ``None`` means the kernel size; ``padding="same"`` resolved by :func:`padding_amounts`).
+
+    Returns
+    -------
+    Geometry or None
+        ``None`` for a layer that keeps the height and width (activations, batch and group
+        normalisation, dropout, ``Identity``).
+
+    Raises
+    ------
+    TypeError
+        For anything else (``Linear``, ``Flatten``, adaptive pooling, transposed
+        convolutions, containers ...), naming the layer's type.
+    """
+    if isinstance(layer, nn.Conv2d):
+        k = check_pair(layer.kernel_size, "kernel_size", minimum=1)
+        s = check_pair(layer.stride, "stride", minimum=1)
+        d = check_pair(layer.dilation, "dilation", minimum=1)
+        if isinstance(layer.padding, str):
+            pad = (padding_amounts(k[0], d[0], layer.padding), padding_amounts(k[1], d[1], layer.padding))
+        else:
+            ph, pw = check_pair(layer.padding, "padding", minimum=0)
+            pad = ((ph, ph), (pw, pw))
+        return Geometry(k, s, d, pad, False)
+    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+        k = check_pair(layer.kernel_size, "kernel_size", minimum=1)
+        s = check_pair(layer.stride if layer.stride is not None else layer.kernel_size, "stride", minimum=1)
+        d = check_pair(getattr(layer, "dilation", 1), "dilation", minimum=1)
+        ph, pw = check_pair(layer.padding, "padding", minimum=0)
+        return Geometry(k, s, d, ((ph, ph), (pw, pw)), bool(layer.ceil_mode))
+    if isinstance(layer, _NEUTRAL):
+        return None
+    raise TypeError(f"layer_geometry handles Conv2d, MaxPool2d, AvgPool2d and layers that keep the "
+                    f"height and width, got {type(layer).__name__}")
+
+
+def output_shape(geometry: Geometry, input_size: tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)`` of the output of a layer of ``geometry`` on an input of ``input_size``.
+
+    Raises
+    ------
+    TypeError
+        If ``geometry`` is not a :class:`Geometry`.
+    ValueError
+        If the input is too small along an axis (see :func:`output_size`).
+    """
+    if not isinstance(geometry, Geometry):
+        raise TypeError(f"geometry must be a Geometry (see layer_geometry), got {describe(geometry)}")
+    h, w = check_pair(input_size, "input_size", minimum=1)
+    out = []
+    for i, n in enumerate((h, w)):
+        k, s, d, pad, ceil_mode = geometry.axis(i)
+        out.append(output_size(n, k, s, pad, d, ceil_mode))
+    return out[0], out[1]
+
+
+def _chain_fits(geometries: Sequence[Geometry], axis: int, n: int) -> bool:
+    for g in geometries:
+        k, s, d, (before, after), ceil_mode = g.axis(axis)
+        n = _fits(n, k, s, before, after, d, ceil_mode)
+        if n < 1:
+            return False
+    return True
+
+
+def min_input_size(geometries: Sequence[Geometry | None], limit: int = 1 << 20) -> tuple[int, int]:
+    """The smallest ``(height, width)`` that every layer of a chain accepts, in order.
+
+    The number of window positions never decreases when the input grows, so the smallest
+    side is found by doubling, then bisection, along each axis.
+
+    Parameters
+    ----------
+    geometries
+        The layers' geometries in the order they run (``None`` entries, for layers that
+        keep the size, are skipped).
+    limit
+        Largest side tried.
+
+    Raises
+    ------
+    TypeError
+        If an entry is not a :class:`Geometry` or ``None``.
+    ValueError
+        If no side up to ``limit`` fits.
+    """
+    chain = [g for g in geometries if g is not None]
+    for g in chain:
+        if not isinstance(g, Geometry):
+            raise TypeError(f"geometries must hold Geometry objects (see layer_geometry), got {describe(g)}")
+    limit = check_int(limit, "limit", minimum=1)
+    sides = []
+    for axis in (0, 1):
+        high = 1
+        while not _chain_fits(chain, axis, high):
+            if high >= limit:
+                raise ValueError(f"no input side up to limit={limit} fits these layers")
+            high = min(2 * high, limit)
+        low = high // 2  # does not fit (or is 0)
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (low, mid) if _chain_fits(chain, axis, mid) else (mid, high)
+        sides.append(high)
+    return sides[0], sides[1]

@@ -1,0 +1,96 @@
+"""cnncourse._checks: one rule for every argument (TypeError for a type, ValueError for a value)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cnncourse._checks import as_tensor, check_choice, check_float, check_int, check_pair, to_numpy
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), np.int32(3), np.uint8(3), torch.tensor(3), np.array(3)])
+def test_integers_of_every_kind_pass(value):
+    result = check_int(value, "n", minimum=1)
+    assert result == 3 and type(result) is int
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(True), torch.tensor(True), 3.0, np.float64(3), torch.tensor(3.0),
+                                   "3", None, torch.tensor([3]), [3]])
+def test_non_integers_are_type_errors(value):
+    with pytest.raises(TypeError, match="n must be"):
+        check_int(value, "n")
+
+
+@pytest.mark.parametrize("value, kwargs, expected", [
+    (0, {"minimum": 1}, "n must be a positive int, got 0"),
+    (-1, {"minimum": 0}, "n must be a non-negative int, got -1"),
+    (9, {"minimum": 0, "maximum": 8}, "n must be int in [0, 8], got 9"),
+    (1, {"minimum": 2}, "n must be int >= 2, got 1"),
+])
+def test_out_of_range_integers_are_value_errors(value, kwargs, expected):
+    with pytest.raises(ValueError) as info:
+        check_int(value, "n", **kwargs)
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize("value", [0.5, 1, np.float32(0.5), np.int64(1), torch.tensor(0.5), np.array(0.5)])
+def test_floats_of_every_kind_pass(value):
+    assert isinstance(check_float(value, "x"), float)
+
+
+@pytest.mark.parametrize("value, error", [
+    (math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError), (True, TypeError),
+    ("0.5", TypeError), (1j, TypeError), (torch.tensor([0.5, 0.5]), TypeError), (None, TypeError),
+])
+def test_bad_floats(value, error):
+    with pytest.raises(error, match="x must be"):
+        check_float(value, "x")
+
+
+def test_float_bounds_and_nan_when_infinite_is_allowed():
+    assert check_float(math.inf, "x", finite=False) == math.inf
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        check_float(1.0, "p", minimum=0, maximum=1, exclusive_maximum=True)
+    with pytest.raises(ValueError, match="positive"):
+        check_float(0.0, "sigma", minimum=0, exclusive_minimum=True)
+    with pytest.raises(ValueError, match="nan"):
+        check_float(math.nan, "x", minimum=0, finite=False)
+
+
+def test_choice():
+    assert check_choice("max", "mode", ("max", "avg")) == "max"
+    with pytest.raises(ValueError, match="mode must be one of 'max', 'avg', got 'median'"):
+        check_choice("median", "mode", ("max", "avg"))
+    with pytest.raises(TypeError, match="mode must be one of"):
+        check_choice(3, "mode", ("max", "avg"))
+    with pytest.raises(ValueError):
+        check_choice(np.array([1, 2]), "k", (1, 2))
+
+
+def test_pair():
+    assert check_pair(3, "k") == (3, 3)
+    assert check_pair((np.int64(2), torch.tensor(3)), "k") == (2, 3)
+    with pytest.raises(ValueError, match="pair"):
+        check_pair((1, 2, 3), "k")
+    with pytest.raises(TypeError):
+        check_pair("33", "k")
+    with pytest.raises(ValueError, match="positive"):
+        check_pair((1, 0), "k", minimum=1)
+
+
+def test_as_tensor_and_to_numpy():
+    t = as_tensor(np.arange(4, dtype=np.uint8), "x", dtype="floating")
+    assert t.dtype == torch.float32
+    assert as_tensor([1.0, 2.0], "x").dtype == torch.float64
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        as_tensor(np.array(["a"]), "x")
+    with pytest.raises(TypeError, match="x must be"):
+        as_tensor("abc", "x")
+    with pytest.raises(ValueError, match="2 dimensions"):
+        as_tensor(torch.zeros(3), "x", ndim=2)
+    weight = torch.ones(2, 2, requires_grad=True)
+    assert isinstance(to_numpy(weight * 2), np.ndarray)
+    assert to_numpy(torch.ones(2, dtype=torch.bfloat16)).dtype == np.float32
