@@ -14,7 +14,6 @@ from cnncourse.models import (
     ResidualBlock,
     ResidualCNN,
     conv_block,
-    conv_output_size,
     conv_parameter_count,
     count_parameters,
     feature_maps,
@@ -29,21 +28,6 @@ def _seed():
 
 
 # --------------------------------------------------------------------------- arithmetic
-@pytest.mark.parametrize("n, k, p, s, d", [(28, 5, 0, 1, 1), (28, 3, 1, 1, 1), (24, 2, 0, 2, 1),
-                                           (13, 2, 0, 2, 1), (30, 3, 2, 2, 2), (7, 7, 0, 1, 1)])
-def test_conv_output_size_matches_pytorch(n, k, p, s, d):
-    conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)
-    assert conv(torch.zeros(1, 1, n, n)).shape[-1] == conv_output_size(n, k, p, s, d)
-
-
-def test_conv_output_size_can_be_empty_and_checks_arguments():
-    assert conv_output_size(4, 5) == 0
-    with pytest.raises(ValueError, match="kernel_size"):
-        conv_output_size(28, 0)
-    with pytest.raises(ValueError, match="stride"):
-        conv_output_size(28, 3, stride=0)
-
-
 @pytest.mark.parametrize("c_in, c_out, k", [(1, 24, 5), (24, 32, 3), (3, 64, 7), (16, 16, 1)])
 def test_conv_parameter_count_is_the_formula_and_pytorchs(c_in, c_out, k):
     conv = nn.Conv2d(c_in, c_out, k)
@@ -113,6 +97,41 @@ def test_min_input_size():
     assert min_input_size(ConvNet().features) == 12  # 12 -> 8 -> 4 -> 2 -> 1
     assert min_input_size(conv_block(1, 4, 3, padding=1)) == 2
     assert min_input_size(nn.Linear(3, 3)) == 1
+
+
+@pytest.mark.parametrize("model, side", [
+    (nn.Sequential(nn.Conv2d(1, 4, 3, padding="same", dilation=2)), 1),
+    (nn.Sequential(*[nn.Conv2d(1, 1, 4, padding="same") for _ in range(4)]), 1),
+    (nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2, ceil_mode=True), nn.Conv2d(1, 1, 3),
+                   nn.MaxPool2d(2, ceil_mode=True)), 7),
+], ids=["same-dilated", "same-even", "ceil-mode"])
+def test_min_input_size_follows_pytorch(model, side):
+    """The cases the testers found (issue 20): PyTorch runs each model on side x side."""
+    assert min_input_size(model) == side
+    assert model(torch.zeros(1, 1, side, side)).shape[-1] >= 1
+    summarize(model, (1, side, side))
+    if side > 1:
+        with pytest.raises(ValueError, match="too small"):
+            summarize(model, (1, side - 1, side - 1))
+
+
+def test_integers_of_other_types_are_accepted():
+    import numpy as np
+    assert conv_parameter_count(np.int64(1), torch.tensor(4), np.int32(3)) == 40
+    assert ConvNet(channels=(np.int64(4),), kernel_sizes=np.int64(3), image_size=np.int64(28), hidden=0).image_size == 28
+    with pytest.raises(TypeError, match="kernel_size"):
+        conv_parameter_count(1, 4, 3.0)
+
+
+@pytest.mark.parametrize("x, fragment", [
+    (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "uint8"),
+    (torch.zeros(2, 1, 28, 28, dtype=torch.float64), "float64"),
+    ([[0.0]], "torch.Tensor"),
+])
+def test_models_refuse_raw_pixels_and_other_dtypes(x, fragment):
+    for model in (MnistCNN(), ConvNet(), ResidualCNN()):
+        with pytest.raises(TypeError, match=fragment):
+            model(x)
     assert ConvNet().features(torch.zeros(1, 1, 12, 12)).shape == (1, 32, 1, 1)
     with pytest.raises(RuntimeError):
         ConvNet().features(torch.zeros(1, 1, 11, 11))  # PyTorch's own, less helpful, error

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnncourse.models.mlp import _check_dropout, _check_sizes
+from cnncourse import geometry
+from cnncourse._checks import check_int, describe
+from cnncourse.models.mlp import _check_dropout, _check_sizes, check_batch
 
 __all__ = [
     "MnistCNN",
@@ -26,7 +28,6 @@ __all__ = [
     "ResidualBlock",
     "ResidualCNN",
     "conv_block",
-    "conv_output_size",
     "conv_parameter_count",
     "min_input_size",
     "feature_maps",
@@ -37,34 +38,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- arithmetic
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def conv_output_size(n: int, kernel_size: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
-    """Side of the output of a convolution or pooling window on an input of side ``n``.
-
-    ``floor((n + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``, the formula
-    PyTorch's ``Conv2d`` and ``MaxPool2d`` use. The result may be 0 or negative when the
-    window does not fit: callers decide what to do with that.
-
-    Parameters
-    ----------
-    n
-        Input side (height or width) in pixels.
-    kernel_size, padding, stride, dilation
-        The layer's settings along that side.
-    """
-    _check_int(n, "n", 0)
-    _check_int(kernel_size, "kernel_size", 1)
-    _check_int(padding, "padding", 0)
-    _check_int(stride, "stride", 1)
-    _check_int(dilation, "dilation", 1)
-    return (n + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
-
-
 def conv_parameter_count(in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> int:
     """Parameters of a ``Conv2d`` layer by formula: ``(k * k * c_in + 1) * c_out`` with a bias.
 
@@ -72,40 +45,36 @@ def conv_parameter_count(in_channels: int, out_channels: int, kernel_size: int, 
     channels, plus one bias; the same filter is reused at every position of the image, so
     the image size does not appear.
     """
-    _check_int(in_channels, "in_channels", 1)
-    _check_int(out_channels, "out_channels", 1)
-    _check_int(kernel_size, "kernel_size", 1)
-    return (kernel_size * kernel_size * in_channels + int(bool(bias))) * out_channels
+    c_in = check_int(in_channels, "in_channels", minimum=1)
+    c_out = check_int(out_channels, "out_channels", minimum=1)
+    k = check_int(kernel_size, "kernel_size", minimum=1)
+    return (k * k * c_in + int(bool(bias))) * c_out
 
 
-def _as_pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
-def _window_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+def _window_geometries(model: nn.Module) -> list[geometry.Geometry]:
+    """The geometry of every convolution and pooling of ``model``, in registration order."""
     kinds = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, kinds)]
+    return [geometry.layer_geometry(m) for m in model.modules() if isinstance(m, kinds)]
 
 
-def _side_after(model: nn.Module, n: int, axis: int) -> int:
-    """Side of the last feature map after every conv/pool window of ``model``, in module order."""
-    for _, layer in _window_layers(model):
-        k = _as_pair(layer.kernel_size)[axis]
-        s = _as_pair(layer.stride if layer.stride is not None else layer.kernel_size)[axis]
-        p = _as_pair(layer.padding)[axis] if not isinstance(layer.padding, str) else (k - 1) // 2
-        d = _as_pair(getattr(layer, "dilation", 1))[axis]
-        n = conv_output_size(max(n, 0), k, p, s, d)
-        if n < 1:
-            return n
-    return n
+def _output_side(model: nn.Module, size: tuple[int, int]) -> tuple[int, int] | None:
+    """``(height, width)`` after every conv/pool window of ``model``; ``None`` if one does not fit."""
+    try:
+        for g in _window_geometries(model):
+            size = geometry.output_shape(g, size)
+    except ValueError:
+        return None
+    return size
 
 
 def min_input_size(model: nn.Module, limit: int = 4096) -> int:
     """The smallest square input side for which every convolution and pooling of ``model`` fits.
 
     The layers are taken in the order they were registered (the order they run in for the
-    models of this module). Fully connected layers are ignored: a :class:`ConvNet` accepts
-    only the ``image_size`` it was built for, whatever this function says.
+    models of this module), with PyTorch's exact size rule (padding ``"same"``, dilation,
+    ``ceil_mode``: :mod:`cnncourse.geometry`). Fully connected layers are ignored: a
+    :class:`ConvNet` accepts only the ``image_size`` it was built for, whatever this
+    function says.
 
     Parameters
     ----------
@@ -118,13 +87,17 @@ def min_input_size(model: nn.Module, limit: int = 4096) -> int:
     -------
     int
         The smallest side ``n`` such that an ``n x n`` input leaves at least a 1x1 map.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a module.
+    ValueError
+        If no side up to ``limit`` fits.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for n in range(1, limit + 1):
-        if _side_after(model, n, 0) >= 1 and _side_after(model, n, 1) >= 1:
-            return n
-    raise ValueError(f"no input side up to {limit} fits the layers of this model")
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    return max(geometry.min_input_size(_window_geometries(model), limit=limit))
 
 
 # --------------------------------------------------------------------------- blocks
@@ -148,11 +121,11 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, paddin
     nn.Sequential
         With children named ``conv``, ``relu`` and ``pool``.
     """
-    _check_int(in_channels, "in_channels", 1)
-    _check_int(out_channels, "out_channels", 1)
-    _check_int(kernel_size, "kernel_size", 1)
-    _check_int(padding, "padding", 0)
-    _check_int(pool, "pool", 1)
+    in_channels = check_int(in_channels, "in_channels", minimum=1)
+    out_channels = check_int(out_channels, "out_channels", minimum=1)
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+    padding = check_int(padding, "padding", minimum=0)
+    pool = check_int(pool, "pool", minimum=1)
     layers: OrderedDict[str, nn.Module] = OrderedDict(
         conv=nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding), relu=nn.ReLU())
     layers["pool"] = nn.MaxPool2d(pool) if pool > 1 else nn.Identity()
@@ -160,12 +133,10 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, paddin
 
 
 def _per_block(value, n: int, name: str, minimum: int) -> tuple[int, ...]:
-    values = (value,) * n if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
+    values = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else (value,) * n
     if len(values) != n:
         raise ValueError(f"{name} must be one int or one per block ({n}), got {value!r}")
-    for v in values:
-        _check_int(v, name, minimum)
-    return values
+    return tuple(check_int(v, name, minimum=minimum) for v in values)
 
 
 def _too_small(image_size: int, smallest: int, what: str) -> ValueError:
@@ -215,15 +186,14 @@ class ConvNet(nn.Module):
         channels = tuple(channels)
         if not channels:
             raise ValueError("channels must name at least one block, e.g. (24, 32)")
-        for c in channels:
-            _check_int(c, "channels", 1)
+        channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
         kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
         pads = _per_block(paddings, len(channels), "paddings", 0)
-        _check_int(pool, "pool", 1)
-        _check_int(hidden, "hidden", 0)
-        _check_int(image_size, "image_size", 1)
-        _check_int(in_channels, "in_channels", 1)
-        _check_int(n_classes, "n_classes", 1)
+        pool = check_int(pool, "pool", minimum=1)
+        hidden = check_int(hidden, "hidden", minimum=0)
+        image_size = check_int(image_size, "image_size", minimum=1)
+        in_channels = check_int(in_channels, "in_channels", minimum=1)
+        n_classes = check_int(n_classes, "n_classes", minimum=1)
         self.image_size, self.in_channels = image_size, in_channels
         blocks: OrderedDict[str, nn.Module] = OrderedDict()
         c_in = in_channels
@@ -231,11 +201,11 @@ class ConvNet(nn.Module):
             blocks[f"block{i}"] = conv_block(c_in, c, k, p, pool)
             c_in = c
         self.features = nn.Sequential(blocks)
-        side = _side_after(self.features, image_size, 0)
-        if side < 1:
+        side = _output_side(self.features, (image_size, image_size))
+        if side is None:
             raise _too_small(image_size, min_input_size(self.features), f"{len(channels)} blocks with "
                              f"kernels {kernels}, paddings {pads} and {pool}x{pool} pooling")
-        self.flat_features = c_in * side * side
+        self.flat_features = c_in * side[0] * side[1]
         head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
         if hidden:
             head.update(fc1=nn.Linear(self.flat_features, hidden), relu=nn.ReLU(),
@@ -246,14 +216,14 @@ class ConvNet(nn.Module):
         self.smallest_input = min_input_size(self.features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, self.in_channels, self.image_size, type(self).__name__, self.smallest_input)
+        _check_input(x, self, self.in_channels, self.image_size, self.smallest_input)
         return self.classifier(self.features(x))
 
 
-def _check_input(x: torch.Tensor, channels: int, size: int, name: str, smallest: int) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} expects a torch.Tensor, got {type(x).__name__}")
+def _check_input(x: torch.Tensor, model: nn.Module, channels: int, size: int, smallest: int) -> None:
+    name = type(model).__name__
     expected = f"(N, {channels}, {size}, {size})"
+    check_batch(x, model, expected)
     if x.ndim != 4 or x.shape[1] != channels:
         raise ValueError(f"{name} expects a batch of images of shape {expected}, got {tuple(x.shape)}")
     if tuple(x.shape[-2:]) != (size, size):
@@ -281,8 +251,8 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int = 3) -> None:
         super().__init__()
-        _check_int(channels, "channels", 1)
-        _check_int(kernel_size, "kernel_size", 1)
+        channels = check_int(channels, "channels", minimum=1)
+        kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd so the output keeps the input size, got {kernel_size}")
         self.channels = channels
@@ -296,9 +266,9 @@ class ResidualBlock(nn.Module):
         return self.conv2(self.relu1(self.conv1(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != self.channels:
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"ResidualBlock expects (N, {self.channels}, H, W), got {shape}")
+        check_batch(x, self, f"of shape (N, {self.channels}, H, W)")
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"ResidualBlock expects (N, {self.channels}, H, W), got {tuple(x.shape)}")
         return self.relu2(x + self.residual(x))  # the skip connection: add the input back
 
 
@@ -323,17 +293,17 @@ class ResidualCNN(nn.Module):
                  n_classes: int = 10) -> None:
         super().__init__()
         c1, c2 = _check_sizes(channels, "channels")
-        _check_int(hidden, "hidden", 0)
-        _check_int(image_size, "image_size", 1)
-        _check_int(n_classes, "n_classes", 1)
+        hidden = check_int(hidden, "hidden", minimum=0)
+        image_size = check_int(image_size, "image_size", minimum=1)
+        n_classes = check_int(n_classes, "n_classes", minimum=1)
         self.image_size = image_size
         self.stem = conv_block(1, c1, 5)
         self.res = ResidualBlock(c1)
         self.block2 = conv_block(c1, c2, 3)
-        side = _side_after(self, image_size, 0)
-        if side < 1:
+        side = _output_side(self, (image_size, image_size))
+        if side is None:
             raise _too_small(image_size, min_input_size(self), "ResidualCNN")
-        flat = c2 * side * side
+        flat = c2 * side[0] * side[1]
         self.flatten = nn.Flatten()
         self.head = (nn.Sequential(OrderedDict(fc1=nn.Linear(flat, hidden), relu=nn.ReLU(),
                                                fc2=nn.Linear(hidden, n_classes)))
@@ -341,7 +311,7 @@ class ResidualCNN(nn.Module):
         self.smallest_input = min_input_size(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, 1, self.image_size, type(self).__name__, self.smallest_input)
+        _check_input(x, self, 1, self.image_size, self.smallest_input)
         return self.head(self.flatten(self.block2(self.res(self.stem(x)))))
 
 
@@ -377,22 +347,22 @@ class MnistCNN(nn.Module):
         c1, c2 = _check_sizes(channels, "channels")
         k1, k2 = _check_sizes(kernel_sizes, "kernel_sizes")
         _check_sizes((hidden, n_classes), "hidden and n_classes")
-        self.image_size = image_size
+        self.image_size = check_int(image_size, "image_size", minimum=1)
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, k1), nn.MaxPool2d(2), nn.ReLU(),
             nn.Conv2d(c1, c2, k2), nn.MaxPool2d(2), nn.ReLU(),
         )
-        side = ((image_size - k1 + 1) // 2 - k2 + 1) // 2
-        if side < 1:
+        side = _output_side(self.features, (self.image_size, self.image_size))
+        if side is None:
             raise _too_small(image_size, min_input_size(self.features), f"kernels {k1}, {k2} and two 2x2 pools")
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(c2 * side * side, hidden), nn.ReLU(),
+            nn.Flatten(), nn.Linear(c2 * side[0] * side[1], hidden), nn.ReLU(),
             nn.Dropout(_check_dropout(dropout)), nn.Linear(hidden, n_classes),
         )
         self.smallest_input = min_input_size(self.features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, 1, self.image_size, type(self).__name__, self.smallest_input)
+        _check_input(x, self, 1, self.image_size, self.smallest_input)
         return self.classifier(self.features(x))
 
 
@@ -520,15 +490,21 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    shape = tuple(input_shape)
-    if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
+        raise TypeError(f"input_shape must be a sequence of ints such as (1, 28, 28), got {describe(input_shape)}")
+    try:
+        shape = tuple(check_int(s, "input_shape", minimum=1) for s in input_shape)
+    except ValueError:
+        shape = ()
+    if not shape:
         raise ValueError(f"input_shape must be positive ints such as (1, 28, 28), got {input_shape!r}")
     full = shape if len(shape) == 4 else (1, *shape)
-    if len(shape) >= 2 and _window_layers(model):
-        smallest = min_input_size(model)
-        if min(shape[-2:]) < smallest:
+    windows = _window_geometries(model)
+    if len(shape) >= 2 and windows:
+        h, w = geometry.min_input_size(windows)
+        if shape[-2] < h or shape[-1] < w:
             raise ValueError(f"input_shape {shape} is too small for {type(model).__name__}: its convolutions "
-                             f"and poolings need at least {smallest}x{smallest} pixels")
+                             f"and poolings need at least {h}x{w} pixels")
     rows: list[tuple[int, LayerRow]] = []
     order = iter(range(10**9))
     handles = []

@@ -7,23 +7,51 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cnncourse._checks import check_float, check_int, describe
+
 __all__ = ["MLP", "mlp_parameter_count", "count_parameters", "SkipMLP"]
 
 
 def _check_sizes(sizes: Sequence[int], name: str = "sizes") -> tuple[int, ...]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"{name} must be a sequence of ints such as (784, 400, 10), got {describe(sizes)}")
     sizes = tuple(sizes)
     if len(sizes) < 2:
         raise ValueError(f"{name} needs at least an input and an output size, got {sizes}")
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
-            raise ValueError(f"{name} must be positive ints, got {sizes}")
-    return sizes
+        try:
+            check_int(s, name, minimum=1)
+        except ValueError:
+            raise ValueError(f"{name} must be positive ints, got {sizes}") from None
+    return tuple(int(s) for s in sizes)
 
 
 def _check_dropout(p: float) -> float:
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {p}")
-    return float(p)
+    return check_float(p, "dropout (a probability)", minimum=0, maximum=1, exclusive_maximum=True)
+
+
+def check_batch(x: object, model: nn.Module, expected: str) -> torch.Tensor:
+    """Refuse what ``model`` cannot take, before PyTorch fails deep inside it.
+
+    ``x`` must be a floating-point tensor of the dtype of the model's parameters (raw
+    ``uint8`` pixels and ``float64`` arrays are the usual mistakes).
+
+    Raises
+    ------
+    TypeError
+        For a non-tensor or a tensor of another dtype; the message says how to convert.
+    """
+    who = type(model).__name__
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{who} expects a torch.Tensor {expected}, got {describe(x)}")
+    weight = next(model.parameters(), None)
+    if not x.is_floating_point():
+        raise TypeError(f"{who} expects floating-point images {expected}, got dtype {x.dtype}: scale raw pixels "
+                        "first, e.g. cnncourse.data.standardize(images) or images.float() / 255")
+    if weight is not None and x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+        raise TypeError(f"{who} has {weight.dtype} parameters and expects {weight.dtype} input {expected}, "
+                        f"got dtype {x.dtype}: convert with x.to({weight.dtype})")
+    return x
 
 
 class MLP(nn.Module):
@@ -58,6 +86,7 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_batch(x, self, f"of shape (N, {self.sizes[0]})")
         n_features = x[0].numel() if x.ndim > 1 else x.numel()
         if x.ndim < 2 or n_features != self.sizes[0]:
             raise ValueError(
@@ -98,6 +127,7 @@ class SkipMLP(nn.Module):
         self.dropout = nn.Dropout(_check_dropout(dropout))
 
     def _check_input(self, x: torch.Tensor) -> None:
+        check_batch(x, self, f"of shape (N, {self.sizes[0]})")
         n_features = x[0].numel() if x.ndim > 1 else x.numel()
         if x.ndim < 2 or n_features != self.sizes[0]:
             raise ValueError(
