@@ -30,6 +30,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from cnncourse import geometry
+from cnncourse._checks import as_tensor as _as_tensor
+from cnncourse._checks import check_choice, check_float, check_int, check_pair
+
 EDGE_MODES: tuple[str, ...] = ("zero", "crop", "extend")
 """How the border is handled: zero padding, cropping ("valid"), extension (replicate)."""
 
@@ -41,53 +45,18 @@ def as_tensor(x: object, name: str = "image") -> torch.Tensor:
     """Turn a torch tensor, NumPy array or nested list into a floating-point tensor.
 
     Integer and boolean inputs (e.g. ``uint8`` pixels) become ``float32``; floating
-    tensors keep their dtype.
+    tensors keep their dtype (:func:`cnncourse._checks.as_tensor` with ``dtype="floating"``).
 
     Raises
     ------
     TypeError
         If ``x`` is not array-like or holds complex or non-numeric values.
     """
-    if isinstance(x, torch.Tensor):
-        t = x
-    elif isinstance(x, (np.ndarray, list, tuple)):
-        arr = np.asarray(x)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"{name} must hold real numbers, got a NumPy array of dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
-    else:
-        raise TypeError(
-            f"{name} must be a torch.Tensor or a NumPy array, got {type(x).__name__}"
-        )
-    if t.is_complex():
-        raise TypeError(f"{name} must be real-valued, got dtype {t.dtype}")
-    if not t.is_floating_point():
-        t = t.to(torch.float32)
-    return t
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        kind = "positive" if minimum == 1 else f">= {minimum}"
-        raise ValueError(f"{name} must be {kind}, got {value}")
-    return int(value)
+    return _as_tensor(x, name, dtype="floating")
 
 
 def _check_edge(edge: object) -> str:
-    if edge not in EDGE_MODES:
-        raise ValueError(f"edge must be one of {EDGE_MODES}, got {edge!r}")
-    return str(edge)
-
-
-def _pair(value: object, name: str, minimum: int) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return _check_int(value[0], name, minimum), _check_int(value[1], name, minimum)
-    v = _check_int(value, name, minimum)
-    return v, v
+    return check_choice(edge, "edge", EDGE_MODES)
 
 
 # --------------------------------------------------------------------------- arithmetic
@@ -96,6 +65,7 @@ def output_size(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
 
     The kernel fits ``n + 2p - k + 1`` times along a padded axis of length ``n + 2p``;
     with stride ``s`` only every ``s``-th of those positions is kept, counting the first.
+    (:func:`cnncourse.geometry.output_size` with ``dilation=1``: PyTorch's rule.)
 
     Parameters
     ----------
@@ -113,6 +83,8 @@ def output_size(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
     ValueError
         If the kernel does not fit in the padded input even once, or an argument is out
         of range.
+    TypeError
+        If an argument is not an integer (NumPy integers and 0-d integer tensors are).
 
     Examples
     --------
@@ -123,16 +95,7 @@ def output_size(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
     >>> output_size(28, 5, padding=2, stride=2)
     14
     """
-    n = _check_int(n, "n", 1)
-    k = _check_int(k, "k", 1)
-    padding = _check_int(padding, "padding", 0)
-    stride = _check_int(stride, "stride", 1)
-    if k > n + 2 * padding:
-        raise ValueError(
-            f"k is {k}, larger than the padded input n + 2*padding = {n + 2 * padding}: "
-            "the kernel must fit inside the (padded) image at least once"
-        )
-    return (n + 2 * padding - k) // stride + 1
+    return geometry.output_size(n, k, stride=stride, padding=padding)
 
 
 # --------------------------------------------------------------------------- edges
@@ -159,7 +122,7 @@ def pad(image: ArrayLike, padding: int | tuple[int, int], edge: str = "zero") ->
     edge = _check_edge(edge)
     if x.ndim < 2:
         raise ValueError(f"image must have at least 2 dimensions (H, W), got shape {tuple(x.shape)}")
-    ph, pw = _pair(padding, "padding", 0)
+    ph, pw = check_pair(padding, "padding", minimum=0)
     if edge == "crop":
         if ph or pw:
             raise ValueError(f"padding must be 0 with edge='crop' (cropping adds no border), got {padding!r}")
@@ -268,7 +231,7 @@ def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride:
         If an input is not array-like or a size is not an int.
     """
     edge = _check_edge(edge)
-    sh, sw = _pair(stride, "stride", 1)
+    sh, sw = check_pair(stride, "stride", minimum=1)
     x, w, ndim = _standardize_inputs(image, kernel)
     kh, kw = w.shape[-2:]
     if padding is None:
@@ -279,7 +242,7 @@ def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride:
             )
         ph, pw = (0, 0) if edge == "crop" else ((kh - 1) // 2, (kw - 1) // 2)
     else:
-        ph, pw = _pair(padding, "padding", 0)
+        ph, pw = check_pair(padding, "padding", minimum=0)
         if edge == "crop" and (ph or pw):
             raise ValueError(f"padding must be 0 with edge='crop', got {padding!r}")
     H, W = x.shape[-2:]
@@ -353,7 +316,7 @@ def convolve2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride: 
 # --------------------------------------------------------------------------- classic kernels
 def box_blur(size: int = 3) -> torch.Tensor:
     """Box (mean) blur: ``size x size`` equal weights summing to 1."""
-    size = _check_int(size, "size", 1)
+    size = check_int(size, "size", minimum=1)
     return torch.full((size, size), 1.0 / size**2)
 
 
@@ -362,11 +325,10 @@ def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> torch.Tensor:
 
     ``size`` must be odd so the kernel has a centre.
     """
-    size = _check_int(size, "size", 1)
+    size = check_int(size, "size", minimum=1)
     if size % 2 == 0:
         raise ValueError(f"size must be odd so the Gaussian has a centre pixel, got {size}")
-    if not isinstance(sigma, (int, float)) or isinstance(sigma, bool) or not sigma > 0:
-        raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+    sigma = check_float(sigma, "sigma", minimum=0, exclusive_minimum=True)
     r = torch.arange(size, dtype=torch.float64) - size // 2
     g = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * float(sigma) ** 2))
     return (g / g.sum()).to(torch.float32)
@@ -374,7 +336,7 @@ def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> torch.Tensor:
 
 def identity_kernel(size: int = 3) -> torch.Tensor:
     """1 at the centre, 0 elsewhere: the output equals the input."""
-    size = _check_int(size, "size", 1)
+    size = check_int(size, "size", minimum=1)
     if size % 2 == 0:
         raise ValueError(f"size must be odd, got {size}")
     k = torch.zeros(size, size)
@@ -461,8 +423,8 @@ def step_edge(size: int = 8, orientation: str = "horizontal", low: float = 0.0,
     edge runs left-right. ``"vertical"``: columns ``< at`` dark, the rest light.
     ``"diagonal"``: pixels with ``row + col < size - 1`` dark (top-left half).
     """
-    size = _check_int(size, "size", 2)
-    at = size // 2 if at is None else _check_int(at, "at", 1)
+    size = check_int(size, "size", minimum=2)
+    at = size // 2 if at is None else check_int(at, "at", minimum=1)
     r = torch.arange(size)[:, None].expand(size, size)
     c = torch.arange(size)[None, :].expand(size, size)
     if orientation == "horizontal":

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import torch
 
-from cnncourse.filters import ArrayLike, _pair, as_tensor, correlate2d, output_size
+from cnncourse._checks import check_choice, check_int, check_pair
+from cnncourse.filters import ArrayLike, as_tensor, correlate2d
+from cnncourse.geometry import output_size
 from cnncourse.shifts import shift_images
 
 POOL_MODES: tuple[str, ...] = ("max", "avg")
@@ -60,16 +62,15 @@ def pool2d(x: ArrayLike, window: int | tuple[int, int] = 2, stride: int | tuple[
         Same leading shape, spatial size ``floor((H - window) / stride) + 1`` by the
         same for ``W``; rows and columns that no complete window reaches are dropped.
     """
-    if mode not in POOL_MODES:
-        raise ValueError(f"mode must be one of {POOL_MODES}, got {mode!r}")
+    check_choice(mode, "mode", POOL_MODES)
     t = as_tensor(x, "x")
     _check_rank(t)
-    kh, kw = _pair(window, "window", 1)
-    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride", 1)
+    kh, kw = check_pair(window, "window", minimum=1)
+    sh, sw = (kh, kw) if stride is None else check_pair(stride, "stride", minimum=1)
     H, W = t.shape[-2:]
     if kh > H or kw > W:
         raise ValueError(f"window {kh}x{kw} is larger than the input {H}x{W}")
-    out_h, out_w = output_size(H, kh, 0, sh), output_size(W, kw, 0, sw)
+    out_h, out_w = output_size(H, kh, stride=sh), output_size(W, kw, stride=sw)
     result = None
     for a in range(kh):            # offset of the pixel inside the window ...
         for b in range(kw):
@@ -109,8 +110,7 @@ def shift(x: ArrayLike, dy: int, dx: int) -> torch.Tensor:
 
 def interior(x: torch.Tensor, margin: int) -> torch.Tensor:
     """``x`` without a border of ``margin`` pixels on every side (last two axes)."""
-    if isinstance(margin, bool) or not isinstance(margin, int) or margin < 0:
-        raise ValueError(f"margin must be a non-negative int, got {margin!r}")
+    margin = check_int(margin, "margin", minimum=0)
     H, W = x.shape[-2:]
     if 2 * margin >= min(H, W):
         raise ValueError(f"margin {margin} leaves nothing of a {H}x{W} image")

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
+from cnncourse._checks import check_choice, check_float, check_int, describe
+
 __all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts"]
 
 DIRECTIONS: dict[str, tuple[int, int]] = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
@@ -21,9 +23,7 @@ DIRECTIONS: dict[str, tuple[int, int]] = {"right": (0, 1), "left": (0, -1), "dow
 
 
 def _check_offset(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int number of pixels, got {type(value).__name__} ({value!r})")
-    return value
+    return check_int(value, name)
 
 
 def shift_images(images: torch.Tensor, dy: int, dx: int, fill: float = 0) -> torch.Tensor:
@@ -55,12 +55,11 @@ def shift_images(images: torch.Tensor, dy: int, dx: int, fill: float = 0) -> tor
             [0, 3]])
     """
     if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+        raise TypeError(f"images must be a torch.Tensor, got {describe(images)}")
     if images.ndim < 2:
         raise ValueError(f"images must have at least 2 dimensions (H, W), got shape {tuple(images.shape)}")
     dy, dx = _check_offset(dy, "dy"), _check_offset(dx, "dx")
-    if isinstance(fill, bool) or not isinstance(fill, (int, float)):
-        raise TypeError(f"fill must be a number, got {type(fill).__name__} ({fill!r})")
+    fill = check_float(fill, "fill", finite=False)
     height, width = images.shape[-2:]
     out = torch.full_like(images, fill)
     if abs(dy) >= height or abs(dx) >= width:
@@ -89,12 +88,10 @@ def direction_shifts(max_shift: int = 4, directions: Iterable[str] = tuple(DIREC
     dict
         Direction -> list of ``max_shift + 1`` offsets, starting with ``(0, 0)``.
     """
-    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-        raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
+    max_shift = check_int(max_shift, "max_shift", minimum=0)
     result = {}
     for name in directions:
-        if name not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {list(DIRECTIONS)}, got {name!r}")
+        check_choice(name, "direction", tuple(DIRECTIONS))
         uy, ux = DIRECTIONS[name]
         result[name] = [(uy * d, ux * d) for d in range(max_shift + 1)]
     return result
@@ -130,13 +127,12 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
         ``(dy, dx)`` -> accuracy in [0, 1].
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
     if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
         raise TypeError("images and labels must be torch.Tensors")
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"images and labels must have the same non-zero length, got {len(images)} and {len(labels)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     results: dict[tuple[int, int], float] = {}
     was_training = model.training
