@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, wrong
 from cnncourse.models.cnn import min_input_size
 
 __all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input"]
@@ -34,16 +34,17 @@ def _reference_shape() -> tuple[int, int, int]:
         return tuple(exercise_stack()(torch.zeros(1, 1, 28, 28)).shape[1:])  # type: ignore[return-value]
 
 
+@checker("output shape")
 def check_output_shape(shape: Sequence[int] | None) -> Feedback:
     """Check the output shape ``(channels, height, width)`` of :func:`exercise_stack` for one
     28x28 grey image (input shape ``(1, 28, 28)``)."""
     name = "output shape"
-    if is_placeholder(shape):
-        return unanswered(name)
-    try:
-        got = tuple(int(s) for s in shape)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
+    if isinstance(shape, torch.Tensor):
+        shape = shape.detach().reshape(-1).tolist() if shape.ndim <= 1 else shape
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, torch.Size)):
         return wrong(name, "give the shape as three ints: (channels, height, width)")
+    got = tuple(read_number(s, name, integer=True, what="the shape as three ints (channels, height, width)")
+                for s in shape)
     if len(got) == 4:
         return wrong(name, "leave out the batch dimension: give (channels, height, width)")
     if len(got) != 3:
@@ -67,44 +68,56 @@ def check_output_shape(shape: Sequence[int] | None) -> Feedback:
                        "a 2x2 max-pool halves it (rounding down).")
 
 
+def _conv_parameter_mistakes() -> dict[int, str]:
+    """Wrong counts for the second convolution of :func:`exercise_stack`, with their hints."""
+    conv = exercise_stack()[3]
+    k, c_in, c_out = conv.kernel_size[0], conv.in_channels, conv.out_channels
+    table = {}
+    for count, hint in (
+            ((k + 2) ** 2 * c_in * c_out + c_out, "padding adds zeros around the input, not weights to the kernel."),
+            ((k + 2) ** 2 * c_in * c_out, "padding adds zeros around the input, not weights to the kernel."),
+            (k * k * c_in + 1, "that is one filter; how many filters does the layer have?"),
+            (k * k * c_in, "that is one filter; how many filters does the layer have?"),
+            (k * k * c_out + c_out, f"a filter spans all {c_in} input channels, not just one."),
+            (k * k * c_out, f"a filter spans all {c_in} input channels, not just one."),
+            (k * k * c_in * c_out, "close: every filter also has a bias.")):
+        table[count] = hint
+    return table
+
+
+@checker("conv parameters", mistakes=_conv_parameter_mistakes)
 def check_conv_parameters(count: int | None) -> Feedback:
     """Check the number of learnable parameters of the second convolution of
     :func:`exercise_stack`, ``Conv2d(16, 32, kernel_size=3, padding=1)``."""
     name = "conv parameters"
-    if is_placeholder(count):
-        return unanswered(name)
-    if isinstance(count, bool) or not isinstance(count, (int, float)) or int(count) != count:
-        return wrong(name, "give the count as a whole number")
+    count = read_number(count, name, integer=True, what="the count as a whole number")
     conv = exercise_stack()[3]
     expected = sum(p.numel() for p in conv.parameters())
     k, c_in, c_out = conv.kernel_size[0], conv.in_channels, conv.out_channels
-    count = int(count)
     if count == expected:
         return correct(name, f"each of the {c_out} filters has {k}x{k}x{c_in} weights and 1 bias: "
                              f"({k * k * c_in} + 1) x {c_out}; padding does not add parameters.")
-    if count == k * k * c_in * c_out:
-        return wrong(name, "close: every filter also has a bias.")
-    if count in (k * k * c_out + c_out, k * k * c_out):
-        return wrong(name, f"a filter spans all {c_in} input channels, not just one.")
-    if count in (k * k * c_in + 1, k * k * c_in):
-        return wrong(name, "that is one filter; how many filters does the layer have?")
-    if count in ((k + 2) ** 2 * c_in * c_out + c_out, (k + 2) ** 2 * c_in * c_out):
-        return wrong(name, "padding adds zeros around the input, not weights to the kernel.")
+    hint = _conv_parameter_mistakes().get(count)
+    if hint:
+        return wrong(name, hint)
     if count > 100_000:
         return wrong(name, "the same filters slide over every position: the image size does not enter the count.")
     return wrong(name, "count the weights of one filter (kernel height x width x input channels), add its "
                        "bias, and multiply by the number of filters.")
 
 
+def _smallest_input_mistakes() -> dict[int, str]:
+    """Wrong sides for :func:`check_smallest_input` that have a specific hint."""
+    expected = min_input_size(exercise_stack())
+    return {expected + 1: "that works, but so does one pixel less: pooling rounds down."}
+
+
+@checker("smallest input", mistakes=_smallest_input_mistakes)
 def check_smallest_input(side: int | None) -> Feedback:
     """Check the smallest square input side (in pixels) that :func:`exercise_stack` accepts,
     i.e. that still leaves an output of at least 1x1."""
     name = "smallest input"
-    if is_placeholder(side):
-        return unanswered(name)
-    if isinstance(side, bool) or not isinstance(side, (int, float)) or int(side) != side:
-        return wrong(name, "give the side as a whole number of pixels")
-    side = int(side)
+    side = read_number(side, name, integer=True, what="the side as a whole number of pixels")
     expected = min_input_size(exercise_stack())
     if side == expected:
         return correct(name, f"{expected} -> {expected - 4} -> {(expected - 4) // 2} -> {(expected - 4) // 2} "
@@ -113,7 +126,7 @@ def check_smallest_input(side: int | None) -> Feedback:
     if side < expected:
         return wrong(name, f"try it: with {side}x{side} some layer's window no longer fits "
                            "(an output side of 0 or less). Work backwards from a 1x1 output.")
-    if side == expected + 1:
-        return wrong(name, "that works, but so does one pixel less: pooling rounds down.")
+    if side in _smallest_input_mistakes():
+        return wrong(name, _smallest_input_mistakes()[side])
     return wrong(name, f"{side} works, but it is not the smallest: work backwards from a 1x1 output "
                        "(a 2x2 pool needs 2 pixels, a 5x5 convolution without padding needs 4 more).")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cnncourse._checks import to_numpy
 
 
 @dataclass(frozen=True)
@@ -58,3 +66,112 @@ def unanswered(exercise: str) -> Feedback:
 def is_placeholder(answer: object) -> bool:
     """True for ``None`` and ``...``, the placeholders exercise cells start with."""
     return answer is None or answer is Ellipsis
+
+
+# --------------------------------------------------------------------------- reading answers
+# One path for every checker: a placeholder is "no answer yet"; an answer that cannot be read
+# (a string where a number is asked, NaN, a function that raises or returns nothing) ends the
+# check with a hint, through `Rejected`; the checker's own logic then compares clean values.
+class Rejected(Exception):
+    """Raised inside a checker to end it with ``feedback`` (caught by :func:`checker`)."""
+
+    def __init__(self, feedback: Feedback) -> None:
+        super().__init__(feedback.message)
+        self.feedback = feedback
+
+
+def checker(exercise: str, mistakes: Callable[[], dict] | None = None
+            ) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
+    """Decorate a checker whose first argument is the learner's answer.
+
+    A placeholder answer (``None`` or ``...``) gives :func:`unanswered`; a :class:`Rejected`
+    raised while the answer is read gives its feedback. ``exercise`` names the exercise (a
+    checker whose name depends on its arguments passes the name to the helpers itself).
+    ``mistakes``, for a checker whose answer is a number or a choice, returns its table of
+    known wrong answers and their hints (``{answer: hint}``), the table the checker itself
+    consults; the decorated checker exposes it as ``check_x.mistakes()``.
+    """
+    def decorate(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
+        @functools.wraps(fn)
+        def wrapper(answer: object = None, *args, **kwargs) -> Feedback:
+            if is_placeholder(answer):
+                return unanswered(exercise)
+            try:
+                return fn(answer, *args, **kwargs)
+            except Rejected as rejected:
+                return rejected.feedback
+        wrapper.exercise = exercise  # type: ignore[attr-defined]
+        wrapper.mistakes = mistakes  # type: ignore[attr-defined]
+        return wrapper
+    return decorate
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return f"an array of shape {tuple(value.shape)}"
+    return type(value).__name__
+
+
+def read_number(answer: object, exercise: str, *, integer: bool = False, what: str = "one number") -> float | int:
+    """The learner's answer as a finite number (an ``int`` when ``integer``).
+
+    Python and NumPy numbers, and tensors or arrays holding one number (even one that requires
+    grad), are read; ``bool``, strings, collections, NaN and infinities end the check with a hint.
+    """
+    value = answer
+    if integer and "whole number" not in what:
+        what = f"{what} as a whole number"
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        if (value.size if isinstance(value, np.ndarray) else value.numel()) != 1:
+            raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
+        value = to_numpy(value).reshape(()).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
+    number = float(value)
+    if not math.isfinite(number):
+        raise Rejected(wrong(exercise, f"give {what}, a finite number; got {number}."))
+    if integer:
+        if not number.is_integer():
+            raise Rejected(wrong(exercise, f"give {what}, got {number:g}."))
+        return int(value) if isinstance(value, (int, np.integer)) else int(number)
+    return number
+
+
+def read_array(answer: object, exercise: str, *, what: str = "an array of numbers", finite: bool = True) -> np.ndarray:
+    """The learner's answer (list, NumPy array or tensor, even one that requires grad) as a
+    ``float64`` array; anything else, or NaN/inf values when ``finite``, ends the check."""
+    value = to_numpy(answer) if isinstance(answer, torch.Tensor) else answer
+    if isinstance(value, (str, bytes, dict, set)) or callable(value):
+        raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}.")) from None
+    if finite and not np.isfinite(array).all():
+        raise Rejected(wrong(exercise, f"{what} must hold finite numbers: yours has NaN or infinite values."))
+    return array
+
+
+def call_learner(fn: object, exercise: str, *args, call: str = "your function", expects: str = "a result"):
+    """Run the learner's ``fn(*args)``; a non-callable, an exception or a missing ``return``
+    ends the check with a hint naming ``call`` (e.g. ``"softmax(logits)"``)."""
+    if not callable(fn):
+        raise Rejected(wrong(exercise, f"pass a function, got {_kind(fn)}."))
+    try:
+        result = fn(*args)
+    except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+        raise Rejected(wrong(exercise, f"{call} raised {type(exc).__name__}: {exc}")) from None
+    if result is None:
+        raise Rejected(Feedback(exercise, None, f"{call} returned None: did you forget `return`? "
+                                                f"It should return {expects}."))
+    return result
+
+
+def read_tensor(value: object, exercise: str, *, call: str = "your function", dtype=torch.float64) -> torch.Tensor:
+    """What a learner's function returned, as a detached tensor of ``dtype`` (a hint if impossible)."""
+    try:
+        if isinstance(value, torch.Tensor):
+            return value.detach().to(dtype)
+        return torch.as_tensor(read_array(value, exercise, finite=False), dtype=dtype)
+    except (TypeError, ValueError, RuntimeError):
+        raise Rejected(wrong(exercise, f"{call} must return a tensor of numbers, got {_kind(value)}.")) from None

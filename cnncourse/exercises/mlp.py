@@ -7,18 +7,20 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse._checks import check_int
+from cnncourse.exercises.feedback import Feedback, call_learner, checker, correct, read_number, read_tensor, wrong
 
 __all__ = ["check_parameter_count", "check_sigmoid_derivative", "check_softmax"]
 
 
 def _sizes(sizes: Sequence[int]) -> tuple[int, ...]:
-    sizes = tuple(sizes)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sizes):
+    sizes = tuple(check_int(s, "sizes", minimum=1) for s in sizes)
+    if len(sizes) < 2:
         raise ValueError(f"sizes must be at least two positive ints, got {sizes}")
     return sizes
 
 
+@checker("parameter count")
 def check_parameter_count(answer: int | None, sizes: Sequence[int] = (784, 256, 128, 10)) -> Feedback:
     """Check the number of trainable parameters of a fully connected network with layer widths ``sizes``.
 
@@ -31,12 +33,7 @@ def check_parameter_count(answer: int | None, sizes: Sequence[int] = (784, 256, 
     """
     name = "parameter count"
     sizes = _sizes(sizes)
-    if is_placeholder(answer):
-        return unanswered(name)
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)) or (
-            isinstance(answer, float) and not answer.is_integer()):
-        return wrong(name, f"give the count as a whole number, got {answer!r}")
-    answer = int(answer)
+    answer = read_number(answer, name, integer=True, what="the count")
     pairs = list(zip(sizes[:-1], sizes[1:]))
     expected = sum(a * b + b for a, b in pairs)
     if answer == expected:
@@ -53,25 +50,13 @@ def check_parameter_count(answer: int | None, sizes: Sequence[int] = (784, 256, 
                        "consecutive layers and one bias per output.")
 
 
-def _call(fn: Callable, *args):
-    try:
-        return fn(*args), None
-    except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-        return None, f"{type(exc).__name__}: {exc}"
-
-
+@checker("sigmoid derivative")
 def check_sigmoid_derivative(fn: Callable[[torch.Tensor], torch.Tensor] | None) -> Feedback:
     """Check a hand-written derivative of the sigmoid, ``fn(z) -> sigma'(z)``, against autograd."""
     name = "sigmoid derivative"
-    if is_placeholder(fn):
-        return unanswered(name)
-    if not callable(fn):
-        return wrong(name, f"pass a function of a tensor z, got {type(fn).__name__}")
     z = torch.linspace(-8, 8, 161, dtype=torch.float64)
-    got, error = _call(fn, z.clone())
-    if error:
-        return wrong(name, f"your function raised {error}; it receives a float tensor of points z.")
-    got = torch.as_tensor(got, dtype=torch.float64)
+    got = read_tensor(call_learner(fn, name, z.clone(), call="your function (given a float tensor of points z)",
+                                   expects="one slope per point"), name)
     if got.shape != z.shape:
         return wrong(name, f"return one slope per point: expected shape {tuple(z.shape)}, got {tuple(got.shape)}")
     zz = z.clone().requires_grad_(True)
@@ -89,22 +74,16 @@ def check_sigmoid_derivative(fn: Callable[[torch.Tensor], torch.Tensor] | None) 
     return wrong(name, "right at z = 0 but not elsewhere; compare with torch.autograd on a few points.")
 
 
+@checker("softmax")
 def check_softmax(fn: Callable[[torch.Tensor], torch.Tensor] | None) -> Feedback:
     """Check a hand-written softmax over the last dimension, including very large logits."""
     name = "softmax"
-    if is_placeholder(fn):
-        return unanswered(name)
-    if not callable(fn):
-        return wrong(name, f"pass a function of a (batch, classes) tensor, got {type(fn).__name__}")
     gen = torch.Generator().manual_seed(0)
     cases = [torch.randn(5, 10, generator=gen, dtype=torch.float64),
              torch.tensor([[0.0, 0.0, 0.0]], dtype=torch.float64),
              torch.tensor([[2.0, 1.0, 0.1], [-1.0, 3.0, 0.5]], dtype=torch.float64)]
     for logits in cases:
-        got, error = _call(fn, logits.clone())
-        if error:
-            return wrong(name, f"your function raised {error}")
-        got = torch.as_tensor(got, dtype=torch.float64)
+        got = read_tensor(call_learner(fn, name, logits.clone(), expects="a tensor of probabilities"), name)
         if got.shape != logits.shape:
             return wrong(name, f"the output must have the shape of the logits {tuple(logits.shape)}, got {tuple(got.shape)}")
         expected = torch.softmax(logits, dim=-1)
@@ -117,10 +96,8 @@ def check_softmax(fn: Callable[[torch.Tensor], torch.Tensor] | None) -> Feedback
             return wrong(name, "rows sum to 1 but the values are off: the probability of class i is "
                                "exp(z_i) divided by the sum of exp(z_j) over the row.")
     big = torch.tensor([[1000.0, 999.0, 0.0]], dtype=torch.float32)
-    got, error = _call(fn, big.clone())
-    if error:
-        return wrong(name, f"with large logits your function raised {error}")
-    got = torch.as_tensor(got, dtype=torch.float64)
+    got = read_tensor(call_learner(fn, name, big.clone(), call="with large logits your function",
+                                   expects="a tensor of probabilities"), name)
     if not torch.isfinite(got).all() or not torch.allclose(got, torch.softmax(big.double(), -1), atol=1e-5):
         return wrong(name, "correct on small logits, but logits like 1000 overflow exp(); softmax does not "
                            "change when the same number is subtracted from every logit of a row.")
