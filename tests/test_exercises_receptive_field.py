@@ -102,4 +102,4 @@ def test_bad_exercise_arguments():
         check_erf_growth(2, depth_ratio=1)
     with pytest.raises(ValueError, match="Linear"):
         check_field_size(3, [nn.Linear(2, 2)])
-    assert "answer with a number" in check_erf_growth("two").message
+    assert "give a number" in check_erf_growth("two").message

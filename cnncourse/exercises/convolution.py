@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse._checks import check_choice
+from cnncourse.exercises.feedback import (Feedback, is_placeholder, unanswered, call_learner, checker, correct, read_array, read_number,
+                                          wrong)
 from cnncourse.filters import (
     correlate2d,
     edge_candidates,
@@ -30,16 +32,7 @@ OUTPUT_SIZE_QUESTION = {"n": 28, "k": 7, "padding": 2, "stride": 2}
 """The numbers of the output-size exercise: a 28x28 digit, a 7x7 kernel, padding 2, stride 2."""
 
 
-def _as_number(answer: object) -> float | None:
-    if isinstance(answer, bool):
-        return None
-    if isinstance(answer, (int, float, np.integer, np.floating)):
-        return float(answer)
-    if isinstance(answer, (torch.Tensor, np.ndarray)) and np.size(answer) == 1:
-        return float(np.asarray(answer).reshape(()))
-    return None
-
-
+@checker("output size")
 def check_output_size(answer: object, n: int | None = None, k: int | None = None,
                       padding: int | None = None, stride: int | None = None) -> Feedback:
     """Check the learner's output size for :data:`OUTPUT_SIZE_QUESTION` (or given numbers).
@@ -48,16 +41,12 @@ def check_output_size(answer: object, n: int | None = None, k: int | None = None
     one side only, rounding up instead of down, not rounding, ignoring the stride.
     """
     name = "output size"
-    if is_placeholder(answer):
-        return unanswered(name)
     q = dict(OUTPUT_SIZE_QUESTION)
     for key, v in (("n", n), ("k", k), ("padding", padding), ("stride", stride)):
         if v is not None:
             q[key] = v
     n_, k_, p_, s_ = q["n"], q["k"], q["padding"], q["stride"]
-    value = _as_number(answer)
-    if value is None:
-        return wrong(name, f"give one number (an int), got {type(answer).__name__}.")
+    value = read_number(answer, name, what="one number (an int)")
     expected = output_size(n_, k_, p_, s_)
     if value == expected:
         return correct(name, f"the kernel fits {expected} times along each axis.")
@@ -88,6 +77,7 @@ def _reference_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 _CORRELATE_CASES = ((5, 5, 3, 3), (6, 8, 3, 3), (9, 7, 5, 5), (7, 7, 2, 2), (6, 9, 3, 1), (4, 4, 4, 4))
 
 
+@checker("cross-correlation")
 def check_correlate(fn: Callable | None, cases: Iterable[tuple[int, int, int, int]] = _CORRELATE_CASES,
                     seed: int = 0) -> Feedback:
     """Test the learner's ``fn(image, kernel)``: cross-correlation, "crop" mode, stride 1.
@@ -97,10 +87,6 @@ def check_correlate(fn: Callable | None, cases: Iterable[tuple[int, int, int, in
     not, odd and even kernels) and is compared with :func:`cnncourse.filters.correlate2d`.
     """
     name = "cross-correlation"
-    if is_placeholder(fn):
-        return unanswered(name)
-    if not callable(fn):
-        return wrong(name, f"give a function fn(image, kernel), got {type(fn).__name__}.")
     rng = np.random.default_rng(seed)
     cases = list(cases)
     for number, (h, w, kh, kw) in enumerate(cases, start=1):
@@ -110,18 +96,8 @@ def check_correlate(fn: Callable | None, cases: Iterable[tuple[int, int, int, in
             kernel[0, 0] += 7.0  # make the kernel clearly asymmetric, so a flip shows
         what = f"case {number} of {len(cases)} (image {h}x{w}, kernel {kh}x{kw})"
         expected = _reference_valid(image, kernel)
-        try:
-            got = fn(image.copy(), kernel.copy())
-        except Exception as exc:  # the learner's code: report, never crash the cell
-            return wrong(name, f"{what} raised {type(exc).__name__}: {exc}")
-        if got is None:
-            return Feedback(name, None, "your function returns None: write its body and return the result.")
-        if isinstance(got, torch.Tensor):
-            got = got.detach().cpu().numpy()
-        try:
-            got = np.asarray(got, dtype=np.float64)
-        except (TypeError, ValueError):
-            return wrong(name, f"{what}: return an array of numbers, got {type(got).__name__}.")
+        got = call_learner(fn, name, image.copy(), kernel.copy(), call=what, expects="the output array")
+        got = read_array(got, name, what=f"{what}: the output, an array of numbers,", finite=False)
         if got.shape != expected.shape:
             hint = f"{what}: expected an output of shape {expected.shape}, got {got.shape}."
             if got.shape == image.shape:
@@ -152,19 +128,18 @@ BRIGHTNESS_KERNELS = ("box blur", "gaussian blur", "sharpen", "laplacian", "sobe
 """The kernels the brightness exercise asks about (names in :data:`cnncourse.filters.KERNELS`)."""
 
 
+@checker("kernels that keep brightness")
 def check_brightness_kernels(answer: object) -> Feedback:
     """Which kernels of :data:`BRIGHTNESS_KERNELS` leave a flat (constant) image unchanged?
 
     The answer is a collection of kernel names.
     """
     name = "kernels that keep brightness"
-    if is_placeholder(answer):
-        return unanswered(name)
     if isinstance(answer, str):
         answer = [answer]
     try:
-        chosen = {str(a).strip().lower() for a in answer}
-    except TypeError:
+        chosen = {a.strip().lower() for a in answer}
+    except (TypeError, AttributeError):
         return wrong(name, f"give a list or set of kernel names, got {type(answer).__name__}.")
     unknown = sorted(chosen - set(BRIGHTNESS_KERNELS))
     if unknown:
@@ -194,8 +169,7 @@ def check_detector_choice(answer: object, orientation: str = "diagonal") -> Feed
     """
     name = f"{orientation} edge detector"
     orientations = ("horizontal", "vertical", "diagonal")
-    if orientation not in orientations:
-        raise ValueError(f"orientation must be one of {orientations}, got {orientation!r}")
+    check_choice(orientation, "orientation", orientations)
     if is_placeholder(answer):
         return unanswered(name)
     candidates = edge_candidates()
@@ -213,17 +187,13 @@ def check_detector_choice(answer: object, orientation: str = "diagonal") -> Feed
                        "more strongly: compute every kernel's largest response on that image.")
 
 
+@checker("light-to-dark vertical edge kernel")
 def check_edge_kernel(kernel: object) -> Feedback:
     """The learner's kernel must respond *positively* to a vertical edge that is light on
     the left and dark on the right, and give 0 on flat regions and on horizontal edges.
     """
     name = "light-to-dark vertical edge kernel"
-    if is_placeholder(kernel):
-        return unanswered(name)
-    try:
-        k = torch.as_tensor(np.asarray(kernel, dtype=np.float64))
-    except (TypeError, ValueError):
-        return wrong(name, f"give a 2-D array of numbers, got {type(kernel).__name__}.")
+    k = torch.from_numpy(read_array(kernel, name, what="a 2-D array of numbers"))
     if k.ndim != 2 or k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0:
         return wrong(name, f"give a 2-D kernel with odd sides (e.g. 3x3), got shape {tuple(k.shape)}.")
     size = max(9, 2 * max(k.shape) + 3)
@@ -248,15 +218,12 @@ def check_edge_kernel(kernel: object) -> Feedback:
     return correct(name, "positive on light-to-dark vertical edges, 0 on flat regions and horizontal edges.")
 
 
+@checker("gradient direction")
 def check_gradient_direction(answer: object) -> Feedback:
     """Direction (degrees, as :func:`~cnncourse.filters.gradient_direction` reports it) of the
     gradient on a horizontal edge that is dark below and light above."""
     name = "gradient direction"
-    if is_placeholder(answer):
-        return unanswered(name)
-    value = _as_number(answer)
-    if value is None:
-        return wrong(name, f"give one number of degrees, got {type(answer).__name__}.")
+    value = read_number(answer, name, what="one number of degrees")
     image = step_edge(9, "horizontal", low=1.0, high=0.0)  # light above, dark below
     gx, gy = sobel_gradients(image, edge="extend")
     strongest = torch.argmax(gx**2 + gy**2)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse.exercises.feedback import (Feedback, call_learner, checker, correct, is_placeholder, read_number,
+                                          Rejected, unanswered, wrong)
 
 
+@checker("flat index")
 def check_flat_index(flat_index: Callable[[int, int, int], int] | None) -> Feedback:
     """Check a function ``flat_index(r, c, width)`` that gives the position of pixel ``(r, c)``
     of an image ``width`` pixels wide once it is flattened row by row."""
     name = "flat index"
-    if is_placeholder(flat_index):
-        return unanswered(name)
-    if not callable(flat_index):
-        return wrong(name, f"pass a function flat_index(r, c, width), got {type(flat_index).__name__}")
     for r, c, width in ((0, 0, 28), (0, 5, 28), (1, 0, 28), (3, 7, 28), (27, 27, 28), (2, 1, 5)):
-        try:
-            got = flat_index(r, c, width)
-        except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-            return wrong(name, f"flat_index({r}, {c}, {width}) raised {type(exc).__name__}: {exc}")
+        call = f"flat_index({r}, {c}, {width})"
+        got = read_number(call_learner(flat_index, name, r, c, width, call=call, expects="one int"), name,
+                          integer=True, what=f"one int from {call}")
         expected = r * width + c
         if got != expected:
             if got == c * width + r:
@@ -32,18 +29,16 @@ def check_flat_index(flat_index: Callable[[int, int, int], int] | None) -> Feedb
     return correct(name, "row r starts after r full rows of `width` pixels.")
 
 
+@checker("pixel position")
 def check_pixel_position(pixel_position: Callable[[int, int], tuple[int, int]] | None) -> Feedback:
     """Check the inverse function ``pixel_position(i, width) -> (r, c)``."""
     name = "pixel position"
-    if is_placeholder(pixel_position):
-        return unanswered(name)
-    if not callable(pixel_position):
-        return wrong(name, f"pass a function pixel_position(i, width), got {type(pixel_position).__name__}")
     for i, width in ((0, 28), (5, 28), (28, 28), (29, 28), (783, 28), (7, 5)):
-        try:
-            got = tuple(pixel_position(i, width))
-        except Exception as exc:  # noqa: BLE001
-            return wrong(name, f"pixel_position({i}, {width}) raised {type(exc).__name__}: {exc}")
+        call = f"pixel_position({i}, {width})"
+        got = call_learner(pixel_position, name, i, width, call=call, expects="a pair (row, column)")
+        if isinstance(got, (str, bytes)) or not isinstance(got, (tuple, list)) or len(got) != 2:
+            return wrong(name, f"{call} must return a pair (row, column) of ints.")
+        got = tuple(read_number(v, name, integer=True, what=f"a pair of ints from {call}") for v in got)
         expected = divmod(i, width)
         if got != expected:
             if got == expected[::-1]:
@@ -59,9 +54,10 @@ def check_normalized_range(low: float | None, high: float | None) -> Feedback:
     if is_placeholder(low) or is_placeholder(high):
         return unanswered(name)
     try:
-        low, high = float(low), float(high)
-    except (TypeError, ValueError):
-        return wrong(name, "give the two ends of the range as numbers")
+        low = read_number(low, name, what="the two ends of the range as numbers")
+        high = read_number(high, name, what="the two ends of the range as numbers")
+    except Rejected as rejected:
+        return rejected.feedback
     if abs(low + 1) < 1e-6 and abs(high - 1) < 1e-6:
         return correct(name, "(0 - 0.5)/0.5 = -1 and (1 - 0.5)/0.5 = 1.")
     if abs(low) < 1e-6 and abs(high - 1) < 1e-6:

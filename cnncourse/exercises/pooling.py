@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse._checks import check_choice
+from cnncourse.exercises.feedback import (Feedback, call_learner, checker, correct, is_placeholder, read_array,
+                                          read_number, Rejected, unanswered, wrong)
 from cnncourse.pooling import avg_pool2d, max_pool2d, pool2d, shift
 
 POOLING_INPUT = np.array([
@@ -23,24 +25,11 @@ POOLING_INPUT = np.array([
 """The 4x6 feature map of the pooled-output exercise (2x2 max pooling, stride 2)."""
 
 
-def _to_array(answer: object) -> np.ndarray | None:
-    if isinstance(answer, torch.Tensor):
-        answer = answer.detach().cpu().numpy()
-    try:
-        arr = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return arr
-
-
+@checker("pooled output")
 def check_pooled_output(answer: object) -> Feedback:
     """2x2 max pooling with stride 2 of :data:`POOLING_INPUT`, written out by the learner."""
     name = "pooled output"
-    if is_placeholder(answer):
-        return unanswered(name)
-    got = _to_array(answer)
-    if got is None:
-        return wrong(name, f"give a 2-D list or array of numbers, got {type(answer).__name__}.")
+    got = read_array(answer, name, what="a 2-D list or array of numbers")
     x = torch.from_numpy(POOLING_INPUT.astype(np.float64))
     expected = max_pool2d(x, 2, 2).numpy()
     if got.shape != expected.shape:
@@ -81,6 +70,7 @@ def check_pool_function(fn: Callable | None, mode: str = "max",
         return unanswered(name)
     if not callable(fn):
         return wrong(name, f"give a function fn(x, window), got {type(fn).__name__}.")
+    check_choice(mode, "mode", ("max", "avg"))
     rng = np.random.default_rng(seed)
     cases = list(cases)
     for number, (h, w, k) in enumerate(cases, start=1):
@@ -88,14 +78,10 @@ def check_pool_function(fn: Callable | None, mode: str = "max",
         what = f"case {number} of {len(cases)} (input {h}x{w}, window {k})"
         expected = pool2d(torch.from_numpy(x), k, k, mode).numpy()
         try:
-            got = fn(x.copy(), k)
-        except Exception as exc:  # the learner's code: report, never crash the cell
-            return wrong(name, f"{what} raised {type(exc).__name__}: {exc}")
-        if got is None:
-            return Feedback(name, None, "your function returns None: write its body and return the result.")
-        got = _to_array(got)
-        if got is None:
-            return wrong(name, f"{what}: return an array of numbers.")
+            got = read_array(call_learner(fn, name, x.copy(), k, call=what, expects="the pooled array"), name,
+                             what=f"{what}: the output, an array of numbers,", finite=False)
+        except Rejected as rejected:
+            return rejected.feedback
         if got.shape != expected.shape:
             hint = f"{what}: expected shape {expected.shape}, got {got.shape}."
             if got.shape == (-(-h // k), -(-w // k)):
@@ -113,14 +99,12 @@ def check_pool_function(fn: Callable | None, mode: str = "max",
     return correct(name, f"your function agrees with the reference on all {len(cases)} cases.")
 
 
+@checker("shift that pooling follows exactly")
 def check_exact_shift(answer: object) -> Feedback:
     """Smallest positive shift (pixels) after which 2x2 max pooling with stride 2 gives
     exactly the shifted pooled map again (away from the borders)."""
     name = "shift that pooling follows exactly"
-    if is_placeholder(answer):
-        return unanswered(name)
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return wrong(name, f"give a whole number of pixels, got {answer!r}.")
+    answer = read_number(answer, name, integer=True, what="a whole number of pixels")
     generator = torch.Generator().manual_seed(0)
     x = torch.rand(4, 24, 24, generator=generator, dtype=torch.float64)
 
@@ -133,7 +117,6 @@ def check_exact_shift(answer: object) -> Feedback:
         return bool(torch.equal(a[..., m:-m], b[..., m:-m]))
 
     expected = next(d for d in range(1, 12) if follows(d))
-    answer = int(answer)
     if answer == expected:
         return correct(name, "the pooled map moves by one of its own (coarser) pixels.")
     if answer <= 0:

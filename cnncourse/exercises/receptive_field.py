@@ -15,7 +15,7 @@ from numbers import Real
 
 from torch import nn
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse.exercises.feedback import Feedback, Rejected, correct, is_placeholder, read_number, unanswered, wrong
 from cnncourse.receptive_field import ReceptiveField, receptive_field
 
 __all__ = ["check_field_size", "check_jump", "check_erf_growth"]
@@ -23,19 +23,15 @@ __all__ = ["check_field_size", "check_jump", "check_erf_growth"]
 
 def _as_pixels(answer: object, exercise: str) -> tuple[tuple[int, int] | None, Feedback | None]:
     """An int, a whole float or a pair of them -> (rows, cols); else a failing Feedback."""
-    def whole(v):
-        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(float(v)):
-            return None
-        return int(v) if float(v).is_integer() else None
-
-    if isinstance(answer, (tuple, list)) and len(answer) == 2:
-        pair = (whole(answer[0]), whole(answer[1]))
-    else:
-        value = whole(answer)
-        pair = (value, value)
-    if pair[0] is None or pair[1] is None:
-        return None, wrong(exercise, f"answer with a whole number of pixels (an int), got {answer!r}.")
-    return pair, None
+    what = "a whole number of pixels (an int)"
+    try:
+        if isinstance(answer, (tuple, list)) and len(answer) == 2:
+            return (read_number(answer[0], exercise, integer=True, what=what),
+                    read_number(answer[1], exercise, integer=True, what=what)), None
+        value = read_number(answer, exercise, integer=True, what=what)
+    except Rejected as rejected:
+        return None, rejected.feedback
+    return (value, value), None
 
 
 def _variants(rf: ReceptiveField) -> dict[str, tuple[int, int]]:
@@ -177,10 +173,12 @@ def check_erf_growth(answer: object, depth_ratio: float = 4.0,
         raise ValueError(f"depth_ratio must be a number > 1, got {depth_ratio!r}")
     if is_placeholder(answer):
         return unanswered(exercise)
-    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(float(answer)):
-        return wrong(exercise, f"answer with a number (a growth factor), got {answer!r}.")
+    try:
+        read_number(answer, exercise, what="a number (a growth factor)")
+    except Rejected as rejected:
+        return rejected.feedback
     ref = math.sqrt(depth_ratio)
-    got = float(answer)
+    got = read_number(answer, exercise)
     if abs(got - ref) <= 0.1 * ref:
         return correct(exercise, "the effective field widens like the square root of depth, more slowly "
                                  "than the theoretical one.")

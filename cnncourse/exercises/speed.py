@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse._checks import check_float
+from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, wrong
 
 
+@checker("epoch seconds")
 def check_epoch_seconds(answer: float | None, images: int, images_per_second: float) -> Feedback:
     """Check the seconds one epoch of ``images`` takes at ``images_per_second`` (within 1 %)."""
     name = "epoch seconds"
-    if is_placeholder(answer):
-        return unanswered(name)
-    if images <= 0 or images_per_second <= 0:
-        raise ValueError(f"images and images_per_second must be positive, got {images} and {images_per_second}")
-    try:
-        answer = float(answer)
-    except (TypeError, ValueError):
-        return wrong(name, f"give a number of seconds, got {type(answer).__name__}")
+    images = check_float(images, "images", minimum=0, exclusive_minimum=True)
+    images_per_second = check_float(images_per_second, "images_per_second", minimum=0, exclusive_minimum=True)
+    answer = read_number(answer, name, what="a number of seconds")
     expected = images / images_per_second
     if abs(answer - expected) <= 0.01 * expected:
         return correct(name, "time = work / rate.")

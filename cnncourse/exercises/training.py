@@ -7,45 +7,27 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
+from cnncourse._checks import check_float
+from cnncourse.exercises.feedback import (Feedback, Rejected, call_learner, checker, correct, read_number,
+                                          read_tensor, wrong)
 
 __all__ = ["check_cross_entropy", "check_dropout", "check_epoch_loss", "check_test_time_scale"]
 
 
-def _call(fn: Callable, *args):
-    try:
-        return fn(*args), None
-    except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def _scalar(value) -> float | None:
-    try:
-        t = torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return None
-    return float(t) if t.numel() == 1 else None
-
-
+@checker("cross-entropy")
 def check_cross_entropy(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None) -> Feedback:
     """Check ``fn(logits, targets)``: the mean categorical cross-entropy of a batch of logits.
 
     The reference is ``torch.nn.functional.cross_entropy``; large logits are tried too.
     """
     name = "cross-entropy"
-    if is_placeholder(fn):
-        return unanswered(name)
-    if not callable(fn):
-        return wrong(name, f"pass a function cross_entropy(logits, targets), got {type(fn).__name__}")
     gen = torch.Generator().manual_seed(1)
     logits = torch.randn(8, 10, generator=gen, dtype=torch.float64) * 2
     targets = torch.randint(0, 10, (8,), generator=gen)
-    got, error = _call(fn, logits.clone(), targets.clone())
-    if error:
-        return wrong(name, f"your function raised {error}; it receives (N, C) float logits and (N,) int64 classes.")
-    value = _scalar(got)
-    if value is None:
-        return wrong(name, "return one number: the loss averaged over the batch.")
+    got = call_learner(fn, name, logits.clone(), targets.clone(),
+                       call="your function (given (N, C) float logits and (N,) int64 classes)",
+                       expects="one number: the loss averaged over the batch")
+    value = read_number(got, name, what="one number: the loss averaged over the batch")
     expected = F.cross_entropy(logits, targets).item()
     if abs(value - expected) > 1e-6:
         log_p = torch.log_softmax(logits, 1)[torch.arange(8), targets]
@@ -64,8 +46,10 @@ def check_cross_entropy(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
                            "same batch, one example at a time.")
     big = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]], dtype=torch.float32)
     big_targets = torch.tensor([0, 2])
-    got, error = _call(fn, big.clone(), big_targets.clone())
-    value = None if error else _scalar(got)
+    try:
+        value = read_number(call_learner(fn, name, big.clone(), big_targets.clone()), name)
+    except Rejected:  # an error, NaN or inf on huge logits: the overflow the hint below explains
+        value = None
     expected = F.cross_entropy(big.double(), big_targets).item()
     if value is None or not abs(value - expected) <= 1e-3 * max(1.0, abs(expected)):
         return wrong(name, "right on ordinary logits, but logits of about 1000 overflow exp(): compute "
@@ -73,6 +57,7 @@ def check_cross_entropy(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     return correct(name, "the mean of -log softmax(z)[true class], stable even for huge logits.")
 
 
+@checker("epoch loss")
 def check_epoch_loss(fn: Callable[[Sequence[float], Sequence[int]], float] | None) -> Feedback:
     """Check ``fn(batch_losses, batch_sizes)``: the mean loss per example over an epoch.
 
@@ -80,19 +65,12 @@ def check_epoch_loss(fn: Callable[[Sequence[float], Sequence[int]], float] | Non
     examples; the last batch is usually smaller.
     """
     name = "epoch loss"
-    if is_placeholder(fn):
-        return unanswered(name)
-    if not callable(fn):
-        return wrong(name, f"pass a function epoch_loss(batch_losses, batch_sizes), got {type(fn).__name__}")
     cases = [([0.5, 0.3, 2.0], [64, 64, 8]), ([1.0], [10]), ([0.2, 0.4], [100, 100]), ([0.1, 0.9, 0.0], [3, 1, 6])]
     for losses, sizes in cases:
-        got, error = _call(fn, list(losses), list(sizes))
-        if error:
-            return wrong(name, f"epoch_loss({losses}, {sizes}) raised {error}")
-        value = _scalar(got)
+        call = f"epoch_loss({losses}, {sizes})"
+        value = read_number(call_learner(fn, name, list(losses), list(sizes), call=call, expects="one number"),
+                            name, what=f"one number from {call}")
         expected = sum(loss * n for loss, n in zip(losses, sizes)) / sum(sizes)
-        if value is None:
-            return wrong(name, "return one number.")
         if abs(value - expected) > 1e-9:
             if abs(value - sum(losses) / len(losses)) < 1e-9:
                 return wrong(name, f"with losses {losses} and sizes {sizes} you return the plain mean of the "
@@ -104,6 +82,7 @@ def check_epoch_loss(fn: Callable[[Sequence[float], Sequence[int]], float] | Non
     return correct(name, "weighting every batch by its size gives the mean over examples.")
 
 
+@checker("dropout")
 def check_dropout(fn: Callable[[torch.Tensor, float, bool], torch.Tensor] | None) -> Feedback:
     """Check ``fn(x, p, training)``: inverted dropout as ``nn.Dropout`` computes it.
 
@@ -111,15 +90,10 @@ def check_dropout(fn: Callable[[torch.Tensor, float, bool], torch.Tensor] | None
     by ``1 / (1 - p)``; in evaluation, ``x`` is returned unchanged.
     """
     name = "dropout"
-    if is_placeholder(fn):
-        return unanswered(name)
-    if not callable(fn):
-        return wrong(name, f"pass a function dropout(x, p, training), got {type(fn).__name__}")
     x = torch.full((200_000,), 2.0)
-    got, error = _call(fn, x.clone(), 0.25, False)
-    if error:
-        return wrong(name, f"dropout(x, 0.25, training=False) raised {error}")
-    got = torch.as_tensor(got)
+    call = "dropout(x, 0.25, training=False)"
+    got = read_tensor(call_learner(fn, name, x.clone(), 0.25, False, call=call, expects="a tensor"), name,
+                      call=call, dtype=torch.float32)
     if got.shape != x.shape:
         return wrong(name, f"the output must have the shape of x {tuple(x.shape)}, got {tuple(got.shape)}")
     if not torch.equal(got.float(), x):
@@ -129,10 +103,9 @@ def check_dropout(fn: Callable[[torch.Tensor, float, bool], torch.Tensor] | None
         return wrong(name, "in evaluation mode (training=False) dropout must leave x unchanged.")
     torch.manual_seed(0)
     for p in (0.25, 0.5):
-        got, error = _call(fn, x.clone(), p, True)
-        if error:
-            return wrong(name, f"dropout(x, {p}, training=True) raised {error}")
-        got = torch.as_tensor(got, dtype=torch.float32)
+        call = f"dropout(x, {p}, training=True)"
+        got = read_tensor(call_learner(fn, name, x.clone(), p, True, call=call, expects="a tensor"), name,
+                          call=call, dtype=torch.float32)
         if got.shape != x.shape:
             return wrong(name, f"the output must have the shape of x {tuple(x.shape)}, got {tuple(got.shape)}")
         zero_share = float((got == 0).float().mean())
@@ -151,16 +124,12 @@ def check_dropout(fn: Callable[[torch.Tensor, float, bool], torch.Tensor] | None
     return correct(name, "zero with probability p, scale the survivors by 1/(1-p), identity in eval mode.")
 
 
+@checker("test-time scale")
 def check_test_time_scale(answer: float | None, p: float = 0.3) -> Feedback:
     """Check the factor the older dropout scheme multiplies activations by at test time, for rate ``p``."""
     name = "test-time scale"
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"p must be in [0, 1), got {p}")
-    if is_placeholder(answer):
-        return unanswered(name)
-    value = _scalar(answer)
-    if value is None:
-        return wrong(name, f"give one number, got {answer!r}")
+    p = check_float(p, "p", minimum=0, maximum=1, exclusive_maximum=True)
+    value = read_number(answer, name)
     if abs(value - (1 - p)) < 1e-9:
         return correct(name, "at test time every unit is present, so each is weighted by its keep probability.")
     if abs(value - p) < 1e-9:
