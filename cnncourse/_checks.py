@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 __all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor", "to_numpy",
-           "describe"]
+           "check_model_input", "describe"]
 
 
 def describe(value: object) -> str:
@@ -242,3 +242,27 @@ def to_numpy(x: object) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     return np.asarray(x)
+
+
+def check_model_input(x: object, model: torch.nn.Module, expected: str) -> torch.Tensor:
+    """Refuse what ``model`` cannot take, before PyTorch fails deep inside it.
+
+    ``x`` must be a floating-point tensor of the dtype of the model's parameters (raw
+    ``uint8`` pixels and ``float64`` arrays are the usual mistakes).
+
+    Raises
+    ------
+    TypeError
+        For a non-tensor or a tensor of another dtype; the message says how to convert.
+    """
+    who = type(model).__name__
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{who} expects a torch.Tensor {expected}, got {describe(x)}")
+    weight = next(model.parameters(), None)
+    if not x.is_floating_point():
+        raise TypeError(f"{who} expects floating-point images {expected}, got dtype {x.dtype}: scale raw pixels "
+                        "first, e.g. cnncourse.data.standardize(images) or images.float() / 255")
+    if weight is not None and x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+        raise TypeError(f"{who} has {weight.dtype} parameters and expects {weight.dtype} input {expected}, "
+                        f"got dtype {x.dtype}: convert with x.to({weight.dtype})")
+    return x

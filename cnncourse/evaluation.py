@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from cnncourse._checks import as_tensor, check_int
+
 __all__ = [
     "Mistake",
     "accuracy",
@@ -76,8 +78,7 @@ def _num_classes(num_classes: int | None, *vectors: torch.Tensor) -> int:
     needed = max(int(v.max()) + 1 for v in vectors)
     if num_classes is None:
         return needed
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= 0:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    num_classes = check_int(num_classes, "num_classes", minimum=1)
     if needed > num_classes:
         raise ValueError(f"num_classes is {num_classes}, but a class index {needed - 1} occurs")
     return num_classes
@@ -187,8 +188,7 @@ def most_confused_examples(logits: torch.Tensor, targets, k: int = 12) -> list[M
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise ValueError(f"logits must be a tensor of shape (N, C), got {shape}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ValueError(f"k must be a non-negative int, got {k!r}")
+    k = check_int(k, "k", minimum=0)
     preds, targets = _pair(logits, targets)
     _num_classes(int(logits.shape[1]), targets)
     probs = torch.softmax(logits.detach().double().cpu(), dim=1)
@@ -200,23 +200,44 @@ def most_confused_examples(logits: torch.Tensor, targets, k: int = 12) -> list[M
                     float(probs[wrong[i], targets[wrong[i]]])) for i in order]
 
 
-def most_confused_pairs(matrix: torch.Tensor, k: int = 5) -> list[tuple[int, int, int]]:
+def most_confused_pairs(matrix: torch.Tensor, k: int = 5) -> list[tuple[int, int, int | float]]:
     """The ``k`` largest off-diagonal cells of a confusion matrix.
+
+    Parameters
+    ----------
+    matrix
+        ``(C, C)`` confusion matrix: counts (integer) or rates (floating, e.g. row-normalised
+        by :func:`confusion_matrix` divided by its row sums); a NumPy array works too.
+    k
+        Number of pairs, non-negative.
 
     Returns
     -------
-    list of (true, predicted, count)
-        Sorted by decreasing count (ties by position); cells with count 0 are left out.
+    list of (true, predicted, value)
+        Sorted by decreasing value (ties by position); cells with value 0 are left out. The
+        value is an ``int`` for a count matrix and a ``float`` for a rate matrix.
+
+    Raises
+    ------
+    TypeError
+        For a non-array ``matrix`` or a non-integer ``k``.
+    ValueError
+        For a matrix that is not square, holds NaN or negative values, or a negative ``k``.
     """
-    if not isinstance(matrix, torch.Tensor) or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix).__name__
-        raise ValueError(f"matrix must be a square confusion matrix, got {shape}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ValueError(f"k must be a non-negative int, got {k!r}")
-    off = matrix.detach().cpu().long().clone()
+    m = as_tensor(matrix, "matrix").detach().cpu()
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"matrix must be a square confusion matrix, got {tuple(m.shape)}")
+    k = check_int(k, "k", minimum=0)
+    counts = not m.is_floating_point()
+    off = (m.long() if counts else m.double()).clone()
+    if not counts and not bool(torch.isfinite(off).all()):
+        raise ValueError("matrix must hold finite values, got NaN or infinity")
+    if off.numel() and float(off.min()) < 0:
+        raise ValueError(f"matrix must hold counts or rates >= 0, got {float(off.min())}")
     off.fill_diagonal_(0)
     flat = off.flatten()
     order = torch.sort(-flat, stable=True).indices
     n = off.shape[0]
-    pairs = [(int(i) // n, int(i) % n, int(flat[i])) for i in order if flat[i] > 0]
+    value = int if counts else float
+    pairs = [(int(i) // n, int(i) % n, value(flat[i])) for i in order if flat[i] > 0]
     return pairs[:k]

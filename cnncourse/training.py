@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnncourse._checks import check_int, check_model_input, describe
+
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -91,7 +93,33 @@ class History:
 # --------------------------------------------------------------------------- checks
 def _check_model(model: object) -> None:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+
+
+def _check_loss_fn(loss_fn: Callable | None) -> Callable:
+    """The loss, which must average over the examples of a batch (``reduction="mean"``): the
+    loops weight each batch's loss by its size to report a mean per example."""
+    if loss_fn is None:
+        return nn.CrossEntropyLoss()
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a callable such as nn.CrossEntropyLoss(), got {describe(loss_fn)}")
+    reduction = getattr(loss_fn, "reduction", "mean")
+    if reduction != "mean":
+        raise ValueError(f"loss_fn must average over the batch (reduction='mean'), got reduction={reduction!r}: "
+                         "train_one_epoch and evaluate report the mean loss per example")
+    return loss_fn
+
+
+def _check_batch(model: nn.Module, x: object, y: object) -> None:
+    """Inputs the model can take and targets that are class indices (first batch of a loop)."""
+    check_model_input(x, model, "(the inputs of the batches)")
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"the targets of the batches must be a tensor of class indices, got {describe(y)}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"the targets of the batches must be integer class indices (torch.long), got dtype "
+                        f"{y.dtype}: convert with targets.long()")
+    if y.numel() and int(y.min()) < 0:
+        raise ValueError(f"the targets of the batches must be class indices >= 0, got {int(y.min())}")
 
 
 def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
@@ -161,13 +189,15 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
         When a batch's loss is NaN or infinite, with the likely causes.
     """
     _check_model(model)
-    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    loss_fn = _check_loss_fn(loss_fn)
     device = _compute_device(model, device)
     model.train()
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     for step, (x, y) in enumerate(batches):
+        if step == 0:
+            _check_batch(model, x, y)
         x, y = _to_device(x, device, channels_last), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         with _autocast(device, autocast_dtype):
@@ -224,7 +254,9 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
     outs, targets = [], []
     try:
         with torch.inference_mode(), _autocast(device, autocast_dtype):
-            for x, y in batches:
+            for step, (x, y) in enumerate(batches):
+                if step == 0:
+                    _check_batch(model, x, y)
                 logits = model(_to_device(x, device, channels_last))
                 _check_logits(logits, y)
                 outs.append(logits.float().cpu())
@@ -240,8 +272,8 @@ def evaluate(model: nn.Module, batches: Batches, loss_fn: Callable | None = None
              device: torch.device | str | None = None, autocast_dtype: torch.dtype | None = None,
              channels_last: bool = False) -> Evaluation:
     """Mean loss per example and accuracy of ``model`` on ``batches`` (eval mode, no gradients)."""
+    loss_fn = _check_loss_fn(loss_fn)
     logits, targets = predict(model, batches, device, autocast_dtype, channels_last)
-    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     return Evaluation(float(loss_fn(logits, targets)), float((logits.argmax(1) == targets).float().mean()),
                       len(targets))
 
@@ -340,6 +372,13 @@ def _set_rng_state(train: Batches, state: dict) -> None:
         generator.set_state(state["loader"])
 
 
+def _training_state(optimizer, scheduler, train: Batches, history: History, best: float, since_best: int) -> dict:
+    """What :func:`fit` needs to continue a run exactly (saved with the model's weights)."""
+    return {"optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "rng": _rng_state(train), "history": history.to_dict(), "best": best, "since_best": since_best}
+
+
 def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs: int,
         optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3,
         loss_fn: Callable | None = None, scheduler=None, device: torch.device | str | None = None,
@@ -387,10 +426,8 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         Per-epoch records; ``best_epoch`` and ``checkpoint`` when validating.
     """
     _check_model(model)
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience <= 0):
-        raise ValueError(f"patience must be a positive int or None, got {patience!r}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    patience = None if patience is None else check_int(patience, "patience", minimum=1)
     if (checkpoint is not None or patience is not None) and val is None:
         raise ValueError("checkpoint and patience need validation batches: pass val=...")
     device = _model_device(model) if device is None else torch.device(device)
@@ -407,6 +444,10 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     state_path = Path(resume_from) if resume_from is not None else None
     if state_path is not None and state_path.is_file():
         state = load_checkpoint(state_path, model)
+        if "optimizer" not in state or "history" not in state:
+            raise ValueError(f"resume_from={str(state_path)!r} holds model weights only, not a training state: "
+                             "pass a file that fit(..., resume_from=...) or fit(..., checkpoint=...) wrote, "
+                             "or load the weights with load_checkpoint")
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
             scheduler.load_state_dict(state["scheduler"])
@@ -433,15 +474,14 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         if val is not None:
             if record.val_loss < best:
                 best, since_best, history.best_epoch = record.val_loss, 0, epoch
-                if checkpoint is not None:
-                    save_checkpoint(checkpoint, model, epoch=epoch, val_loss=record.val_loss)
+                if checkpoint is not None:  # one format: a best checkpoint can be resumed from too
+                    save_checkpoint(checkpoint, model, epoch=epoch, val_loss=record.val_loss,
+                                    **_training_state(optimizer, scheduler, train, history, best, since_best))
             else:
                 since_best += 1
                 stop = patience is not None and since_best >= patience
         if state_path is not None:
-            save_checkpoint(state_path, model, optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict() if scheduler is not None else None,
-                            rng=_rng_state(train), history=history.to_dict(), best=best, since_best=since_best)
+            save_checkpoint(state_path, model, **_training_state(optimizer, scheduler, train, history, best, since_best))
         if stop:
             history.stopped_early = True
             break

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from cnncourse import geometry
-from cnncourse._checks import check_int, describe
-from cnncourse.models.mlp import _check_dropout, _check_sizes, check_batch
+from cnncourse._checks import check_int, check_model_input, describe
+from cnncourse.models.mlp import _check_dropout, _check_sizes
 
 __all__ = [
     "MnistCNN",
@@ -223,7 +223,7 @@ class ConvNet(nn.Module):
 def _check_input(x: torch.Tensor, model: nn.Module, channels: int, size: int, smallest: int) -> None:
     name = type(model).__name__
     expected = f"(N, {channels}, {size}, {size})"
-    check_batch(x, model, expected)
+    check_model_input(x, model, expected)
     if x.ndim != 4 or x.shape[1] != channels:
         raise ValueError(f"{name} expects a batch of images of shape {expected}, got {tuple(x.shape)}")
     if tuple(x.shape[-2:]) != (size, size):
@@ -266,7 +266,7 @@ class ResidualBlock(nn.Module):
         return self.conv2(self.relu1(self.conv1(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_batch(x, self, f"of shape (N, {self.channels}, H, W)")
+        check_model_input(x, self, f"of shape (N, {self.channels}, H, W)")
         if x.ndim != 4 or x.shape[1] != self.channels:
             raise ValueError(f"ResidualBlock expects (N, {self.channels}, H, W), got {tuple(x.shape)}")
         return self.relu2(x + self.residual(x))  # the skip connection: add the input back

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import check_float, check_int, describe
+from cnncourse._checks import check_float, check_int, check_model_input, describe
 
 __all__ = ["MLP", "mlp_parameter_count", "count_parameters", "SkipMLP"]
 
@@ -28,30 +28,6 @@ def _check_sizes(sizes: Sequence[int], name: str = "sizes") -> tuple[int, ...]:
 
 def _check_dropout(p: float) -> float:
     return check_float(p, "dropout (a probability)", minimum=0, maximum=1, exclusive_maximum=True)
-
-
-def check_batch(x: object, model: nn.Module, expected: str) -> torch.Tensor:
-    """Refuse what ``model`` cannot take, before PyTorch fails deep inside it.
-
-    ``x`` must be a floating-point tensor of the dtype of the model's parameters (raw
-    ``uint8`` pixels and ``float64`` arrays are the usual mistakes).
-
-    Raises
-    ------
-    TypeError
-        For a non-tensor or a tensor of another dtype; the message says how to convert.
-    """
-    who = type(model).__name__
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{who} expects a torch.Tensor {expected}, got {describe(x)}")
-    weight = next(model.parameters(), None)
-    if not x.is_floating_point():
-        raise TypeError(f"{who} expects floating-point images {expected}, got dtype {x.dtype}: scale raw pixels "
-                        "first, e.g. cnncourse.data.standardize(images) or images.float() / 255")
-    if weight is not None and x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
-        raise TypeError(f"{who} has {weight.dtype} parameters and expects {weight.dtype} input {expected}, "
-                        f"got dtype {x.dtype}: convert with x.to({weight.dtype})")
-    return x
 
 
 class MLP(nn.Module):
@@ -86,7 +62,7 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_batch(x, self, f"of shape (N, {self.sizes[0]})")
+        check_model_input(x, self, f"of shape (N, {self.sizes[0]})")
         n_features = x[0].numel() if x.ndim > 1 else x.numel()
         if x.ndim < 2 or n_features != self.sizes[0]:
             raise ValueError(
@@ -127,7 +103,7 @@ class SkipMLP(nn.Module):
         self.dropout = nn.Dropout(_check_dropout(dropout))
 
     def _check_input(self, x: torch.Tensor) -> None:
-        check_batch(x, self, f"of shape (N, {self.sizes[0]})")
+        check_model_input(x, self, f"of shape (N, {self.sizes[0]})")
         n_features = x[0].numel() if x.ndim > 1 else x.numel()
         if x.ndim < 2 or n_features != self.sizes[0]:
             raise ValueError(
