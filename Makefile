@@ -9,12 +9,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
-.PHONY: help bench seeds mutants setup data book test test-unit test-lessons test-outputs test-site lab clean distclean
+.PHONY: help bench seeds mutants setup data book lint test test-unit test-lessons test-outputs test-site lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
 	@echo "make test    unit tests + nbval over every lesson (set-up included); once the book is built,"
 	@echo "             outputs are compared with the build's and the site is tested in a browser"
+	@echo "make lint    ruff and the import-layer contract (part of make test)"
 	@echo "make test-outputs  nbval --nbval over the executed notebooks of the last book build"
 	@echo "make test-site     headless-Chromium check + screenshots of the built site (_build/html)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks)"
@@ -95,7 +96,12 @@ test-site: setup
 	@if [ ! -f _build/html/index.html ]; then echo "test-site: skipped, no _build/html (make book builds it)"; exit 0; fi; \
 	bash tests/site/setup.sh && scripts/offline $(BIN)/python -m pytest -q tests/site
 
-test: test-unit test-lessons test-site
+# Style and the floors of the package (pyproject.toml: [tool.ruff], [tool.importlinter]).
+lint: setup
+	$(BIN)/ruff check cnncourse tests scripts benchmarks conftest.py
+	$(BIN)/lint-imports
+
+test: lint test-unit test-lessons test-site
 
 # Speed and accuracy figures (not a test: nothing is asserted); see benchmarks/RESULTS.md.
 bench: data
@@ -114,7 +120,7 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 lab: data
 	mkdir -p $(dir $(LAB_OVERRIDES))
 	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
-	cd lessons && ../$(BIN)/jupyter lab
+	cd lessons && ../$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 clean:
 	rm -rf _build

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-import pytest
 
 try:
     from nbval import plugin as nbval_plugin

@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
 from cnncourse import geometry
@@ -461,7 +460,7 @@ def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits
     cols = list(next(iter(table.values()))) if rows else []
     width = max([len(row_title)] + [len(str(r)) for r in rows])
     cw = [max(len(str(c)), digits + 6) for c in cols]
-    lines = [row_title.ljust(width) + "".join(f"  {str(c):>{w}}" for c, w in zip(cols, cw))]
+    lines = [row_title.ljust(width) + "".join(f"  {c!s:>{w}}" for c, w in zip(cols, cw))]
     for r in rows:
         lines.append(str(r).ljust(width)
                      + "".join(f"  {table[r][c]:>{w}.{digits}f}" for c, w in zip(cols, cw)))

@@ -310,7 +310,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
         raise FileNotFoundError(f"no checkpoint at {path}: train with fit(..., checkpoint={str(path)!r}) first")
     try:
         state = torch.load(path, map_location=_model_device(model), weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - a damaged file gets one clear message
+    except Exception as exc:  # a damaged file gets one clear message
         raise ValueError(f"checkpoint {path} could not be read ({exc}); it may be damaged: train again") from exc
     model.load_state_dict(state.pop("model"))
     return state

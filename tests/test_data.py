@@ -14,8 +14,18 @@ import torch
 from fakes import fake_pickle
 
 from cnncourse import data
-from cnncourse.data import (MNIST_FILES, MNISTDataError, TensorBatches, idx_arrays_from_mnist_pickle,
-                            provision_mnist, read_idx, split_indices, standardize, verify_mnist, write_idx)
+from cnncourse.data import (
+    MNIST_FILES,
+    MNISTDataError,
+    TensorBatches,
+    idx_arrays_from_mnist_pickle,
+    provision_mnist,
+    read_idx,
+    split_indices,
+    standardize,
+    verify_mnist,
+    write_idx,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,7 +64,7 @@ def test_write_idx_rejects_other_dtypes(tmp_path):
 
 def test_pickle_conversion_is_exact():
     payload = fake_pickle(n_train=3, n_valid=2, n_test=2, seed=1)
-    train, valid, test = pickle.loads(gzip.decompress(payload), encoding="latin1")
+    train, valid, _test = pickle.loads(gzip.decompress(payload), encoding="latin1")
     arrays = idx_arrays_from_mnist_pickle(payload)
     images = arrays["train-images-idx3-ubyte"]
     assert images.shape == (5, 28, 28) and images.dtype == np.uint8

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from cnncourse.evaluation import (Mistake, accuracy, confusion_matrix, most_confused_examples,
-                                  most_confused_pairs, per_class_accuracy, to_predictions)
+from cnncourse.evaluation import (
+    Mistake,
+    accuracy,
+    confusion_matrix,
+    most_confused_examples,
+    most_confused_pairs,
+    per_class_accuracy,
+    to_predictions,
+)
 
 
 def _reference_confusion(t, p, k):

@@ -20,8 +20,14 @@ from torch import nn
 
 from cnncourse.exercises import feedback
 from cnncourse.exercises.cnn import check_conv_parameters, check_output_shape, check_smallest_input
-from cnncourse.exercises.convolution import (check_brightness_kernels, check_correlate, check_detector_choice,
-                                             check_edge_kernel, check_gradient_direction, check_output_size)
+from cnncourse.exercises.convolution import (
+    check_brightness_kernels,
+    check_correlate,
+    check_detector_choice,
+    check_edge_kernel,
+    check_gradient_direction,
+    check_output_size,
+)
 from cnncourse.exercises.feedback import Feedback
 from cnncourse.exercises.images import check_flat_index, check_normalized_range, check_pixel_position
 from cnncourse.exercises.mlp import check_parameter_count, check_sigmoid_derivative, check_softmax

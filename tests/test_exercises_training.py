@@ -1,8 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from cnncourse.exercises.training import (check_cross_entropy, check_dropout, check_epoch_loss,
-                                          check_test_time_scale)
+from cnncourse.exercises.training import check_cross_entropy, check_dropout, check_epoch_loss, check_test_time_scale
 
 
 def _hint(feedback):

@@ -8,8 +8,16 @@ from torch import nn
 
 from cnncourse.data import TensorBatches
 from cnncourse.models import MLP
-from cnncourse.training import (History, NonFiniteLossError, evaluate, fit, load_checkpoint, predict,
-                                save_checkpoint, train_one_epoch)
+from cnncourse.training import (
+    History,
+    NonFiniteLossError,
+    evaluate,
+    fit,
+    load_checkpoint,
+    predict,
+    save_checkpoint,
+    train_one_epoch,
+)
 
 
 def _blobs(n=240, seed=0):

@@ -15,8 +15,17 @@ import numpy as np
 import torch
 
 from cnncourse._checks import check_choice
-from cnncourse.exercises.feedback import (Feedback, is_placeholder, unanswered, call_learner, checker, correct, read_array, read_number,
-                                          wrong)
+from cnncourse.exercises.feedback import (
+    Feedback,
+    call_learner,
+    checker,
+    correct,
+    is_placeholder,
+    read_array,
+    read_number,
+    unanswered,
+    wrong,
+)
 from cnncourse.filters import (
     correlate2d,
     edge_candidates,

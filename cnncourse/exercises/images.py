@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cnncourse.exercises.feedback import (Feedback, call_learner, checker, correct, is_placeholder, read_number,
-                                          Rejected, unanswered, wrong)
+from cnncourse.exercises.feedback import (
+    Feedback,
+    Rejected,
+    call_learner,
+    checker,
+    correct,
+    is_placeholder,
+    read_number,
+    unanswered,
+    wrong,
+)
 
 
 @checker("flat index")

@@ -12,8 +12,18 @@ import numpy as np
 import torch
 
 from cnncourse._checks import check_choice
-from cnncourse.exercises.feedback import (Feedback, call_learner, checker, correct, is_placeholder, read_array,
-                                          read_number, Rejected, unanswered, wrong)
+from cnncourse.exercises.feedback import (
+    Feedback,
+    Rejected,
+    call_learner,
+    checker,
+    correct,
+    is_placeholder,
+    read_array,
+    read_number,
+    unanswered,
+    wrong,
+)
 from cnncourse.pooling import avg_pool2d, max_pool2d, pool2d, shift
 
 POOLING_INPUT = np.array([

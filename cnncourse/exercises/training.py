@@ -8,8 +8,16 @@ import torch
 import torch.nn.functional as F
 
 from cnncourse._checks import check_float
-from cnncourse.exercises.feedback import (Feedback, Rejected, call_learner, checker, correct, read_number,
-                                          read_tensor, wrong)
+from cnncourse.exercises.feedback import (
+    Feedback,
+    Rejected,
+    call_learner,
+    checker,
+    correct,
+    read_number,
+    read_tensor,
+    wrong,
+)
 
 __all__ = ["check_cross_entropy", "check_dropout", "check_epoch_loss", "check_test_time_scale"]
 

@@ -4,9 +4,9 @@
 convolutional networks; everything public is importable from ``cnncourse.models``.
 """
 
-from cnncourse.models.cnn import *  # noqa: F401,F403
+from cnncourse.models.cnn import *  # noqa: F403
 from cnncourse.models.cnn import __all__ as _cnn_all
-from cnncourse.models.mlp import *  # noqa: F401,F403
+from cnncourse.models.mlp import *  # noqa: F403
 from cnncourse.models.mlp import __all__ as _mlp_all
 
 __all__ = [*_mlp_all, *_cnn_all]

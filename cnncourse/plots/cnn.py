@@ -191,7 +191,7 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
             curves = curves[:, :max_shift + 1]
         d = np.arange(curves.shape[1])
         color = colors[i % len(colors)]
-        for name, curve in zip(by_direction, curves):
+        for curve in curves:
             ax.plot(d, curve, ls="--", lw=0.8, color=color, alpha=0.55)
         ax.plot(d, curves.mean(0), marker=markers[i % len(markers)], lw=2.2, color=color,
                 label=f"{model} (mean of {len(curves)} directions)")
