@@ -21,10 +21,26 @@ import pytest
 import torch
 from torch import nn
 
-from cnncourse import data, filters, pooling, receptive_field, runtime, training
-from cnncourse.models import MLP, MnistCNN, count_parameters, mlp_parameter_count
+from cnncourse import _checks, data, evaluation, filters, geometry, pooling, receptive_field, runtime, training
+from cnncourse.models import MLP, MnistCNN, conv_parameter_count, count_parameters, mlp_parameter_count, summarize
 
 IMG = torch.rand(8, 8)
+ONE = [(torch.zeros(2, 2), torch.zeros(2).long())]
+
+
+def _batch(x_dtype=torch.float32, y=(0, 1)):
+    return [(torch.zeros(2, 2, dtype=x_dtype), torch.tensor(y))]
+
+
+def _file(tmp=[]):  # noqa: B006 - one temporary file for the whole module
+    if not tmp:
+        import tempfile
+        tmp.append(tempfile.NamedTemporaryFile(prefix="not-a-folder-"))
+    return tmp[0].name
+
+
+CEIL_CHAIN = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2, ceil_mode=True), nn.Conv2d(1, 1, 3),
+                           nn.MaxPool2d(2, ceil_mode=True))
 
 CASES = [
     # runtime
@@ -89,6 +105,36 @@ CASES = [
      ["finite", "nan"]),
     ("power law log", lambda: receptive_field.fit_power_law([0, 1], [1, 2]), ValueError, ["positive", "x=[0.0, 1.0]"]),
     ("gaussian NaN", lambda: receptive_field.fit_gaussian(np.full((3, 3), math.nan)), ValueError, ["weights", "finite", "9 non-finite"]),
+    # argument checks and geometry (issue 20, kinds 1 and 2): one rule, TypeError for a type
+    ("int given a float", lambda: _checks.check_int(3.0, "n"), TypeError, ["n", "float", "int"]),
+    ("int given a bool", lambda: geometry.output_size(True, 3), TypeError, ["size", "bool"]),
+    ("float given NaN", lambda: filters.gaussian_kernel(5, math.nan), ValueError, ["sigma", "nan", "positive"]),
+    ("pair too long", lambda: _checks.check_pair((1, 2, 3), "kernel_size"), ValueError, ["kernel_size", "3 values", "pair"]),
+    ("choice type", lambda: pooling.pool2d(IMG, mode=1), TypeError, ["mode", "int", "'max'"]),
+    ("window float", lambda: pooling.max_pool2d(IMG, window=2.0), TypeError, ["window", "float"]),
+    ("formula kernel float", lambda: conv_parameter_count(1, 4, 3.0), TypeError, ["kernel_size", "float"]),
+    ("input too small", lambda: geometry.output_size(2, 3), ValueError, ["size 2", "kernel_size 3", "smallest size that fits is 3"]),
+    ("same with stride", lambda: geometry.output_size(28, 3, stride=2, padding="same"), ValueError, ["'same'", "stride 1", "2"]),
+    ("unknown padding", lambda: geometry.output_size(28, 3, padding="full"), ValueError, ["padding", "'full'", "'same'"]),
+    ("layer geometry", lambda: geometry.layer_geometry(nn.Linear(2, 2)), TypeError, ["Linear", "Conv2d"]),
+    ("ceil-mode summary", lambda: summarize(CEIL_CHAIN, (1, 6, 6)), ValueError, ["(1, 6, 6)", "too small", "7x7"]),
+    # contracts at the package boundary (kind 4)
+    ("loss sum, one epoch", lambda: training.train_one_epoch(nn.Linear(2, 2), ONE, None, nn.CrossEntropyLoss(reduction="sum")),
+     ValueError, ["loss_fn", "'sum'", "'mean'"]),
+    ("loss none, evaluate", lambda: training.evaluate(nn.Linear(2, 2), ONE, nn.CrossEntropyLoss(reduction="none")),
+     ValueError, ["loss_fn", "'none'", "'mean'"]),
+    ("uint8 images", lambda: training.evaluate(nn.Linear(2, 2), _batch(torch.uint8)), TypeError, ["uint8", "floating-point", "standardize"]),
+    ("float64 images", lambda: training.evaluate(nn.Linear(2, 2), _batch(torch.float64)), TypeError, ["float64", "float32", "x.to"]),
+    ("cnn uint8", lambda: MnistCNN()(torch.zeros(1, 1, 28, 28, dtype=torch.uint8)), TypeError, ["MnistCNN", "uint8"]),
+    ("float targets", lambda: training.evaluate(nn.Linear(2, 2), [(torch.zeros(2, 2), torch.zeros(2))]), TypeError,
+     ["targets", "float32", "long"]),
+    ("negative targets", lambda: training.train_one_epoch(nn.Linear(2, 2), _batch(y=(0, -1)), None), ValueError,
+     ["targets", "-1", ">= 0"]),
+    ("confused NaN", lambda: evaluation.most_confused_pairs(torch.full((2, 2), math.nan)), ValueError, ["matrix", "finite", "NaN"]),
+    ("confused k", lambda: evaluation.most_confused_pairs(torch.eye(2), k=-1), ValueError, ["k", "-1", "non-negative"]),
+    # the data folder (kind 5)
+    ("data root is a file", lambda: data.provision_mnist(_file(), verbose=False), data.MNISTDataError,
+     ["not-a-folder-", "is a file, not a folder"]),
 ]
 
 

@@ -119,3 +119,13 @@ def test_evaluation_figures():
         show_mistakes(torch.zeros(4, 28, 28), [])
     with pytest.raises(ValueError, match="outside"):
         show_mistakes(torch.zeros(1, 28, 28), mistakes)
+
+
+def test_most_confused_pairs_takes_a_row_normalised_matrix():
+    """Issue 20: a float (rate) matrix gave []; it ranks by rate, like the counts it came from."""
+    counts = torch.tensor([[50, 3, 1], [10, 40, 0], [0, 2, 8]])
+    rates = counts / counts.sum(1, keepdim=True)
+    pairs = most_confused_pairs(rates, k=3)
+    assert [(t, p) for t, p, _ in pairs] == [(1, 0), (2, 1), (0, 1)]  # a tie at 0.2: by position
+    assert pairs[0][2] == pytest.approx(0.2) and isinstance(pairs[0][2], float)
+    assert most_confused_pairs(counts.numpy(), k=1) == [(1, 0, 10)]

@@ -199,3 +199,22 @@ def test_training_figures():
         plot_curves({"x": [1.0]}, smooth=0)
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
         plot_negative_log((0.0,))
+
+
+def test_a_best_checkpoint_can_be_resumed_from(tmp_path):
+    """fit(checkpoint=...) and fit(resume_from=...) write one format (issue 20: it raised KeyError)."""
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    batches = TensorBatches(x, y, batch_size=16, shuffle=False)
+    model = nn.Linear(4, 3)
+    history = fit(model, batches, batches, epochs=2, checkpoint=tmp_path / "best.pt", progress=False)
+    resumed = fit(nn.Linear(4, 3), batches, batches, epochs=3, resume_from=tmp_path / "best.pt",
+                           progress=False)
+    assert len(resumed) == 3 and resumed.records[0].train_loss == history.records[0].train_loss
+
+
+def test_weights_only_files_cannot_be_resumed_from(tmp_path):
+    save_checkpoint(tmp_path / "w.pt", nn.Linear(4, 3))
+    batches = [(torch.zeros(2, 4), torch.zeros(2).long())]
+    with pytest.raises(ValueError, match="weights only"):
+        fit(nn.Linear(4, 3), batches, epochs=1, resume_from=tmp_path / "w.pt", progress=False)
