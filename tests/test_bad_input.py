@@ -32,13 +32,6 @@ def _batch(x_dtype=torch.float32, y=(0, 1)):
     return [(torch.zeros(2, 2, dtype=x_dtype), torch.tensor(y))]
 
 
-def _file(tmp=[]):  # noqa: B006 - one temporary file for the whole module
-    if not tmp:
-        import tempfile
-        tmp.append(tempfile.NamedTemporaryFile(prefix="not-a-folder-"))
-    return tmp[0].name
-
-
 CEIL_CHAIN = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2, ceil_mode=True), nn.Conv2d(1, 1, 3),
                            nn.MaxPool2d(2, ceil_mode=True))
 
@@ -133,8 +126,8 @@ CASES = [
     ("confused NaN", lambda: evaluation.most_confused_pairs(torch.full((2, 2), math.nan)), ValueError, ["matrix", "finite", "NaN"]),
     ("confused k", lambda: evaluation.most_confused_pairs(torch.eye(2), k=-1), ValueError, ["k", "-1", "non-negative"]),
     # the data folder (kind 5)
-    ("data root is a file", lambda: data.provision_mnist(_file(), verbose=False), data.MNISTDataError,
-     ["not-a-folder-", "is a file, not a folder"]),
+    ("data root is a file", lambda: data.provision_mnist(__file__, verbose=False), data.MNISTDataError,
+     ["test_bad_input.py", "is a file, not a folder"]),
 ]
 
 
