@@ -210,10 +210,10 @@ def layer_geometry(layer: nn.Module) -> Geometry | None:
         d = check_pair(getattr(layer, "dilation", 1), "dilation", minimum=1)
         ph, pw = check_pair(layer.padding, "padding", minimum=0)
         return Geometry(k, s, d, ((ph, ph), (pw, pw)), bool(layer.ceil_mode))
-    if isinstance(layer, _NEUTRAL):
-        return None
-    raise TypeError(f"layer_geometry handles Conv2d, MaxPool2d, AvgPool2d and layers that keep the "
-                    f"height and width, got {type(layer).__name__}")
+    if not isinstance(layer, _NEUTRAL):
+        raise TypeError(f"layer_geometry handles Conv2d, MaxPool2d, AvgPool2d and layers that keep the "
+                        f"height and width, got {type(layer).__name__}")
+    return None
 
 
 def output_shape(geometry: Geometry, input_size: tuple[int, int]) -> tuple[int, int]:

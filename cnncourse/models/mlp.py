@@ -18,12 +18,10 @@ def _check_sizes(sizes: Sequence[int], name: str = "sizes") -> tuple[int, ...]:
     sizes = tuple(sizes)
     if len(sizes) < 2:
         raise ValueError(f"{name} needs at least an input and an output size, got {sizes}")
-    for s in sizes:
-        try:
-            check_int(s, name, minimum=1)
-        except ValueError:
-            raise ValueError(f"{name} must be positive ints, got {sizes}") from None
-    return tuple(int(s) for s in sizes)
+    sizes = tuple(check_int(s, name) for s in sizes)
+    if min(sizes) < 1:
+        raise ValueError(f"{name} must be positive ints, got {sizes}")
+    return sizes
 
 
 def _check_dropout(p: float) -> float:
