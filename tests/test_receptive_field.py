@@ -551,3 +551,19 @@ def test_torchvision_backbones_theory_equals_gradient_support(name):
         else:
             side = 64
         _theory_equals_measurement(model, side, [stage])
+
+
+def test_check_stage_field_answers_without_leaking():
+    from cnncourse.exercises.receptive_field import check_stage_field
+
+    tvm = pytest.importorskip("torchvision.models")
+    with torch.device("meta"):
+        model = tvm.resnet18(weights=None)
+    assert check_stage_field(67, model, "layer2.0") and check_stage_field((67, 67), model, "layer2.0")
+    assert check_stage_field(None, model, "layer2.0").passed is None
+    for wrong_answer, hint in [(43, "shortcut"), (110, "union"), (51, "jump"), ("x", "whole number"),
+                               (float("nan"), "whole number")]:
+        verdict = check_stage_field(wrong_answer, model, "layer2.0")
+        assert not verdict and hint in verdict.message and "67" not in verdict.message
+    with pytest.raises(ValueError, match="whole input"):
+        check_stage_field(3, model, "fc")
