@@ -8,6 +8,7 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -20,6 +21,7 @@ from cnncourse.receptive_field import (
     fit_power_law,
     flatten_layers,
     gradient_support,
+    measure_field,
     mass_radius,
     receptive_field,
     support_extent,
@@ -103,13 +105,33 @@ def test_empty_stack_is_the_input():
 
 
 def test_unknown_layer_is_named():
-    stack = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4, 2))
-    with pytest.raises(ValueError, match=r"layer 2 \(Flatten"):
-        receptive_field(stack)
-    with pytest.raises(ValueError, match=r"layer 1 \(Linear"):
+    with pytest.raises(ValueError, match=r"layer 1 \(Linear, node '1'\).*spatial axis"):
         receptive_field([nn.Conv2d(1, 1, 3), nn.Linear(3, 3)])
-    with pytest.raises(ValueError, match="AdaptiveAvgPool2d"):
-        receptive_field([nn.AdaptiveAvgPool2d(1)])
+    with pytest.raises(ValueError, match=r"layer 1 \(Upsample, node '1'\).*model.features"):
+        receptive_field([nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2)])
+
+
+def test_global_pooling_flatten_and_linear_see_the_whole_input():
+    stack = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(2, 2))
+    rf = receptive_field(stack, 9)
+    assert [r.whole for r in rf] == [False, False, True, True, True]
+    assert rf.whole and rf.size is None and rf.jump is None and rf.out_shape is None
+    assert "whole" in str(rf)
+    assert gradient_support(stack, 9).all()
+    with pytest.raises(ValueError, match="whole input"):
+        rf.bounds((0, 0))
+    # flatten of the spatial axes without pooling: the same
+    assert receptive_field([nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 2)]).whole
+
+
+def test_adaptive_pooling_to_a_divisor_is_a_window():
+    rf = receptive_field([nn.Conv2d(1, 1, 3, padding=1), nn.AdaptiveMaxPool2d((4, 2))], 8)
+    assert rf.size == (4, 6) and rf.jump == (2, 4) and rf.out_shape == (4, 2)
+    with pytest.raises(ValueError, match="input_size"):
+        receptive_field([nn.AdaptiveAvgPool2d(3)])
+    with pytest.raises(ValueError, match="unevenly"):
+        receptive_field([nn.AdaptiveAvgPool2d(3)], 8)
 
 
 def test_bad_arguments():
@@ -356,3 +378,192 @@ def test_plots_return_figures():
         plot_erf_comparison({"a": np.ones(3)})
     with pytest.raises(ValueError, match="depths"):
         plot_field_growth([1], {"a": [1]})
+
+
+# --------------------------------------------------------------------------- graphs (torch.fx)
+class _Residual(nn.Module):
+    """conv-conv plus a shortcut; ``shortcut`` and ``second`` are chosen by the test."""
+
+    def __init__(self, second: nn.Module, shortcut: nn.Module):
+        super().__init__()
+        self.first = nn.Conv2d(1, 2, 3, padding=1)
+        self.second = second
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        return torch.relu(self.second(torch.relu(self.first(x)))) + self.shortcut(x)
+
+
+def _theory_equals_measurement(model, side, nodes):
+    rf = receptive_field(model)
+    for me in measure_field(model, side, nodes):
+        row = rf[me.name]
+        assert me.whole == row.whole, me.name
+        if not row.whole:
+            assert (me.size, me.jump, me.start) == (row.size, row.jump, row.start), me.name
+    return rf
+
+
+def test_residual_branches_take_the_union():
+    # centred shortcut: the field is the longer branch's
+    block = _Residual(nn.Conv2d(2, 1, 3, stride=2, padding=1), nn.Conv2d(1, 1, 1, stride=2))
+    rf = _theory_equals_measurement(block, 23, [None])
+    assert rf.size == (5, 5) and rf.jump == (2, 2) and rf.start == (0.0, 0.0) and not rf[-1].note
+    # an off-centre shortcut ("same" with an even kernel puts 3 of 5 padding pixels after):
+    # the union of [-2, 2] and [-2, 3] is 6 pixels centred on 0.5, and the table says why
+    block = _Residual(nn.Conv2d(2, 1, 3, padding=1), nn.Conv2d(1, 1, 6, padding="same"))
+    rf = _theory_equals_measurement(block, 23, [None])
+    assert rf.size == (6, 6) and rf.start == (0.5, 0.5)
+    assert rf[-1].note == "branches centred at 0, 0.5: the field is their union"
+    assert "union" in str(rf)
+
+
+def test_branches_with_different_jumps_are_reported():
+    class Mismatch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, 2, stride=1)
+
+        def forward(self, x):
+            return self.a(x) * 0 + self.b(x[..., :, :])  # a full slice keeps the geometry
+
+    with pytest.raises(ValueError, match=r"node 'add'.*different jumps \[\(1, 1\), \(2, 2\)\]"):
+        receptive_field(Mismatch())
+
+
+def test_cat_gates_and_channels_last_layers():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(1, 2, 3, padding=1), nn.Conv2d(1, 2, 5, padding=2)
+            self.norm, self.mix = nn.LayerNorm(4), nn.Linear(4, 4)
+            self.gate = nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            y = torch.cat([self.a(x), self.b(x)], dim=1)
+            y = self.mix(self.norm(y.permute(0, 2, 3, 1))).permute(0, 3, 1, 2)  # per position
+            local = F.max_pool2d(y, 2)
+            return local, local * torch.sigmoid(self.gate(y.mean((2, 3), keepdim=True)))
+
+    rf = receptive_field(Net(), 16)
+    assert rf["permute_1"].size == (5, 5) and not rf["permute_1"].whole
+    assert rf["max_pool2d"].size == (6, 6) and rf["max_pool2d"].jump == (2, 2)
+    assert rf["mean"].whole and not rf["mean"].spatial
+    assert rf["mul"].whole and rf["mul"].jump == (2, 2) and rf["mul"].local_size == (6, 6)
+    _theory_equals_measurement(Net(), 16, ["max_pool2d", "mul"])
+    with pytest.raises(ValueError, match="along a spatial axis"):
+        receptive_field(lambda_module(lambda x: torch.cat([x, x], dim=3)))
+
+
+def test_layer_norm_over_the_map_sees_everything():
+    rf = receptive_field([nn.Conv2d(1, 1, 3), nn.LayerNorm([6, 6])], 8)
+    assert rf.whole and rf.jump == (1, 1)
+    assert gradient_support([nn.Conv2d(1, 1, 3), nn.GroupNorm(1, 1)], 8, unit=(0, 0)).all()
+
+
+class _Lambda(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def lambda_module(fn):
+    return _Lambda(fn)
+
+
+def test_untraceable_model_names_the_module():
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(1, 1, 3))
+            self.head = lambda_module(lambda x: x if x.sum() > 0 else -x)
+
+        def forward(self, x):
+            return self.head(self.features(x))
+
+    with pytest.raises(ValueError, match=r"cannot trace Branchy \(it failed inside head \(_Lambda\)\).*model.features"):
+        receptive_field(Branchy())
+    assert receptive_field(Branchy().features).size == (3, 3)
+
+
+def test_issue_20_geometry_cases():
+    """ceil_mode's last window, "same" with dilation and even kernels, NumPy integers."""
+    stack = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(3, stride=2, ceil_mode=True))
+    rf = receptive_field(stack, 4)
+    assert rf.out_shape == tuple(stack(torch.zeros(1, 1, 4, 4)).shape[-2:]) == (1, 1)
+    assert usage_map(stack, 4).shape == (4, 4)
+    dilated = nn.Sequential(nn.Conv2d(1, 4, 3, padding="same", dilation=2))
+    assert receptive_field(dilated, 1).out_shape == (1, 1)
+    even = nn.Sequential(*[nn.Conv2d(1, 1, 4, padding="same") for _ in range(4)])
+    rf = receptive_field(even, 9)
+    assert rf.out_shape == (9, 9) and rf.size == (13, 13)
+    assert rf.start == (2.0, 2.0)  # the extra pixel of "same" goes after: fields lean down-right
+    _theory_equals_measurement(even, 21, [None])
+    numpy_layer = nn.Conv2d(1, 1, kernel_size=np.int64(3), stride=np.int64(2))
+    rf = receptive_field([numpy_layer, nn.MaxPool2d(np.int64(2))], 11)
+    assert rf.size == (5, 5) and rf.jump == (4, 4) and rf.out_shape == (2, 2)
+
+
+def test_measure_field_refuses_a_clipped_field():
+    with pytest.raises(ValueError, match="larger input_size"):
+        measure_field(conv_stack(4), 9)
+    with pytest.raises(ValueError, match="two units"):
+        measure_field([nn.Conv2d(1, 1, 3)], 3)
+    with pytest.raises(ValueError, match="no node or module named 'nowhere'"):
+        measure_field(conv_stack(2), 20, "nowhere")
+
+
+# torchvision backbones: (builder, stage boundaries, take .features)
+BACKBONES = {
+    "resnet18": (["maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"], False),
+    "resnet34": (["maxpool", "layer1", "layer2", "layer3", "layer4"], False),
+    "resnet50": (["maxpool", "layer1", "layer2", "layer3", "layer4"], False),
+    "vgg16": (["4", "9", "16", "23", "30"], True),
+    "alexnet": (["2", "5", "12"], True),
+    "mobilenet_v2": ([f"features.{i}" for i in (1, 3, 6, 10, 13, 17, 18)], False),
+    "mobilenet_v3_small": ([f"features.{i}" for i in (0, 1, 3, 8, 12)] + ["classifier"], False),
+    "efficientnet_b0": ([f"features.{i}" for i in range(9)], False),
+    "densenet121": ([f"features.{n}" for n in ("pool0", "denseblock1", "transition1", "denseblock2",
+                                                "transition2", "denseblock3", "transition3",
+                                                "denseblock4")], False),
+    "convnext_tiny": ([f"features.{i}" for i in range(8)], False),
+}
+
+
+@pytest.mark.parametrize("name", list(BACKBONES))
+def test_torchvision_backbones_theory_equals_gradient_support(name):
+    """At every stage boundary, size, jump and centre from the recurrence equal those measured
+    from exact gradient supports; the input of each stage is just larger than its field.
+    The models are built on the meta device: neither computation reads a weight."""
+    tvm = pytest.importorskip("torchvision.models")
+    stages, features = BACKBONES[name]
+    with torch.device("meta"):
+        model = getattr(tvm, name)(weights=None)
+    model = model.features if features else model
+    rf = receptive_field(model)
+    for stage in stages:
+        row = rf[stage]
+        if row.spatial:
+            side = row.local_size[0] + 2 * row.jump[0] + 2
+        else:
+            side = 64
+        _theory_equals_measurement(model, side, [stage])
+
+
+def test_check_stage_field_answers_without_leaking():
+    from cnncourse.exercises.receptive_field import check_stage_field
+
+    tvm = pytest.importorskip("torchvision.models")
+    with torch.device("meta"):
+        model = tvm.resnet18(weights=None)
+    assert check_stage_field(67, model, "layer2.0") and check_stage_field((67, 67), model, "layer2.0")
+    assert check_stage_field(None, model, "layer2.0").passed is None
+    for wrong_answer, hint in [(43, "shortcut"), (110, "union"), (51, "jump"), ("x", "whole number"),
+                               (float("nan"), "whole number")]:
+        verdict = check_stage_field(wrong_answer, model, "layer2.0")
+        assert not verdict and hint in verdict.message and "67" not in verdict.message
+    with pytest.raises(ValueError, match="whole input"):
+        check_stage_field(3, model, "fc")

@@ -18,7 +18,7 @@ from torch import nn
 from cnncourse.exercises.feedback import Feedback, Rejected, correct, is_placeholder, read_number, unanswered, wrong
 from cnncourse.receptive_field import ReceptiveField, receptive_field
 
-__all__ = ["check_field_size", "check_jump", "check_erf_growth"]
+__all__ = ["check_field_size", "check_jump", "check_stage_field", "check_erf_growth"]
 
 
 def _as_pixels(answer: object, exercise: str) -> tuple[tuple[int, int] | None, Feedback | None]:
@@ -151,6 +151,57 @@ def check_jump(answer: object, layers: nn.Module | Iterable[nn.Module],
         return wrong(exercise, "a jump of 1 means no layer subsamples. Which layers have a stride above 1?")
     return wrong(exercise, "the jump is the product of the strides of all layers so far; "
                            "kernel sizes, padding and dilation do not change it.")
+
+
+def check_stage_field(answer: object, model: nn.Module, stage: str,
+                      exercise: str = "field of a residual block") -> Feedback:
+    """Check the learner's receptive-field size at the output of ``stage`` of a branching model.
+
+    The reference is :func:`~cnncourse.receptive_field.receptive_field` of the whole model
+    (traced with ``torch.fx``), row ``stage``: for a residual block, the union of the fields
+    of its main branch and its shortcut.
+
+    Parameters
+    ----------
+    answer
+        The size in input pixels: an int for a square field (or a pair ``(rows, cols)``);
+        ``None`` or ``...`` while unanswered.
+    model
+        The model, for example a torchvision ResNet (built on the meta device is enough).
+    stage
+        A name of the table: a module such as ``"layer2.0"`` (its last node) or a node.
+    exercise
+        Name shown in the verdict.
+
+    Raises
+    ------
+    ValueError
+        When ``stage`` is not in the table (a mistake of the lesson, not of the learner).
+    """
+    rf = receptive_field(model)
+    row = rf[stage]
+    if is_placeholder(answer):
+        return unanswered(exercise)
+    got, fail = _as_pixels(answer, exercise)
+    if fail is not None:
+        return fail
+    if row.size is None:
+        raise ValueError(f"stage {stage!r} sees the whole input: ask about a stage with a finite field")
+    ref = row.size
+    if got == ref:
+        return correct(exercise, "the sum sees the union of both branches, and the longer branch "
+                                 "decides.")
+    first = next(r for r in rf if r.name == stage or r.name.startswith(stage + "."))
+    before = rf[first.index - 1].size if first.index > 0 else (1, 1)
+    if got == before:
+        return wrong(exercise, "that is the field of the shortcut alone (a 1x1 convolution adds "
+                               "nothing). The sum also sees everything the main branch sees.")
+    if all(g > r for g, r in zip(got, ref)):
+        return wrong(exercise, "too large. The two branches look at overlapping windows around the "
+                               "same centre: the field of a sum is their union, not the sum of "
+                               "their sizes.")
+    return wrong(exercise, "too small. Follow the main branch: each 3x3 kernel adds 2 jumps, and "
+                           "after the stride-2 convolution the jump has doubled.")
 
 
 def check_erf_growth(answer: object, depth_ratio: float = 4.0,
