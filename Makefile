@@ -9,6 +9,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
+# OpenMP worker threads wait by sleeping instead of spinning (read once, when torch loads, so it
+# must be in the environment of every kernel): with another program on one of 2 cores, spinning
+# made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
+export OMP_WAIT_POLICY ?= PASSIVE
+
 .PHONY: help bench seeds mutants setup data book test test-unit test-lessons test-outputs test-site lab clean distclean
 
 help:
