@@ -100,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         row = ROWS[name]
         for config_name in configs if row.configurable else ["float32"]:
             start = time.perf_counter()
-            accuracies = [test_accuracy(row, seed, device, CONFIGS[config_name]) for seed in range(args.seeds)]
+            accuracies = []
+            for seed in range(args.seeds):
+                accuracies.append(test_accuracy(row, seed, device, CONFIGS[config_name]))
+                print(f"#   {name} {config_name} seed {seed}: {accuracies[-1]:.2%}", flush=True)
             met = sum(a >= row.target for a in accuracies)
             print(f"{name:26s} {config_name:19s} " + " ".join(f"{a:.2%}" for a in accuracies)
                   + f"  worst {min(accuracies):.2%}  mean {statistics.mean(accuracies):.2%}"

@@ -227,10 +227,9 @@ def training_flops_per_image(model: nn.Module, inputs: torch.Tensor,
         raise ValueError(f"inputs must be a non-empty batch (N, ...), got shape {tuple(inputs.shape)}")
     clone = copy.deepcopy(model).train()
     counter = FlopCounterMode(display=False)
-    with counter, _autocast(_model_device(clone), autocast_dtype):
-        logits = clone(inputs)
-        loss = logits.float().logsumexp(dim=1).mean()
-    with counter:
+    with counter:  # one context: entering it again would reset the count
+        with _autocast(_model_device(clone), autocast_dtype):
+            loss = clone(inputs).float().logsumexp(dim=1).mean()
         loss.backward()
     return counter.get_total_flops() / inputs.shape[0]
 
