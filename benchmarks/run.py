@@ -14,7 +14,7 @@ Every figure is the median of several repetitions of one run of this script. Row
 - ``flops_per_image/<model>``: training operations (forward + backward) per image, counted by
   ``torch.utils.flop_counter.FlopCounterMode``; ``peak_matmul/<dtype>``: the best rate of a
   1024x1024 matrix product in float32 and bfloat16 with the same threads;
-  ``limit_fraction/<model>/<fast|chosen>``: operations per second reached over that peak (in the
+  ``limit_percent/<model>/<fast|chosen>``: operations per second reached over that peak (in the
   dtype the path computes in), the share of the machine's arithmetic that training uses;
 - ``time_to_99/<recipe>``: seconds from a cold start (model creation included, data already
   provisioned and loaded) until the 10,000-image test accuracy first reaches 99.0 %, median over
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             flops = training_flops_per_image((MLP() if model_name == "mlp" else MnistCNN()).to(device), example)
             row(f"flops_per_image/{model_name}", flops / 1e6, "MFLOP")
             for path, dtype in (("fast", torch.float32), ("chosen", chosen.autocast_dtype or torch.float32)):
-                row(f"limit_fraction/{model_name}/{path}", flops * rates[path] / peaks[dtype], "fraction")
+                row(f"limit_percent/{model_name}/{path}", 100 * flops * rates[path] / peaks[dtype], "%")
 
     if "recipes" not in skip:
         tensors = mnist_tensors(device, val_size=0)
