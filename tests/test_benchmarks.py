@@ -70,3 +70,31 @@ def test_unknown_names_are_a_clear_error(seeds, capsys, args, message):
     with pytest.raises(SystemExit):
         seeds.main(args)
     assert message in capsys.readouterr().err
+
+
+def test_load_timing_starts_and_stops_its_busy_process(run, monkeypatch):
+    started = []
+
+    class Spinner:
+        def __init__(self, command):
+            started.append(command)
+            self.stopped = False
+
+        def terminate(self):
+            self.stopped = True
+
+        def wait(self):
+            assert self.stopped
+
+    timings = iter([10.0, 14.0])
+    monkeypatch.setattr(run.subprocess, "Popen", Spinner)
+    monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(run, "lesson_seconds", lambda pattern: {"08-x": next(timings)})
+    assert run.load_seconds("08-x") == {"idle": 10.0, "one_busy_core": 14.0}
+    assert started and started[0][-1] == "while True: pass"
+
+
+def test_unknown_benchmark_recipe_is_a_clear_error(run, capsys):
+    with pytest.raises(SystemExit):
+        run.main(["--recipes", "slowest"])
+    assert "unknown recipe(s) ['slowest']" in capsys.readouterr().err
