@@ -45,15 +45,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+# isort: off
 import cnncourse.runtime  # noqa: F401  (first: sets the OpenMP wait policy before torch loads)
+# isort: on
 import torch
 from torch import nn
 
 from cnncourse.data import TensorBatches, fast_loaders, mnist_loaders, mnist_tensors
 from cnncourse.models import MLP, MnistCNN
 from cnncourse.recipes import FASTEST_PUBLISHED, LESSON10_CNN, Recipe, one_cycle
-from cnncourse.runtime import (FLOAT32, TrainingConfig, configure_threads, cpu_description, device_summary, pick_device,
-                               seed_everything, training_config)
+from cnncourse.runtime import (
+    FLOAT32,
+    TrainingConfig,
+    configure_threads,
+    cpu_description,
+    device_summary,
+    pick_device,
+    seed_everything,
+    training_config,
+)
 from cnncourse.speed import measure_throughput, peak_matmul_flops, training_flops_per_image
 from cnncourse.training import evaluate, train_one_epoch
 

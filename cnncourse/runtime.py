@@ -26,8 +26,9 @@ from pathlib import Path
 if "torch" not in sys.modules:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
+from torch import nn
 
 DEVICE_ENV = "CNNCOURSE_DEVICE"
 """Environment variable that overrides the automatic device choice (``cpu``, ``cuda``, ``mps``)."""
@@ -414,8 +415,6 @@ def _probe_rates(device: torch.device, candidates: tuple[TrainingConfig, ...], r
     a 256-unit hidden layer) on one random batch of 28x28 images. Taking turns and keeping each
     candidate's fastest step makes the comparison fair even when other programs load the CPU.
     """
-    from torch import nn  # noqa: PLC0415 (kept local: only the measurement needs it)
-
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch_size, 1, 28, 28, generator=generator).to(device)
     y = torch.randint(0, 10, (batch_size,), generator=generator).to(device)

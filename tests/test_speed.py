@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
+from cnncourse import speed
 from cnncourse.data import TensorBatches
 from cnncourse.exercises.speed import check_epoch_seconds
-from cnncourse import speed
 from cnncourse.speed import measure_throughput, peak_matmul_flops, training_flops_per_image, training_throughput
 
 
