@@ -500,7 +500,7 @@ def training_config(device: torch.device | str | None = None) -> TrainingConfig:
 
     The candidates are float32, float32 + channels_last and bfloat16 autocast +
     channels_last (bfloat16 only where the device may support it). Each trains a lesson-8-sized
-    CNN for a few steps on one batch, in turns (about half a second on a laptop CPU), and
+    CNN for four steps on one batch of 256 images, in turns (twelve steps in all), and
     :func:`choose_config` keeps a more involved one only when it is at least :data:`MARGIN`
     times as fast. Whether bfloat16 pays depends on the hardware: CPUs with AMX or AVX-512-BF16
     units run it faster than float32, CPUs with only AVX2 several times slower.

@@ -197,7 +197,7 @@ def training_flops_per_image(model: nn.Module, inputs: torch.Tensor,
     Counted by ``torch.utils.flop_counter.FlopCounterMode`` on a copy of ``model`` (the model
     itself is left untouched): matrix products and convolutions, forward and backward, at
     2 operations per multiply-add. Element-wise work (activations, pooling, the optimizer's
-    update) is not counted; for convolutional networks it is a small share.
+    update) is not counted, so the count is a lower bound of the work.
 
     Parameters
     ----------
