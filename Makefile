@@ -24,7 +24,7 @@ help:
 	@echo "make test-site     headless-Chromium check + screenshots of the built site (_build/html)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
-	@echo "make seeds   test accuracy of the lessons' recipes over five seeds (benchmarks/seeds.py)"
+	@echo "make seeds   test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
 	@echo "make mutants break the code on purpose, one check at a time, and see the tests notice"
 	@echo "make data    provision and verify MNIST into data/ (offline route first)"
 	@echo "make clean   remove the built book; make distclean also removes .venv and data/"
