@@ -102,13 +102,16 @@ fastest published recipe, label smoothing, three epochs."""
 
 LESSON10_CNN = Recipe("lesson 10 CNN, one epoch", epochs=1, batch_size=256, max_lr=0.01,
                       betas=(0.7, 0.9), label_smoothing=0.1)
-"""Lesson 10's recipe for ``MnistCNN``: the fastest published recipe with label smoothing and
-one epoch instead of two."""
+"""Lesson 10's recipe for ``MnistCNN``: :data:`FASTEST_PUBLISHED` with label smoothing and one
+epoch."""
 
 FASTEST_PUBLISHED = Recipe("fastest published", epochs=2, batch_size=256, max_lr=0.01,
                            betas=(0.7, 0.9))
-"""The recipe of Keller Jordan's MNIST speedrun baseline as the benchmark re-implements it:
-Adam with betas (0.7, 0.9), one-cycle to 0.01, batches of 256, two epochs."""
+"""The recipe of T. Oikarinen, "Training a NN to 99% accuracy on MNIST in 0.76 seconds"
+(https://github.com/tuomaso/train_mnist_fast, 2021), as the benchmark re-implements it: Adam
+with learning rate 0.01 and betas (0.7, 0.9), one-cycle, batches of 256, for ``MnistCNN``. The
+author trains one epoch and reports a mean of 99.04 %; the benchmark trains two, so that every
+seed reaches 99 %."""
 
 
 def _check_recipe(recipe: object) -> Recipe:
