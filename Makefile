@@ -9,6 +9,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
+# OpenMP worker threads wait by sleeping instead of spinning (read once, when torch loads, so it
+# must be in the environment of every kernel): with another program on one of 2 cores, spinning
+# made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
+export OMP_WAIT_POLICY ?= PASSIVE
+
 .PHONY: help bench seeds mutants setup data book lint test test-unit test-lessons test-outputs test-site lab clean distclean
 
 help:
@@ -20,7 +25,7 @@ help:
 	@echo "make test-site     headless-Chromium check + screenshots of the built site (_build/html)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
-	@echo "make seeds   test accuracy of the lessons' recipes over five seeds (benchmarks/seeds.py)"
+	@echo "make seeds   test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
 	@echo "make mutants break the code on purpose, one check at a time, and see the tests notice"
 	@echo "make data    provision and verify MNIST into data/ (offline route first)"
 	@echo "make clean   remove the built book; make distclean also removes .venv and data/"

@@ -3,10 +3,19 @@
 Prints a table (or, with ``--json``, one JSON object per line: name, value, unit, device).
 Every figure is the median of several repetitions of one run of this script. Rows:
 
-- ``throughput/<model>/<path>``: training images per second for the lesson MLP and CNN through
-  the torchvision ``dataloader``, the ``fast`` path (data as one tensor, batches by index) and
-  ``bound`` (one pre-made batch, forward + backward + step only: the ceiling for the data path);
-- ``ratio/<model>/fast_over_dataloader`` and ``ratio/<model>/fast_over_bound``;
+- ``throughput/<model>/<path>``: training images per second for the lesson MLP and CNN (batch 64)
+  through the torchvision ``dataloader``, the ``fast`` path (data as one tensor, batches by
+  index), both in float32, then ``chosen`` (the fast path in the configuration
+  :func:`cnncourse.runtime.training_config` chooses) and ``bound`` (the chosen configuration on
+  one resident batch, forward + backward + step only, timed until its repetitions agree within
+  5 %: no data path can beat it), with ``spread/<model>/bound``;
+- ``ratio/<model>/fast_over_dataloader``, ``ratio/<model>/chosen_over_fast`` and
+  ``ratio/<model>/chosen_over_bound``;
+- ``flops_per_image/<model>``: training operations (forward + backward) per image, counted by
+  ``torch.utils.flop_counter.FlopCounterMode``; ``peak_matmul/<dtype>``: the best rate of a
+  1024x1024 matrix product in float32 and bfloat16 with the same threads;
+  ``limit_percent/<model>/<fast|chosen>``: operations per second reached over that peak (in the
+  dtype the path computes in), the share of the machine's arithmetic that training uses;
 - ``time_to_99/<recipe>``: seconds from a cold start (model creation included, data already
   provisioned and loaded) until the 10,000-image test accuracy first reaches 99.0 %, median over
   the seeds that reach it; ``seeds_reaching_99/<recipe>``: how many seeds do. Recipes:
@@ -14,44 +23,51 @@ Every figure is the median of several repetitions of one run of this script. Row
   course's own) and ``cnncourse_no_smoothing`` (the course's without label smoothing);
 - ``ratio/time_to_99/fastest_over_cnncourse``;
 - ``lesson_seconds/<lesson>``: seconds to execute each lesson in a fresh kernel, and
-  ``book_seconds``, their sum (the execution part of ``make book``).
+  ``book_seconds``, their sum (the execution part of ``make book``);
+- ``load_seconds/<lesson>/<idle|one_busy_core>`` and ``ratio/load/<lesson>``: one lesson
+  executed idle, then while this script keeps one core busy with a spinning process.
+
+The header line names the processor and its AMX, AVX-512 and AVX2 flags, and the thread count.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
+# isort: off
+import cnncourse.runtime  # noqa: F401  (first: sets the OpenMP wait policy before torch loads)
+# isort: on
 import torch
 from torch import nn
 
 from cnncourse.data import TensorBatches, fast_loaders, mnist_loaders, mnist_tensors
 from cnncourse.models import MLP, MnistCNN
-from cnncourse.runtime import pick_device, seed_everything
-from cnncourse.speed import training_throughput
+from cnncourse.recipes import FASTEST_PUBLISHED, LESSON10_CNN, Recipe, one_cycle
+from cnncourse.runtime import (
+    FLOAT32,
+    TrainingConfig,
+    configure_threads,
+    cpu_description,
+    device_summary,
+    pick_device,
+    seed_everything,
+    training_config,
+)
+from cnncourse.speed import measure_throughput, peak_matmul_flops, training_flops_per_image
 from cnncourse.training import evaluate, train_one_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_model() -> str:
-    """The processor's name from /proc/cpuinfo (or platform)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def sync(device: torch.device) -> None:
@@ -61,35 +77,36 @@ def sync(device: torch.device) -> None:
 
 # ------------------------------------------------------------------ throughput
 def throughput(model_name: str, path: str, device: torch.device, batch_size: int, steps: int,
-               repeats: int) -> float:
-    """Median training images per second of one model through one data path.
+               repeats: int, config: TrainingConfig = FLOAT32):
+    """Training images per second of one model through one data path, in ``config``.
 
-    The CNN trains as lessons 8 and 9 train it, in the ``channels_last`` memory format, on all
-    three paths alike.
+    Returns the :class:`cnncourse.speed.Throughput`; the ``bound`` path (one resident batch)
+    doubles its steps until the repetitions agree within 5 % (or 60 s of timing are spent).
     """
     seed_everything(0)
-    channels_last = model_name == "cnn"
     model = (MLP() if model_name == "mlp" else MnistCNN()).to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
     if path == "dataloader":
         batches = mnist_loaders(batch_size)[0]
-    elif path == "fast":
+    elif path in ("fast", "chosen"):
         batches = fast_loaders(batch_size, device=device)[0]
     else:  # bound: one pre-made batch on the device, no data handling at all
         batches = [next(iter(fast_loaders(batch_size, device=device)[0]))]
-    return training_throughput(model, batches, steps=steps, warmup=10, repeats=repeats, channels_last=channels_last)
+    spread = {"max_spread": 0.05, "max_seconds": 60} if path == "bound" else {}
+    return measure_throughput(model, batches, steps=steps, warmup=10, repeats=repeats, **config.options(),
+                              **spread)
 
 
 # ------------------------------------------------------------------ recipes
 @dataclass
-class Recipe:
-    """A training recipe: a model, an optimizer/schedule, a data path, and a stopping rule."""
+class Contender:
+    """A training recipe as benchmarked: a builder of model, data, optimizer and schedule, and
+    the most epochs trained (the test accuracy is measured after each)."""
 
     name: str
     build: Callable[[torch.device, dict], tuple]
     epochs: int
-    """Most epochs trained; the test accuracy is measured after each."""
+    recipe: Recipe | None = None
+    """The :mod:`cnncourse.recipes` recipe it trains with, where it has one."""
 
 
 class ExamplesNet(nn.Module):
@@ -114,46 +131,39 @@ def build_examples(device, data):
     return model, train, optimizer, scheduler, "epoch", {}
 
 
-def build_fastest(device, data):
-    model = MnistCNN().to(device)
-    x, y = data["train_all"]
-    train = TensorBatches(x, y, 256, shuffle=True, seed=torch.initial_seed() % 2**31)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.7, 0.9))
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.01, total_steps=2 * len(train))
-    return model, train, optimizer, scheduler, "batch", {}
+def build_recipe(recipe: Recipe, config: TrainingConfig | None):
+    """A builder for ``recipe`` on ``MnistCNN`` with the data as one tensor, in ``config``
+    (``None``: the configuration :func:`cnncourse.runtime.training_config` chooses)."""
+
+    def build(device, data):
+        chosen = training_config(device) if config is None else config
+        model = MnistCNN().to(device)
+        if chosen.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        x, y = data["train_all"]
+        train = TensorBatches(x, y, recipe.batch_size, shuffle=True, seed=torch.initial_seed() % 2**31)
+        optimizer, scheduler = one_cycle(model, recipe, len(train))
+        options = {**chosen.options(), "loss_fn": nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)}
+        return model, train, optimizer, scheduler, "batch", options
+
+    return build
 
 
-def build_cnncourse(device, data, label_smoothing: float = 0.1):
-    """The course's recipe: the same network and optimizer as 'fastest', one epoch instead of
-    two, with
-
-    - label smoothing 0.1 (lessons 3 and 8), which lets a one-cycle schedule of a single epoch
-      reach 99 % reliably (the ``cnncourse_no_smoothing`` rows measure the recipe without it);
-    - the data and the weights in the channels_last memory format (about 1.8x faster
-      convolutions on the CPUs measured).
-
-    bf16 autocast is used only on CUDA: on a CPU without AMX/AVX-512-BF16 it was 4x slower than
-    float32."""
-    model = MnistCNN().to(device).to(memory_format=torch.channels_last)
-    x, y = data["train_all"]
-    train = TensorBatches(x, y, 256, shuffle=True, seed=torch.initial_seed() % 2**31)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.7, 0.9))
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.01, total_steps=len(train))
-    options = {"autocast_dtype": torch.bfloat16 if device.type == "cuda" else None, "channels_last": True,
-               "loss_fn": nn.CrossEntropyLoss(label_smoothing=label_smoothing)}
-    return model, train, optimizer, scheduler, "batch", options
-
+NO_SMOOTHING = dataclasses.replace(LESSON10_CNN, name="lesson 10 CNN, no smoothing", label_smoothing=0.0)
 
 RECIPES = {
-    "examples": Recipe("examples", build_examples, epochs=6),
-    "fastest": Recipe("fastest", build_fastest, epochs=2),
-    "cnncourse": Recipe("cnncourse", build_cnncourse, epochs=1),
-    "cnncourse_no_smoothing": Recipe("cnncourse_no_smoothing", partial(build_cnncourse, label_smoothing=0.0),
-                                     epochs=1),
+    "examples": Contender("examples", build_examples, epochs=6),
+    # the published recipe as published: float32, the usual memory format
+    "fastest": Contender("fastest", build_recipe(FASTEST_PUBLISHED, FLOAT32), FASTEST_PUBLISHED.epochs,
+                         FASTEST_PUBLISHED),
+    # the course's: one epoch with label smoothing, in the configuration measured to pay here
+    "cnncourse": Contender("cnncourse", build_recipe(LESSON10_CNN, None), LESSON10_CNN.epochs, LESSON10_CNN),
+    "cnncourse_no_smoothing": Contender("cnncourse_no_smoothing", build_recipe(NO_SMOOTHING, None),
+                                        NO_SMOOTHING.epochs, NO_SMOOTHING),
 }
 
 
-def time_to_99(recipe: Recipe, seed: int, device: torch.device, data: dict) -> float | None:
+def time_to_99(recipe: Contender, seed: int, device: torch.device, data: dict) -> float | None:
     """Seconds until the test accuracy first reaches 99.0 %, or None if the recipe never gets there."""
     seed_everything(seed)
     sync(device)
@@ -187,6 +197,19 @@ def lesson_seconds(pattern: str = "*.md") -> dict[str, float]:
     return found
 
 
+def load_seconds(lesson: str) -> dict[str, float]:
+    """Seconds to execute ``lesson`` idle, then while one core is kept busy by a spinning process."""
+    found = {"idle": lesson_seconds(f"{lesson}.md")[lesson]}
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1)  # let the spinner take its core before the lesson measures the load
+        found["one_busy_core"] = lesson_seconds(f"{lesson}.md")[lesson]
+    finally:
+        spinner.terminate()
+        spinner.wait()
+    return found
+
+
 # ------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -198,8 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", default="fastest,cnncourse,cnncourse_no_smoothing,examples")
     parser.add_argument("--examples-seeds", type=int, default=None,
                         help="seeds for the slow 'examples' recipe (default: --seeds)")
-    parser.add_argument("--skip", default="", help="comma-separated: throughput,recipes,lessons")
+    parser.add_argument("--lessons", default="*", help="glob of the lessons to time (default: all)")
+    parser.add_argument("--load-lesson", default="08-convolutional-networks",
+                        help="the lesson timed idle and under one busy core")
+    parser.add_argument("--skip", default="", help="comma-separated: throughput,recipes,lessons,load")
     args = parser.parse_args(argv)
+    unknown = sorted(set(filter(None, args.recipes.split(","))) - set(RECIPES))
+    if unknown:
+        parser.error(f"unknown recipe(s) {unknown}; choose from {sorted(RECIPES)}")
+    configure_threads()
     device = pick_device(args.device)
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict] = []
@@ -211,18 +241,35 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{name:45s} {value:12.2f} {unit}", flush=True)
 
-    header = (f"# device {device.type}, {os.cpu_count()} cores, {cpu_model()}, torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads, python {platform.python_version()}")
+    what = f", {cpu_description()}" if device.type == "cpu" else ""
+    header = (f"# {device_summary(device)}{what}, python {platform.python_version()}, "
+              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     print(header if not args.json else json.dumps({"header": header}), flush=True)
 
     if "throughput" not in skip:
+        chosen = training_config(device)
+        print(("# " + chosen.describe().replace("\n", "\n# ")) if not args.json
+              else json.dumps({"training_config": chosen.name, "rates": dict(chosen.rates)}), flush=True)
+        peaks = {dtype: peak_matmul_flops(device, dtype, seconds=1.0) for dtype in (torch.float32, torch.bfloat16)}
+        for dtype, peak in peaks.items():
+            row(f"peak_matmul/{str(dtype)[6:]}", peak / 1e9, "GFLOP/s")
         for model_name, batch in (("mlp", 64), ("cnn", 64)):
-            rates = {path: throughput(model_name, path, device, batch, args.steps, args.repeats)
-                     for path in ("dataloader", "fast", "bound")}
+            measured = {path: throughput(model_name, path, device, batch, args.steps, args.repeats,
+                                         FLOAT32 if path in ("dataloader", "fast") else chosen)
+                        for path in ("dataloader", "fast", "chosen", "bound")}
+            rates = {path: m.rate for path, m in measured.items()}
             for path, rate in rates.items():
                 row(f"throughput/{model_name}/{path}", rate, "images/s")
+            row(f"spread/{model_name}/bound", measured["bound"].spread, "fraction")
             row(f"ratio/{model_name}/fast_over_dataloader", rates["fast"] / rates["dataloader"], "x")
-            row(f"ratio/{model_name}/fast_over_bound", rates["fast"] / rates["bound"], "x")
+            row(f"ratio/{model_name}/chosen_over_fast", rates["chosen"] / rates["fast"], "x")
+            row(f"ratio/{model_name}/chosen_over_bound", rates["chosen"] / rates["bound"], "x")
+            seed_everything(0)
+            example = next(iter(fast_loaders(batch, device=device)[0]))[0]
+            flops = training_flops_per_image((MLP() if model_name == "mlp" else MnistCNN()).to(device), example)
+            row(f"flops_per_image/{model_name}", flops / 1e6, "MFLOP")
+            for path, dtype in (("fast", torch.float32), ("chosen", chosen.autocast_dtype or torch.float32)):
+                row(f"limit_percent/{model_name}/{path}", 100 * flops * rates[path] / peaks[dtype], "%")
 
     if "recipes" not in skip:
         tensors = mnist_tensors(device, val_size=0)
@@ -240,11 +287,17 @@ def main(argv: list[str] | None = None) -> int:
             row("ratio/time_to_99/fastest_over_cnncourse", medians["fastest"] / medians["cnncourse"], "x")
 
     if "lessons" not in skip:
-        seconds = lesson_seconds()
+        seconds = lesson_seconds(f"{args.lessons}.md" if not args.lessons.endswith(".md") else args.lessons)
         for lesson, value in seconds.items():
             row(f"lesson_seconds/{lesson}", value, "s")
         if seconds:
             row("book_seconds", sum(seconds.values()), "s")
+
+    if "load" not in skip:
+        timed = load_seconds(args.load_lesson)
+        for state, value in timed.items():
+            row(f"load_seconds/{args.load_lesson}/{state}", value, "s")
+        row(f"ratio/load/{args.load_lesson}", timed["one_busy_core"] / timed["idle"], "x")
     return 0
 
 

@@ -1,14 +1,22 @@
-"""Measuring how fast a model trains: images per second of forward + backward + step."""
+"""Measuring how fast a model trains: images per second of forward + backward + step.
+
+Also the two numbers that say how far from the hardware's limit a rate is: the arithmetic
+of one training step per image (:func:`training_flops_per_image`, counted by PyTorch's
+``FlopCounterMode``) and the machine's peak matrix-multiply rate (:func:`peak_matmul_flops`).
+"""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import statistics
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse.training import _autocast, _check_model, _model_device, _to_device
 
@@ -16,6 +24,32 @@ from cnncourse.training import _autocast, _check_model, _model_device, _to_devic
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """A throughput measurement: the rate of each timed repetition.
+
+    Attributes
+    ----------
+    rates
+        Images per second of each repetition, in the order measured.
+    steps
+        Timed optimizer steps per repetition.
+    """
+
+    rates: tuple[float, ...]
+    steps: int
+
+    @property
+    def rate(self) -> float:
+        """The median rate (images per second)."""
+        return statistics.median(self.rates)
+
+    @property
+    def spread(self) -> float:
+        """(fastest - slowest) / median of the repetitions: 0.05 means they agree within 5 %."""
+        return (max(self.rates) - min(self.rates)) / self.rate
 
 
 def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -26,14 +60,16 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
 
     Each repetition times ``steps`` optimizer steps (Adam, cross-entropy) after ``warmup``
     untimed ones; batches are drawn from ``batches`` in a cycle, so a list holding one batch
-    measures the model alone, without any data handling.
+    measures the model alone, without any data handling. :func:`measure_throughput` does the
+    work and also returns every repetition.
 
     Parameters
     ----------
     model
         A classifier; trained in place on the device of its parameters.
     batches
-        A DataLoader, :class:`cnncourse.data.TensorBatches` or a list of ``(inputs, targets)``.
+        A DataLoader, :class:`cnncourse.data.TensorBatches` or a non-empty list of
+        ``(inputs (Tensor[N, C, H, W]), targets (Tensor[N]))``.
     steps, warmup, repeats
         Timed steps per repetition, untimed steps before, and repetitions (the median is returned).
     autocast_dtype, channels_last
@@ -49,6 +85,47 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
     -------
     float
         Images per second.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module``.
+    ValueError
+        For a non-positive ``steps`` or ``repeats``, a negative ``warmup`` or ``max_seconds``,
+        or ``batches`` that hold no batch.
+    """
+    return measure_throughput(model, batches, steps=steps, warmup=warmup, repeats=repeats,
+                              autocast_dtype=autocast_dtype, channels_last=channels_last, lr=lr,
+                              max_seconds=max_seconds).rate
+
+
+def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                       steps: int = 50, warmup: int = 5, repeats: int = 3,
+                       autocast_dtype: torch.dtype | None = None, channels_last: bool = False,
+                       lr: float = 1e-3, max_seconds: float | None = None,
+                       max_spread: float | None = None) -> Throughput:
+    """Training images per second of every repetition, as :func:`training_throughput` times them.
+
+    Parameters
+    ----------
+    model, batches, steps, warmup, repeats, autocast_dtype, channels_last, lr, max_seconds
+        As in :func:`training_throughput`.
+    max_spread
+        When given (e.g. ``0.05``), keep measuring until the last ``repeats`` repetitions agree
+        within this spread (:attr:`Throughput.spread`), doubling ``steps`` after every round of
+        ``repeats`` that does not, while ``max_seconds`` (required with it) allows.
+
+    Returns
+    -------
+    Throughput
+        The rates of the last ``repeats`` repetitions (fewer when ``max_seconds`` stopped the
+        first round) and the steps each timed.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`training_throughput`; ``ValueError`` also for ``max_spread`` without
+        ``max_seconds`` or not positive.
     """
     _check_model(model)
     for name, value in (("steps", steps), ("repeats", repeats)):
@@ -59,6 +136,15 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
     if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
                                     or not max_seconds >= 0):
         raise ValueError(f"max_seconds must be a non-negative number of seconds or None, got {max_seconds!r}")
+    if max_spread is not None:
+        if isinstance(max_spread, bool) or not isinstance(max_spread, (int, float)) or not max_spread > 0:
+            raise ValueError(f"max_spread must be a positive fraction such as 0.05 or None, got {max_spread!r}")
+        if max_seconds is None:
+            raise ValueError("max_spread needs max_seconds: without a time budget a noisy machine "
+                             "would keep measuring for ever")
+    if isinstance(batches, (list, tuple)) and not batches:
+        raise ValueError("batches is empty: pass at least one (inputs, targets) batch, e.g. "
+                         "[next(iter(train_batches))]")
     device = _model_device(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -80,18 +166,124 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
         return images
 
     run(warmup)
-    rates, timed = [], 0.0
-    for _ in range(repeats):
+    timed = 0.0
+    while True:
+        rates, round_seconds = [], 0.0
+        for _ in range(repeats):
+            _sync(device)
+            start = time.perf_counter()
+            images = run(steps)
+            _sync(device)
+            seconds = time.perf_counter() - start
+            if images == 0:
+                raise ValueError("batches yielded batches of no images: check the batch size")
+            rates.append(images / seconds)
+            round_seconds += seconds
+            if max_seconds is not None and timed + round_seconds >= max_seconds:
+                break
+        timed += round_seconds
+        result = Throughput(tuple(rates), steps)
+        if max_spread is None or len(rates) < repeats or result.spread <= max_spread:
+            return result
+        if timed + 2 * round_seconds > max_seconds:  # a round of twice the steps would not fit
+            return result
+        steps *= 2
+
+
+def training_flops_per_image(model: nn.Module, inputs: torch.Tensor,
+                             autocast_dtype: torch.dtype | None = None) -> float:
+    """Floating-point operations of one training step (forward + backward), per image.
+
+    Counted by ``torch.utils.flop_counter.FlopCounterMode`` on a copy of ``model`` (the model
+    itself is left untouched): matrix products and convolutions, forward and backward, at
+    2 operations per multiply-add. Element-wise work (activations, pooling, the optimizer's
+    update) is not counted, so the count is a lower bound of the work.
+
+    Parameters
+    ----------
+    model
+        A classifier returning ``(N, classes)`` logits.
+    inputs
+        A batch ``(Tensor[N, C, H, W])`` (or ``(N, features)`` for an MLP) on the model's device.
+    autocast_dtype
+        Count under autocast in this dtype (the count is the same; the kernels differ).
+
+    Returns
+    -------
+    float
+        Operations per image.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an ``nn.Module`` or ``inputs`` not a tensor.
+    ValueError
+        If ``inputs`` holds no image.
+    """
+    _check_model(model)
+    if not isinstance(inputs, torch.Tensor):
+        raise TypeError(f"inputs must be a torch.Tensor batch, got {type(inputs).__name__}")
+    if inputs.ndim < 2 or inputs.shape[0] == 0:
+        raise ValueError(f"inputs must be a non-empty batch (N, ...), got shape {tuple(inputs.shape)}")
+    clone = copy.deepcopy(model).train()
+    counter = FlopCounterMode(display=False)
+    with counter:  # one context: entering it again would reset the count
+        with _autocast(_model_device(clone), autocast_dtype):
+            loss = clone(inputs).float().logsumexp(dim=1).mean()
+        loss.backward()
+    return counter.get_total_flops() / inputs.shape[0]
+
+
+def peak_matmul_flops(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                      size: int = 1024, seconds: float = 0.3) -> float:
+    """The fastest rate of ``size x size`` matrix products measured on ``device``, in FLOP/s.
+
+    The product of two ``n x n`` matrices costs ``2 n**3`` operations; this times products
+    repeatedly for about ``seconds`` and returns the best rate: what the processor's matrix
+    units reach on the friendliest workload, with the threads PyTorch currently uses.
+
+    Parameters
+    ----------
+    device
+        Where to multiply.
+    dtype
+        ``torch.float32``, or ``torch.bfloat16`` for the reduced-precision units.
+    size
+        Matrix side (positive); 1024 is large enough to keep a laptop CPU's units busy.
+    seconds
+        Time budget (positive); at least three products run.
+
+    Returns
+    -------
+    float
+        Operations per second.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``size`` or ``seconds``, or a dtype other than float32 / bfloat16 /
+        float16.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype}")
+    device = torch.device(device)
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator).to(device, dtype)
+    b = torch.randn(size, size, generator=generator).to(device, dtype)
+    a @ b  # warm-up: the first product picks its kernel
+    best, spent, runs = float("inf"), 0.0, 0
+    while runs < 3 or spent < seconds:
         _sync(device)
         start = time.perf_counter()
-        images = run(steps)
+        a @ b
         _sync(device)
-        seconds = time.perf_counter() - start
-        rates.append(images / seconds)
-        timed += seconds
-        if max_seconds is not None and timed >= max_seconds:
-            break
-    return statistics.median(rates)
+        elapsed = time.perf_counter() - start
+        best, spent, runs = min(best, elapsed), spent + elapsed, runs + 1
+    return 2 * size**3 / best
 
 
 def _endless(batches: Iterable):

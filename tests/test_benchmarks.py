@@ -1,19 +1,22 @@
 """The benchmark scripts measure the recipes the lessons actually use.
 
-``benchmarks/seeds.py`` copies each lesson's recipe; these tests read the lessons' source and
-fail when a lesson's recipe changes without the copy.
+Lessons and benchmarks import their recipes from :mod:`cnncourse.recipes`; these tests check that
+the benchmark rows are those objects, not copies.
 """
 
 from __future__ import annotations
 
-import ast
+import dataclasses
 import importlib.util
-import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
+
+from cnncourse import recipes
+from cnncourse.models import MLP, ConvNet, MnistCNN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,39 +29,72 @@ def load_script(name: str) -> ModuleType:
     return module
 
 
-def assigned(source: str, names: str) -> tuple:
-    """The values of the one-line tuple assignment ``names = ...`` in a lesson's source."""
-    found = re.findall(rf"^{re.escape(names)} = (.+)$", source, flags=re.MULTILINE)
-    assert len(found) == 1, f"expected one line '{names} = ...', found {len(found)}"
-    value = ast.literal_eval(found[0].split("#")[0].strip())
-    return value if isinstance(value, tuple) else (value,)
-
-
 @pytest.fixture(scope="module")
 def seeds() -> ModuleType:
     return load_script("seeds")
 
 
-def test_lesson3_recipe_is_the_one_measured(seeds):
-    recipe = seeds.RECIPES["lesson03-mlp"]
-    source = (ROOT / "lessons" / "03-loss-and-training-loop.md").read_text()
-    assert assigned(source, "EPOCHS, BATCH, PEAK_LR, DROPOUT, SMOOTHING") == (
-        recipe.epochs, recipe.batch_size, recipe.max_lr, recipe.dropout, recipe.label_smoothing)
-    assert f"assert test_accuracy >= {recipe.target}" in source
+@pytest.fixture(scope="module")
+def run() -> ModuleType:
+    return load_script("run")
 
 
-def test_lesson8_recipe_is_the_one_measured(seeds):
-    recipe = seeds.RECIPES["lesson08-cnn"]
-    source = (ROOT / "lessons" / "08-convolutional-networks.md").read_text()
-    assert assigned(source, "CNN_EPOCHS, SMOOTHING") == (recipe.epochs, recipe.label_smoothing)
-    assert f"fast_loaders(batch_size={recipe.batch_size}," in source
-    assert f"one_cycle(cnn, max_lr={recipe.max_lr}, epochs=CNN_EPOCHS, betas={recipe.betas})" in source
-    assert f"assert cnn_test.accuracy >= {recipe.target}" in source
-    ablation = seeds.RECIPES["lesson08-cnn-no-smoothing"]
-    assert ablation == seeds.Recipe(**{**vars(recipe), "label_smoothing": 0.0})
+def test_seed_rows_are_the_lessons_recipes(seeds):
+    rows = seeds.ROWS
+    assert rows["lesson03-mlp"].recipe is recipes.LESSON3_MLP
+    assert rows["lesson08-cnn"].recipe is recipes.LESSON8_CNN
+    assert rows["lesson10-cnn"].recipe is recipes.LESSON10_CNN
+    ablation = rows["lesson08-cnn-no-smoothing"].recipe
+    assert ablation.label_smoothing == 0.0
+    assert dataclasses.replace(ablation, name=recipes.LESSON8_CNN.name, label_smoothing=0.1) == recipes.LESSON8_CNN
+    assert isinstance(rows["lesson03-mlp"].model(), MLP)
+    assert isinstance(rows["lesson08-cnn"].model(), ConvNet)
+    assert isinstance(rows["lesson10-cnn"].model(), MnistCNN)
+    assert not rows["lesson03-mlp"].configurable and rows["lesson08-cnn"].configurable
 
 
-def test_unknown_recipe_is_a_clear_error(seeds, capsys):
+def test_seed_configs_cover_both_ends_of_the_choice(seeds):
+    assert seeds.CONFIGS["float32"] == seeds.TrainingConfig(False, None)
+    assert seeds.CONFIGS["bf16+channels_last"] == seeds.TrainingConfig(True, torch.bfloat16)
+
+
+def test_benchmark_recipes_come_from_the_package(run):
+    assert run.RECIPES["fastest"].recipe is recipes.FASTEST_PUBLISHED
+    assert run.RECIPES["cnncourse"].recipe is recipes.LESSON10_CNN
+    assert run.RECIPES["cnncourse_no_smoothing"].recipe.label_smoothing == 0.0
+
+
+@pytest.mark.parametrize("args, message", [(["--recipes", "lesson99"], "unknown recipe(s) ['lesson99']"),
+                                           (["--configs", "fp8"], "unknown configuration(s) ['fp8']")])
+def test_unknown_names_are_a_clear_error(seeds, capsys, args, message):
     with pytest.raises(SystemExit):
-        seeds.main(["--recipes", "lesson99"])
-    assert "unknown recipe(s) ['lesson99']" in capsys.readouterr().err
+        seeds.main(args)
+    assert message in capsys.readouterr().err
+
+
+def test_load_timing_starts_and_stops_its_busy_process(run, monkeypatch):
+    started = []
+
+    class Spinner:
+        def __init__(self, command):
+            started.append(command)
+            self.stopped = False
+
+        def terminate(self):
+            self.stopped = True
+
+        def wait(self):
+            assert self.stopped
+
+    timings = iter([10.0, 14.0])
+    monkeypatch.setattr(run.subprocess, "Popen", Spinner)
+    monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(run, "lesson_seconds", lambda pattern: {"08-x": next(timings)})
+    assert run.load_seconds("08-x") == {"idle": 10.0, "one_busy_core": 14.0}
+    assert started and started[0][-1] == "while True: pass"
+
+
+def test_unknown_benchmark_recipe_is_a_clear_error(run, capsys):
+    with pytest.raises(SystemExit):
+        run.main(["--recipes", "slowest"])
+    assert "unknown recipe(s) ['slowest']" in capsys.readouterr().err

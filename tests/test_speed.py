@@ -4,9 +4,10 @@ import pytest
 import torch
 from torch import nn
 
+from cnncourse import speed
 from cnncourse.data import TensorBatches
 from cnncourse.exercises.speed import check_epoch_seconds
-from cnncourse.speed import training_throughput
+from cnncourse.speed import measure_throughput, peak_matmul_flops, training_flops_per_image, training_throughput
 
 
 def _model():
@@ -65,3 +66,84 @@ def test_epoch_seconds_checker():
     assert "units" in check_epoch_seconds(120.0, 1000, 500).message
     assert not check_epoch_seconds(7, 1000, 500)
     assert not check_epoch_seconds("soon", 1000, 500)
+
+
+def test_empty_batches_are_a_clear_error_not_zero():
+    """Seen returning 0.0 images/s for an empty list before the check."""
+    for empty in ([], ()):
+        with pytest.raises(ValueError, match="batches is empty"):
+            training_throughput(_model(), empty, steps=1, warmup=0)
+
+
+def test_measurement_keeps_every_repetition():
+    x, y = torch.randn(8, 1, 4, 4), torch.randint(0, 4, (8,))
+    result = measure_throughput(_model(), [(x, y)], steps=3, warmup=1, repeats=4)
+    assert len(result.rates) == 4 and result.steps == 3
+    assert result.rate == pytest.approx((sorted(result.rates)[1] + sorted(result.rates)[2]) / 2)
+    assert result.spread == pytest.approx((max(result.rates) - min(result.rates)) / result.rate)
+
+
+def test_spread_target_doubles_the_steps_until_repetitions_agree(monkeypatch):
+    x, y = torch.randn(8, 1, 4, 4), torch.randint(0, 4, (8,))
+    clock = iter([0, 1, 0, 2,  # round 1: 8 images in 1 s, then in 2 s: spread too large
+                  0, 2, 0, 2.02])  # round 2, twice the steps: 2 s and 2.02 s agree within 5 %
+    monkeypatch.setattr(speed.time, "perf_counter", lambda: next(clock))
+    model = _CountingModel(nn.Flatten(), nn.Linear(16, 4))
+    result = measure_throughput(model, [(x, y)], steps=1, warmup=0, repeats=2, max_seconds=100,
+                                max_spread=0.05)
+    assert result.steps == 2 and result.spread < 0.05 and model.calls == 1 + 1 + 2 + 2
+
+
+def test_spread_target_gives_up_at_the_time_budget(monkeypatch):
+    x, y = torch.randn(8, 1, 4, 4), torch.randint(0, 4, (8,))
+    clock = iter([0, 1, 0, 2])
+    monkeypatch.setattr(speed.time, "perf_counter", lambda: next(clock))
+    result = measure_throughput(_model(), [(x, y)], steps=1, warmup=0, repeats=2, max_seconds=4,
+                                max_spread=0.05)
+    assert result.steps == 1 and result.spread > 0.05, "a round of 2x the steps (6 s) would not fit"
+
+
+def test_spread_target_bad_input():
+    x, y = torch.randn(8, 1, 4, 4), torch.randint(0, 4, (8,))
+    with pytest.raises(ValueError, match="max_spread needs max_seconds"):
+        measure_throughput(_model(), [(x, y)], max_spread=0.05)
+    with pytest.raises(ValueError, match="max_spread must be a positive fraction"):
+        measure_throughput(_model(), [(x, y)], max_spread=0, max_seconds=1)
+
+
+def test_flops_per_image_of_a_linear_layer():
+    """forward x @ W.T: 2*in*out per image; backward: the weight gradient again (the input needs none)."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 4))
+    before = model[1].weight.detach().clone()
+    assert training_flops_per_image(model, torch.randn(5, 1, 4, 4)) == 2 * (2 * 16 * 4)
+    assert model[1].weight.grad is None and torch.equal(model[1].weight, before), "the model is untouched"
+
+
+def test_flops_per_image_of_a_convolution():
+    """Conv forward: 2 * k*k*c_in multiply-adds per output value; backward: weight and input gradients."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 6 * 6, 10))
+    conv = 2 * (3 * 6 * 6) * (2 * 3 * 3)  # per image, forward
+    linear = 2 * 108 * 10
+    expected = conv * 2 + linear * 3  # the conv needs no input gradient; the linear layer does
+    assert training_flops_per_image(model, torch.randn(4, 2, 8, 8)) == expected
+    assert training_flops_per_image(model, torch.randn(4, 2, 8, 8), autocast_dtype=torch.bfloat16) == expected
+
+
+def test_flops_bad_input():
+    with pytest.raises(TypeError, match="inputs must be a torch.Tensor batch, got list"):
+        training_flops_per_image(_model(), [[0.0]])
+    with pytest.raises(ValueError, match=r"non-empty batch.*\(0, 16\)"):
+        training_flops_per_image(_model(), torch.zeros(0, 16))
+
+
+def test_peak_matmul_rate():
+    rate = peak_matmul_flops("cpu", torch.float32, size=64, seconds=0.01)
+    assert rate > 1e6, "even a slow CPU multiplies 64x64 matrices at more than a megaflop per second"
+    assert peak_matmul_flops("cpu", torch.bfloat16, size=64, seconds=0.01) > 0
+    with pytest.raises(ValueError, match="size must be a positive int, got 0"):
+        peak_matmul_flops(size=0)
+    with pytest.raises(ValueError, match="seconds must be a positive number"):
+        peak_matmul_flops(seconds=0)
+    with pytest.raises(ValueError, match="dtype must be"):
+        peak_matmul_flops(dtype=torch.int8)

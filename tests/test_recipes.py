@@ -1,0 +1,137 @@
+"""Training recipes: checked against PyTorch's Adam/OneCycleLR and against fit() assembled by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from cnncourse import recipes
+from cnncourse.data import TensorBatches
+from cnncourse.recipes import LESSON3_MLP, LESSON8_CNN, LESSON10_CNN, Recipe, one_cycle, train
+from cnncourse.runtime import TrainingConfig
+from cnncourse.training import History, fit
+
+
+def test_the_lessons_recipes_keep_their_numbers():
+    assert (LESSON3_MLP.epochs, LESSON3_MLP.batch_size, LESSON3_MLP.max_lr, LESSON3_MLP.betas,
+            LESSON3_MLP.label_smoothing, LESSON3_MLP.weight_decay) == (12, 512, 4e-3, (0.9, 0.999), 0.1, 0.0)
+    assert (LESSON8_CNN.epochs, LESSON8_CNN.batch_size, LESSON8_CNN.max_lr, LESSON8_CNN.betas,
+            LESSON8_CNN.label_smoothing) == (3, 256, 0.01, (0.7, 0.9), 0.1)
+    assert dataclasses.replace(LESSON10_CNN, name=LESSON8_CNN.name, epochs=3) == LESSON8_CNN
+    fastest = recipes.FASTEST_PUBLISHED
+    assert (fastest.epochs, fastest.label_smoothing) == (2, 0.0)
+    assert dataclasses.replace(fastest, name=LESSON10_CNN.name, epochs=1, label_smoothing=0.1) == LESSON10_CNN
+
+
+@pytest.mark.parametrize("change, error, words", [
+    ({"epochs": 0}, ValueError, ["epochs", "positive", "0"]),
+    ({"epochs": 2.0}, TypeError, ["epochs", "int", "float"]),
+    ({"batch_size": True}, TypeError, ["batch_size", "bool"]),
+    ({"max_lr": 0.0}, ValueError, ["max_lr", "positive", "0.0"]),
+    ({"max_lr": float("inf")}, ValueError, ["max_lr", "finite", "inf"]),
+    ({"max_lr": float("nan")}, ValueError, ["max_lr", "nan"]),
+    ({"max_lr": "0.01"}, TypeError, ["max_lr", "number", "str"]),
+    ({"label_smoothing": 1.0}, ValueError, ["label_smoothing", "[0, 1)", "1.0"]),
+    ({"weight_decay": -1e-4}, ValueError, ["weight_decay", "non-negative", "-0.0001"]),
+    ({"betas": (0.9,)}, TypeError, ["betas", "two numbers"]),
+    ({"betas": [0.9, 0.99]}, TypeError, ["betas", "tuple"]),
+    ({"betas": (0.9, 1.0)}, ValueError, ["betas", "[0, 1)"]),
+    ({"name": ""}, TypeError, ["name", "non-empty"]),
+])
+def test_bad_recipes_are_refused_by_field(change, error, words):
+    with pytest.raises(error) as raised:
+        dataclasses.replace(LESSON8_CNN, **change)
+    assert all(word in str(raised.value) for word in words), str(raised.value)
+
+
+def test_one_cycle_is_torch_adam_and_one_cycle():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    recipe = Recipe("t", epochs=2, batch_size=4, max_lr=0.05, betas=(0.8, 0.95), weight_decay=1e-3)
+    optimizer, scheduler = one_cycle(model, recipe, steps_per_epoch=10)
+    assert isinstance(optimizer, torch.optim.Adam)
+    group = optimizer.param_groups[0]
+    assert group["betas"][1] == 0.95 and group["weight_decay"] == 1e-3
+    reference = torch.optim.lr_scheduler.OneCycleLR(torch.optim.Adam(nn.Linear(3, 2).parameters()),
+                                                    max_lr=0.05, total_steps=20)
+    ours, theirs = [], []
+    for _ in range(20):
+        ours.append((scheduler.get_last_lr()[0], optimizer.param_groups[0]["betas"][0]))
+        theirs.append((reference.get_last_lr()[0], reference.optimizer.param_groups[0]["betas"][0]))
+        optimizer.step()
+        scheduler.step()
+        reference.optimizer.step()
+        reference.step()
+    assert [v for pair in ours for v in pair] == pytest.approx([v for pair in theirs for v in pair])
+    assert max(lr for lr, _ in ours) == pytest.approx(0.05)
+    # OneCycleLR cycles Adam's first beta between 0.95 and 0.85, whatever the recipe's betas[0]
+    assert {round(beta1, 6) for _, beta1 in ours} >= {0.95, 0.85}
+
+
+def test_one_cycle_bad_input():
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got str"):
+        one_cycle("net", LESSON8_CNN, 10)
+    with pytest.raises(TypeError, match="recipe must be a cnncourse.recipes.Recipe, got dict"):
+        one_cycle(nn.Linear(2, 2), {"max_lr": 0.01}, 10)
+    with pytest.raises(ValueError, match="steps_per_epoch must be positive, got 0"):
+        one_cycle(nn.Linear(2, 2), LESSON8_CNN, 0)
+    with pytest.raises(TypeError, match="steps_per_epoch must be an int"):
+        one_cycle(nn.Linear(2, 2), LESSON8_CNN, 2.5)
+
+
+def _data(batch_size=8):
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(64, 1, 6, 6, generator=generator)
+    y = (x.mean(dim=(1, 2, 3)) > 0).long()
+    return TensorBatches(x, y, batch_size=batch_size, shuffle=True, seed=0), TensorBatches(x, y, batch_size=16)
+
+
+def _net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(64, 2))
+
+
+def test_train_is_fit_with_the_recipe():
+    recipe = Recipe("tiny", epochs=2, batch_size=8, max_lr=0.02, betas=(0.7, 0.9), label_smoothing=0.1)
+    train_batches, val_batches = _data()
+    ours = _net()
+    history = train(ours, recipe, train_batches, val_batches)
+    assert isinstance(history, History) and len(history) == 2
+    by_hand = _net()
+    optimizer = torch.optim.Adam(by_hand.parameters(), lr=0.02, betas=(0.7, 0.9))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.02, epochs=2, steps_per_epoch=8)
+    train_batches, val_batches = _data()
+    expected = fit(by_hand, train_batches, val_batches, epochs=2, optimizer=optimizer, scheduler=scheduler,
+                   loss_fn=nn.CrossEntropyLoss(label_smoothing=0.1), progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), by_hand.state_dict().values()))
+    assert history.column("train_loss") == expected.column("train_loss")
+
+
+def test_train_label_smoothing_changes_the_loss():
+    smooth = Recipe("s", epochs=1, batch_size=8, max_lr=0.01, label_smoothing=0.2)
+    plain = dataclasses.replace(smooth, label_smoothing=0.0)
+    losses = [train(_net(), r, *_data()).column("train_loss")[0] for r in (smooth, plain)]
+    assert losses[0] > losses[1], "smoothed targets can never be matched exactly, so the loss is higher"
+
+
+def test_train_in_a_configuration():
+    recipe = Recipe("tiny", epochs=1, batch_size=8, max_lr=0.01)
+    model = _net()
+    train(model, recipe, *_data(), config=TrainingConfig(channels_last=True, autocast_dtype=torch.bfloat16))
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert model[0].weight.dtype == torch.float32, "autocast computes in bf16, the weights stay float32"
+
+
+def test_train_bad_input():
+    recipe = Recipe("tiny", epochs=1, batch_size=8, max_lr=0.01)
+    with pytest.raises(ValueError, match="batch_size 16, but recipe 'tiny' trains with batches of 8"):
+        train(_net(), recipe, *_data(batch_size=16))
+    with pytest.raises(TypeError, match="config must be a cnncourse.runtime.TrainingConfig or None, got dict"):
+        train(_net(), recipe, *_data(), config={"channels_last": True})
+    with pytest.raises(TypeError, match="train_batches must have a length"):
+        train(_net(), recipe, iter(list(_data()[0])))
+    with pytest.raises(TypeError, match="recipe must be"):
+        train(_net(), "lesson 8", *_data())
