@@ -37,7 +37,6 @@ This module computes; the figures are in :mod:`cnncourse.plots.receptive_field`.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -452,7 +451,7 @@ def _merge(fields: list[_Field], where: str) -> _Field:
     for a in (0, 1):
         lo = min(f.start[a] - (f.size[a] - 1) / 2 for f in spatial)
         hi = max(f.start[a] + (f.size[a] - 1) / 2 for f in spatial)
-        size.append(int(round(hi - lo)) + 1)
+        size.append(round(hi - lo) + 1)
         start.append((lo + hi) / 2)
     starts = sorted({f.start for f in spatial})
     if len(starts) > 1:
@@ -482,7 +481,7 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
         if node.op == "output":
             continue
         values = []
-        fx.node.map_arg((node.args, node.kwargs), lambda n: values.append(env[n]))
+        fx.node.map_arg((node.args, node.kwargs), lambda n, acc=values: acc.append(env[n]))
         fields = [v for v in values if isinstance(v, _Field)]
         if node.op == "get_attr" or (not fields and not any(isinstance(v, _Many) for v in values)):
             env[node] = _META_VALUE if any(v is _META_VALUE for v in values) else None
@@ -1247,7 +1246,7 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
                 raise clipped
         size = tuple(hi - lo + 1 for lo, hi in boxes[0])
         centres = [tuple((lo + hi) / 2 for lo, hi in box) for box in boxes]
-        jump = tuple(int(round(centres[1][a] - centres[0][a])) for a in (0, 1))
+        jump = tuple(round(centres[1][a] - centres[0][a]) for a in (0, 1))
         start = tuple(centres[0][a] - u0[a] * jump[a] for a in (0, 1))
         results.append(FieldMeasurement(name, size, jump, start, False))
     return results[0] if node is None or isinstance(node, str) else results

@@ -14,13 +14,13 @@ the gradient) moves the opposite way, from 0.95 to 0.85 and back.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from cnncourse._checks import check_float, check_int
 from cnncourse.runtime import TrainingConfig
 from cnncourse.training import History, fit
 
@@ -67,29 +67,22 @@ class Recipe:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"name must be a non-empty string, got {self.name!r}")
+        # frozen dataclass: store the checked (plain Python) values through object.__setattr__
         for key in ("epochs", "batch_size"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{key} must be an int, got {type(value).__name__} ({value!r})")
-            if value < 1:
-                raise ValueError(f"{key} must be positive, got {value}")
-        for key, low, high, closed in (("max_lr", 0.0, math.inf, False),
-                                       ("label_smoothing", 0.0, 1.0, True),
-                                       ("weight_decay", 0.0, math.inf, True)):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{key} must be a number, got {type(value).__name__} ({value!r})")
-            inside = (low <= value if closed else low < value) and value < high
-            if not inside:
-                expected = {"max_lr": "a positive finite number", "label_smoothing": "in [0, 1)",
-                            "weight_decay": "a non-negative finite number"}[key]
-                raise ValueError(f"{key} must be {expected}, got {value!r}")
+            object.__setattr__(self, key, check_int(getattr(self, key), key, minimum=1))
+        object.__setattr__(self, "max_lr", check_float(self.max_lr, "max_lr", minimum=0.0,
+                                                       exclusive_minimum=True))
+        object.__setattr__(self, "label_smoothing", check_float(
+            self.label_smoothing, "label_smoothing", minimum=0.0, maximum=1.0,
+            exclusive_maximum=True))
+        object.__setattr__(self, "weight_decay", check_float(self.weight_decay, "weight_decay",
+                                                             minimum=0.0))
         betas = self.betas
-        if not isinstance(betas, tuple) or len(betas) != 2 or not all(
-                isinstance(b, (int, float)) and not isinstance(b, bool) for b in betas):
+        if not isinstance(betas, tuple) or len(betas) != 2:
             raise TypeError(f"betas must be a tuple of two numbers, got {betas!r}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must both lie in [0, 1), got {betas!r}")
+        object.__setattr__(self, "betas", tuple(
+            check_float(b, f"betas[{i}]", minimum=0.0, maximum=1.0, exclusive_maximum=True)
+            for i, b in enumerate(betas)))
 
 
 LESSON3_MLP = Recipe("lesson 3 MLP", epochs=12, batch_size=512, max_lr=4e-3, label_smoothing=0.1)
@@ -148,11 +141,7 @@ def one_cycle(model: nn.Module, recipe: Recipe, steps_per_epoch: int
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_recipe(recipe)
-    if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int):
-        raise TypeError(f"steps_per_epoch must be an int, got {type(steps_per_epoch).__name__} "
-                        f"({steps_per_epoch!r})")
-    if steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be positive, got {steps_per_epoch}")
+    steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", minimum=1)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.max_lr, betas=recipe.betas,
                                  weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.max_lr, epochs=recipe.epochs,

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnncourse._checks import check_int  # after the wait policy above: it imports torch
+
 DEVICE_ENV = "CNNCOURSE_DEVICE"
 """Environment variable that overrides the automatic device choice (``cpu``, ``cuda``, ``mps``)."""
 
@@ -112,11 +114,7 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     The first call in a process also runs :func:`configure_threads` (unless it already ran),
     so every lesson's first cell sets the thread count that :func:`device_summary` prints.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} ({seed!r})")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    seed = int(seed)
+    seed = check_int(seed, "seed", minimum=0)
     if _threads_configured is None:
         configure_threads()
     if deterministic:
@@ -258,10 +256,8 @@ def configure_threads(n: int | None = None) -> int:
             n = int(text)
         else:
             n = usable
-    elif isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an int or None, got {type(n).__name__} ({n!r})")
-    elif n < 1:
-        raise ValueError(f"n must be a positive number of threads, got {n}")
+    else:
+        n = check_int(n, "n", minimum=1)
     torch.set_num_threads(int(n))
     _threads_configured = torch.get_num_threads()
     return _threads_configured

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from cnncourse._checks import check_float, check_int
 from cnncourse.training import _autocast, _check_model, _model_device, _to_device
 
 
@@ -128,17 +129,13 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
         ``max_seconds`` or not positive.
     """
     _check_model(model)
-    for name, value in (("steps", steps), ("repeats", repeats)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative int, got {warmup!r}")
-    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
-                                    or not max_seconds >= 0):
-        raise ValueError(f"max_seconds must be a non-negative number of seconds or None, got {max_seconds!r}")
+    steps = check_int(steps, "steps", minimum=1)
+    repeats = check_int(repeats, "repeats", minimum=1)
+    warmup = check_int(warmup, "warmup", minimum=0)
+    if max_seconds is not None:
+        max_seconds = check_float(max_seconds, "max_seconds", minimum=0.0)
     if max_spread is not None:
-        if isinstance(max_spread, bool) or not isinstance(max_spread, (int, float)) or not max_spread > 0:
-            raise ValueError(f"max_spread must be a positive fraction such as 0.05 or None, got {max_spread!r}")
+        max_spread = check_float(max_spread, "max_spread", minimum=0.0, exclusive_minimum=True)
         if max_seconds is None:
             raise ValueError("max_spread needs max_seconds: without a time budget a noisy machine "
                              "would keep measuring for ever")
@@ -264,10 +261,8 @@ def peak_matmul_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
         For a non-positive ``size`` or ``seconds``, or a dtype other than float32 / bfloat16 /
         float16.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
-        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    size = check_int(size, "size", minimum=1)
+    seconds = check_float(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype}")
     device = torch.device(device)

@@ -34,11 +34,11 @@ def test_the_lessons_recipes_keep_their_numbers():
     ({"max_lr": float("inf")}, ValueError, ["max_lr", "finite", "inf"]),
     ({"max_lr": float("nan")}, ValueError, ["max_lr", "nan"]),
     ({"max_lr": "0.01"}, TypeError, ["max_lr", "number", "str"]),
-    ({"label_smoothing": 1.0}, ValueError, ["label_smoothing", "[0, 1)", "1.0"]),
+    ({"label_smoothing": 1.0}, ValueError, ["label_smoothing", "[0.0, 1.0)", "1.0"]),
     ({"weight_decay": -1e-4}, ValueError, ["weight_decay", "non-negative", "-0.0001"]),
     ({"betas": (0.9,)}, TypeError, ["betas", "two numbers"]),
     ({"betas": [0.9, 0.99]}, TypeError, ["betas", "tuple"]),
-    ({"betas": (0.9, 1.0)}, ValueError, ["betas", "[0, 1)"]),
+    ({"betas": (0.9, 1.0)}, ValueError, ["betas", "[0.0, 1.0)"]),
     ({"name": ""}, TypeError, ["name", "non-empty"]),
 ])
 def test_bad_recipes_are_refused_by_field(change, error, words):
@@ -76,7 +76,7 @@ def test_one_cycle_bad_input():
         one_cycle("net", LESSON8_CNN, 10)
     with pytest.raises(TypeError, match="recipe must be a cnncourse.recipes.Recipe, got dict"):
         one_cycle(nn.Linear(2, 2), {"max_lr": 0.01}, 10)
-    with pytest.raises(ValueError, match="steps_per_epoch must be positive, got 0"):
+    with pytest.raises(ValueError, match="steps_per_epoch must be a positive int, got 0"):
         one_cycle(nn.Linear(2, 2), LESSON8_CNN, 0)
     with pytest.raises(TypeError, match="steps_per_epoch must be an int"):
         one_cycle(nn.Linear(2, 2), LESSON8_CNN, 2.5)
