@@ -37,6 +37,7 @@ This module computes; the figures are in :mod:`cnncourse.plots.receptive_field`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -929,7 +930,9 @@ def _count_window(op: _Op, x: torch.Tensor) -> torch.Tensor:
         dilation = check_pair(w["dilation"], "dilation")
         if isinstance(padding, str) and padding != "valid":  # "same": PyTorch's own padding rule
             ones = torch.ones(1, 1, *kernel, dtype=x.dtype, device=x.device)
-            return F.conv2d(x, ones, None, stride, padding, dilation)
+            with warnings.catch_warnings():  # even kernels: PyTorch warns it pads a copy
+                warnings.filterwarnings("ignore", message="Using padding='same'")
+                return F.conv2d(x, ones, None, stride, padding, dilation)
         pad = (0, 0) if isinstance(padding, str) else check_pair(padding, "padding")
         if kernel == (1, 1) and stride == (1, 1) and pad == (0, 0):
             return x
@@ -1365,16 +1368,14 @@ def effective_receptive_field(
     is_factory = not isinstance(model, nn.Module)
     if is_factory and not callable(model):
         raise TypeError(f"model must be an nn.Module or a callable returning one, got {type(model).__name__}")
-    if isinstance(n_inits, bool) or not isinstance(n_inits, int) or n_inits < 1:
-        raise ValueError(f"n_inits must be a positive int, got {n_inits!r}")
+    n_inits = check_int(n_inits, "n_inits", minimum=1)
     if not is_factory and n_inits != 1:
         raise ValueError(f"n_inits is {n_inits}, but model is a single module: pass a factory to average over initialisations")
     if inputs is None:
         if input_size is None:
             raise ValueError("give input_size (for random inputs) or inputs")
         size = _check_size(input_size)
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
-            raise ValueError(f"n_inputs must be a positive int, got {n_inputs!r}")
+        n_inputs = check_int(n_inputs, "n_inputs", minimum=1)
     else:
         if not isinstance(inputs, torch.Tensor) or inputs.ndim != 4:
             raise ValueError(f"inputs must be a (N, C, H, W) tensor, got {getattr(inputs, 'shape', type(inputs).__name__)}")
@@ -1585,14 +1586,30 @@ def conv_stack(depth: int, channels: int = 16, kernel_size: int = 3,
         Input channels.
     activation
         Layer class (or factory) put after every convolution; ``None`` for a linear stack.
+
+    Returns
+    -------
+    nn.Sequential
+        Maps ``Tensor[N, in_channels, H, W]`` to ``Tensor[N, channels, H, W]``.
+
+    Raises
+    ------
+    TypeError
+        For a non-integer depth, kernel size or dilation (NumPy integers are accepted).
+    ValueError
+        For a depth below 1, an even kernel size, or dilations that are not ``depth`` positive
+        integers.
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be a positive int, got {depth!r}")
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+    depth = check_int(depth, "depth", minimum=1)
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+    if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
-    dilations = [dilation] * depth if isinstance(dilation, int) else list(dilation)
-    if len(dilations) != depth or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in dilations):
-        raise ValueError(f"dilation must be a positive int or {depth} positive ints, got {dilation!r}")
+    if isinstance(dilation, Sequence) and not isinstance(dilation, str):
+        if len(dilation) != depth:
+            raise ValueError(f"dilation must be a positive int or {depth} positive ints, got {dilation!r}")
+        dilations = [check_int(d, "dilation", minimum=1) for d in dilation]
+    else:
+        dilations = [check_int(dilation, "dilation", minimum=1)] * depth
     layers: list[nn.Module] = []
     c = in_channels
     for d in dilations:

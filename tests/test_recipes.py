@@ -78,7 +78,7 @@ def test_one_cycle_bad_input():
         one_cycle(nn.Linear(2, 2), {"max_lr": 0.01}, 10)
     with pytest.raises(ValueError, match="steps_per_epoch must be a positive int, got 0"):
         one_cycle(nn.Linear(2, 2), LESSON8_CNN, 0)
-    with pytest.raises(TypeError, match="steps_per_epoch must be an int"):
+    with pytest.raises(TypeError, match="steps_per_epoch must be a positive int"):
         one_cycle(nn.Linear(2, 2), LESSON8_CNN, 2.5)
 
 
