@@ -10,10 +10,10 @@ from matplotlib.figure import Figure
 
 from cnncourse.activations import evaluate_with_derivative
 
-__all__ = ["plot_activations"]
+__all__ = ["show_activations"]
 
 
-def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: float = -5.0,
+def show_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: float = -5.0,
                      high: float = 5.0, points: int = 1001) -> Figure:
     """Each activation (left) and its derivative by autograd (right) on ``[low, high]``.
 

@@ -11,16 +11,15 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.figure import Figure
+
+from cnncourse._checks import to_numpy
 
 __all__ = ["show_filters", "show_feature_maps", "show_shifted_digits", "show_shift_accuracy"]
 
 
 def _np(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().float().cpu().numpy()
-    return np.asarray(x, dtype=float)
+    return to_numpy(x).astype(float)
 
 
 def _plain(ax) -> None:
