@@ -102,7 +102,7 @@ def test_bad_input_messages():
 def test_evaluation_figures():
     from matplotlib.figure import Figure
 
-    from cnncourse.plots.evaluation import show_confusion_matrix, show_per_class_accuracy, show_mistakes
+    from cnncourse.plots.evaluation import show_confusion_matrix, show_mistakes, show_per_class_accuracy
 
     logits = torch.tensor([[0.0, 5.0], [0.0, 1.0], [3.0, 0.0], [0.0, 9.0]])
     targets = torch.tensor([0, 0, 0, 1])
