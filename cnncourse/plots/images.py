@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from cnncourse._checks import to_numpy
+from cnncourse._checks import check_int, to_numpy
 
 
 def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
@@ -112,8 +112,7 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
     """
     if not arrays:
         raise ValueError("arrays must name at least one array to plot")
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
-        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    bins = check_int(bins, "bins", minimum=1)
     ncols = max(1, min(ncols, len(arrays)))
     nrows = -(-len(arrays) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,

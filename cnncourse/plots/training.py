@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnncourse._checks import check_int
+
 __all__ = ["show_curves", "show_histories", "show_history", "show_negative_log"]
 
 _LABELS = {"train_loss": "training loss", "val_loss": "validation loss",
@@ -106,8 +108,7 @@ def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     """
     if not curves:
         raise ValueError("curves is empty: pass {name: values}")
-    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
-        raise ValueError(f"smooth must be an int >= 1, got {smooth!r}")
+    smooth = check_int(smooth, "smooth", minimum=1)
     fig, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
     for name, values in curves.items():
         y = np.asarray(values, dtype=float)
