@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import torch
 
+from cnncourse._checks import as_tensor, describe
+
 __all__ = ["ACTIVATIONS", "activation", "derivative", "evaluate_with_derivative"]
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -40,7 +42,7 @@ def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
         If ``name`` is not one of the known activations.
     """
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string such as 'relu', got {type(name).__name__}")
+        raise TypeError(f"name must be a string such as 'relu', got {describe(name)}")
     key = name.strip().lower()
     if key not in ACTIVATIONS:
         raise ValueError(f"name must be one of {sorted(ACTIVATIONS)}, got {name!r}")
@@ -56,15 +58,7 @@ def _resolve(fn: str | Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torc
 
 
 def _as_float_tensor(x, name: str = "x") -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        t = x.detach()
-    else:
-        try:
-            t = torch.as_tensor(x)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            raise TypeError(f"{name} must be a tensor or an array of numbers, got {type(x).__name__}") from exc
-    if not (t.is_floating_point() or t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)):
-        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    t = as_tensor(x, name, dtype="floating").detach()
     return t.to(torch.float64 if t.dtype == torch.float64 else torch.float32).clone()
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cnncourse._checks import check_float, check_int
+
 DATA_ENV = "CNNCOURSE_DATA"
 """Environment variable naming the data folder (default: ``data/`` in the repository)."""
 
@@ -430,8 +432,7 @@ def standardize(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNI
         raise TypeError(f"images must be uint8 pixel values 0-255, got dtype {images.dtype}")
     if images.ndim not in (3, 4):
         raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
-    if std <= 0:
-        raise ValueError(f"std must be positive, got {std}")
+    std = check_float(std, "std", minimum=0, exclusive_minimum=True)
     x = images.float().div_(255)
     if x.ndim == 3:
         x = x.unsqueeze(1)
@@ -501,8 +502,7 @@ def mnist_loaders(batch_size: int = 64, root: str | os.PathLike | None = None, v
     tuple of DataLoader
         ``(train, validation, test)``.
     """
-    if not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int (images per batch), got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size (images per batch)", minimum=1)
     train, val, test = mnist_datasets(root, val_size=val_size, seed=seed)
     loader = torch.utils.data.DataLoader
     return (loader(train, batch_size=batch_size, shuffle=True, num_workers=num_workers,
@@ -542,8 +542,7 @@ class TensorBatches:
         if inputs.device != targets.device:
             raise ValueError(f"inputs are on {inputs.device} but targets are on {targets.device}: "
                              "put both on the same device, e.g. targets.to(inputs.device)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.inputs, self.targets = inputs, targets
         self.batch_size, self.shuffle = batch_size, shuffle
         self.generator = torch.Generator().manual_seed(seed)

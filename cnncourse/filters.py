@@ -44,7 +44,7 @@ def as_tensor(x: object, name: str = "image") -> torch.Tensor:
     """Turn a torch tensor, NumPy array or nested list into a floating-point tensor.
 
     Integer and boolean inputs (e.g. ``uint8`` pixels) become ``float32``; floating
-    tensors keep their dtype (:func:`cnncourse._checks.as_tensor` with ``dtype="floating"``).
+    tensors keep their dtype (``cnncourse._checks.as_tensor`` with ``dtype="floating"``).
 
     Raises
     ------

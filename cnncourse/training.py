@@ -76,9 +76,9 @@ class History:
 
     def plot(self, title: str | None = None):
         """Loss and accuracy curves (training and validation) as a matplotlib Figure."""
-        from cnncourse.plots.training import plot_history
+        from cnncourse.plots.training import show_history
 
-        return plot_history(self, title=title)
+        return show_history(self, title=title)
 
     def to_dict(self) -> dict:
         """Plain data, for checkpoints."""

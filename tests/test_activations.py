@@ -57,14 +57,14 @@ def test_bad_input():
 def test_plot_activations():
     from matplotlib.figure import Figure
 
-    from cnncourse.plots.activations import plot_activations
+    from cnncourse.plots.activations import show_activations
 
-    fig = plot_activations(("sigmoid", "relu"), points=11)
+    fig = show_activations(("sigmoid", "relu"), points=11)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert len(fig.axes[0].lines) == 2 + 2  # two curves plus the two axis lines
     with pytest.raises(ValueError, match="low must be smaller"):
-        plot_activations(low=1, high=0)
+        show_activations(low=1, high=0)
     with pytest.raises(ValueError, match="names is empty"):
-        plot_activations(())
+        show_activations(())
     with pytest.raises(ValueError, match="name must be one of"):
-        plot_activations(("swish",))
+        show_activations(("swish",))

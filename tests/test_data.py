@@ -222,7 +222,7 @@ def test_tensor_batches_cover_every_example_once_per_epoch():
 
 
 @pytest.mark.parametrize("kwargs, error", [
-    ({"batch_size": 0}, ValueError), ({"batch_size": 2.5}, ValueError),
+    ({"batch_size": 0}, ValueError), ({"batch_size": 2.5}, TypeError),
 ])
 def test_tensor_batches_bad_input(kwargs, error):
     with pytest.raises(error, match="batch_size"):

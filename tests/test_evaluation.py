@@ -102,19 +102,19 @@ def test_bad_input_messages():
 def test_evaluation_figures():
     from matplotlib.figure import Figure
 
-    from cnncourse.plots.evaluation import plot_confusion_matrix, plot_per_class_accuracy, show_mistakes
+    from cnncourse.plots.evaluation import show_confusion_matrix, show_mistakes, show_per_class_accuracy
 
     logits = torch.tensor([[0.0, 5.0], [0.0, 1.0], [3.0, 0.0], [0.0, 9.0]])
     targets = torch.tensor([0, 0, 0, 1])
     cm = confusion_matrix(logits, targets)
-    assert isinstance(plot_confusion_matrix(cm, hide_diagonal=True), Figure)
-    assert isinstance(plot_per_class_accuracy(per_class_accuracy(logits, targets), overall=0.5), Figure)
+    assert isinstance(show_confusion_matrix(cm, hide_diagonal=True), Figure)
+    assert isinstance(show_per_class_accuracy(per_class_accuracy(logits, targets), overall=0.5), Figure)
     mistakes = most_confused_examples(logits, targets)
     assert isinstance(show_mistakes(torch.zeros(4, 28, 28), mistakes), Figure)
     with pytest.raises(ValueError, match="square"):
-        plot_confusion_matrix(torch.zeros(2, 3))
+        show_confusion_matrix(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="class_names"):
-        plot_confusion_matrix(cm, class_names=["a"])
+        show_confusion_matrix(cm, class_names=["a"])
     with pytest.raises(ValueError, match="empty"):
         show_mistakes(torch.zeros(4, 28, 28), [])
     with pytest.raises(ValueError, match="outside"):

@@ -45,14 +45,14 @@ def test_a_constant_array_gets_a_unit_range_like_numpy():
     np.testing.assert_allclose(edges, ref_edges)
 
 
-@pytest.mark.parametrize("arrays, bins, fragments", [
-    ({}, 50, ["at least one array"]),
-    ({"empty": np.array([])}, 50, ["'empty'", "empty"]),
-    ({"x": np.ones(3)}, 0, ["bins", "0", "positive"]),
-    ({"x": np.ones(3)}, 2.5, ["bins", "2.5", "int"]),
+@pytest.mark.parametrize("arrays, bins, error, fragments", [
+    ({}, 50, ValueError, ["at least one array"]),
+    ({"empty": np.array([])}, 50, ValueError, ["'empty'", "empty"]),
+    ({"x": np.ones(3)}, 0, ValueError, ["bins", "0", "positive"]),
+    ({"x": np.ones(3)}, 2.5, TypeError, ["bins", "2.5", "int"]),
 ])
-def test_bad_input_is_explained(arrays, bins, fragments):
-    with pytest.raises(ValueError) as info:
+def test_bad_input_is_explained(arrays, bins, error, fragments):
+    with pytest.raises(error) as info:
         show_value_histograms(arrays, bins=bins)
     for fragment in fragments:
         assert fragment in str(info.value)

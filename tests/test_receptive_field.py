@@ -354,30 +354,30 @@ def test_plots_return_figures():
     from matplotlib.figure import Figure
 
     from cnncourse.plots.receptive_field import (
-        plot_dilation_comparison,
-        plot_erf_by_depth,
-        plot_erf_comparison,
-        plot_field_growth,
-        plot_usage_map,
+        show_dilation_comparison,
+        show_erf_by_depth,
+        show_erf_comparison,
+        show_field_growth,
+        show_usage_map,
     )
 
     m = _gaussian((15, 15), 7, 7, 2, 2)
     box = ((4, 10), (4, 10))
     figs = [
-        plot_usage_map({"a": usage_map(conv_stack(1), 6, None)}),
-        plot_erf_by_depth({1: m, 2: m}, {1: box, 2: box}, title="t"),
-        plot_field_growth([1, 2, 4], {"ERF": [1, 1.4, 2], "theory": [1, 2, 4]},
+        show_usage_map({"a": usage_map(conv_stack(1), 6, None)}),
+        show_erf_by_depth({1: m, 2: m}, {1: box, 2: box}, title="t"),
+        show_field_growth([1, 2, 4], {"ERF": [1, 1.4, 2], "theory": [1, 2, 4]},
                           {"ERF": fit_power_law([1, 2, 4], [1, 1.4, 2])}),
-        plot_erf_comparison({"before": m, "after": m}, box),
-        plot_dilation_comparison({"plain": m, "dilated": m}, {"plain": 10, "dilated": 10}, {"plain": box}),
+        show_erf_comparison({"before": m, "after": m}, box),
+        show_dilation_comparison({"plain": m, "dilated": m}, {"plain": 10, "dilated": 10}, {"plain": box}),
     ]
     assert all(isinstance(f, Figure) for f in figs)
     with pytest.raises(ValueError, match="maps"):
-        plot_usage_map({})
+        show_usage_map({})
     with pytest.raises(ValueError, match="2-D"):
-        plot_erf_comparison({"a": np.ones(3)})
+        show_erf_comparison({"a": np.ones(3)})
     with pytest.raises(ValueError, match="depths"):
-        plot_field_growth([1], {"a": [1]})
+        show_field_growth([1], {"a": [1]})
 
 
 # --------------------------------------------------------------------------- graphs (torch.fx)

@@ -182,23 +182,23 @@ def test_training_figures():
     import numpy as np
     from matplotlib.figure import Figure
 
-    from cnncourse.plots.training import plot_curves, plot_histories, plot_negative_log
+    from cnncourse.plots.training import show_curves, show_histories, show_negative_log
 
     model = _model()
     h = fit(model, _batches(), _batches(60, shuffle=False), epochs=2, progress=False)
-    assert isinstance(plot_histories({"a": h, "b": h}, logy=True), Figure)
-    fig = plot_curves({"x": [4.0, 2.0, 0.0, 2.0]}, smooth=2)
+    assert isinstance(show_histories({"a": h, "b": h}, logy=True), Figure)
+    fig = show_curves({"x": [4.0, 2.0, 0.0, 2.0]}, smooth=2)
     # a trailing moving average of width 2
     assert np.allclose(fig.axes[0].lines[0].get_ydata(), [4.0, 3.0, 1.0, 1.0])
-    assert isinstance(plot_negative_log(), Figure)
+    assert isinstance(show_negative_log(), Figure)
     with pytest.raises(ValueError, match="metrics must be among"):
-        plot_histories({"a": h}, metrics=("loss",))
+        show_histories({"a": h}, metrics=("loss",))
     with pytest.raises(ValueError, match="histories is empty"):
-        plot_histories({})
+        show_histories({})
     with pytest.raises(ValueError, match="smooth"):
-        plot_curves({"x": [1.0]}, smooth=0)
+        show_curves({"x": [1.0]}, smooth=0)
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
-        plot_negative_log((0.0,))
+        show_negative_log((0.0,))
 
 
 def test_a_best_checkpoint_can_be_resumed_from(tmp_path):

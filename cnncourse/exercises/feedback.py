@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ class Rejected(Exception):
         self.feedback = feedback
 
 
-def checker(exercise: str, mistakes: Callable[[], dict] | None = None
+def checker(exercise: str, mistakes: Callable[[], dict] | None = None, name_from: str | None = None
             ) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
     """Decorate a checker whose first argument is the learner's answer.
 
@@ -89,13 +90,21 @@ def checker(exercise: str, mistakes: Callable[[], dict] | None = None
     checker whose name depends on its arguments passes the name to the helpers itself).
     ``mistakes``, for a checker whose answer is a number or a choice, returns its table of
     known wrong answers and their hints (``{answer: hint}``), the table the checker itself
-    consults; the decorated checker exposes it as ``check_x.mistakes()``.
+    consults; the decorated checker exposes it as ``check_x.mistakes()``. ``name_from`` names a
+    parameter of the checker that overrides ``exercise`` (a checker used for several questions).
     """
     def decorate(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
+        signature = inspect.signature(fn)
+
         @functools.wraps(fn)
         def wrapper(answer: object = None, *args, **kwargs) -> Feedback:
             if is_placeholder(answer):
-                return unanswered(exercise)
+                name = exercise
+                if name_from is not None:
+                    bound = signature.bind(answer, *args, **kwargs)
+                    bound.apply_defaults()
+                    name = bound.arguments[name_from]
+                return unanswered(name)
             try:
                 return fn(answer, *args, **kwargs)
             except Rejected as rejected:

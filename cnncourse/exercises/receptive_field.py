@@ -11,27 +11,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from numbers import Real
 
 from torch import nn
 
-from cnncourse.exercises.feedback import Feedback, Rejected, correct, is_placeholder, read_number, unanswered, wrong
+from cnncourse._checks import check_float
+from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, wrong
 from cnncourse.receptive_field import ReceptiveField, receptive_field
 
 __all__ = ["check_field_size", "check_jump", "check_stage_field", "check_erf_growth"]
 
 
-def _as_pixels(answer: object, exercise: str) -> tuple[tuple[int, int] | None, Feedback | None]:
-    """An int, a whole float or a pair of them -> (rows, cols); else a failing Feedback."""
+def _as_pixels(answer: object, exercise: str) -> tuple[int, int]:
+    """An int, a whole float or a pair of them -> (rows, cols); else :class:`Rejected` with a hint."""
     what = "a whole number of pixels (an int)"
-    try:
-        if isinstance(answer, (tuple, list)) and len(answer) == 2:
-            return (read_number(answer[0], exercise, integer=True, what=what),
-                    read_number(answer[1], exercise, integer=True, what=what)), None
-        value = read_number(answer, exercise, integer=True, what=what)
-    except Rejected as rejected:
-        return None, rejected.feedback
-    return (value, value), None
+    if isinstance(answer, (tuple, list)) and len(answer) == 2:
+        return (read_number(answer[0], exercise, integer=True, what=what),
+                read_number(answer[1], exercise, integer=True, what=what))
+    value = read_number(answer, exercise, integer=True, what=what)
+    return value, value
 
 
 def _variants(rf: ReceptiveField) -> dict[str, tuple[int, int]]:
@@ -68,6 +65,7 @@ def _variants(rf: ReceptiveField) -> dict[str, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
+@checker("receptive field size", name_from="exercise")
 def check_field_size(answer: object, layers: nn.Module | Iterable[nn.Module],
                      exercise: str = "receptive field size") -> Feedback:
     """Check the learner's theoretical receptive-field size of the last layer of ``layers``.
@@ -84,11 +82,7 @@ def check_field_size(answer: object, layers: nn.Module | Iterable[nn.Module],
         Name shown in the verdict.
     """
     rf = receptive_field(layers)
-    if is_placeholder(answer):
-        return unanswered(exercise)
-    got, fail = _as_pixels(answer, exercise)
-    if fail is not None:
-        return fail
+    got = _as_pixels(answer, exercise)
     ref = rf.size
     if got == ref:
         return correct(exercise, "that is the number of input pixels (per side) one unit of the last layer can see.")
@@ -117,6 +111,7 @@ def check_field_size(answer: object, layers: nn.Module | Iterable[nn.Module],
                            "r_l = r_(l-1) + (k_l - 1) j_(l-1), j_l = j_(l-1) s_l.")
 
 
+@checker("jump", name_from="exercise")
 def check_jump(answer: object, layers: nn.Module | Iterable[nn.Module],
                exercise: str = "jump") -> Feedback:
     """Check the learner's jump (effective stride, in input pixels) of the last layer of ``layers``.
@@ -131,11 +126,7 @@ def check_jump(answer: object, layers: nn.Module | Iterable[nn.Module],
         Name shown in the verdict.
     """
     rf = receptive_field(layers)
-    if is_placeholder(answer):
-        return unanswered(exercise)
-    got, fail = _as_pixels(answer, exercise)
-    if fail is not None:
-        return fail
+    got = _as_pixels(answer, exercise)
     ref = rf.jump
     if got == ref:
         return correct(exercise, "two neighbouring units of the last layer look at windows this many input "
@@ -153,6 +144,7 @@ def check_jump(answer: object, layers: nn.Module | Iterable[nn.Module],
                            "kernel sizes, padding and dilation do not change it.")
 
 
+@checker("field of a residual block", name_from="exercise")
 def check_stage_field(answer: object, model: nn.Module, stage: str,
                       exercise: str = "field of a residual block") -> Feedback:
     """Check the learner's receptive-field size at the output of ``stage`` of a branching model.
@@ -176,17 +168,14 @@ def check_stage_field(answer: object, model: nn.Module, stage: str,
     Raises
     ------
     ValueError
-        When ``stage`` is not in the table (a mistake of the lesson, not of the learner).
+        When ``stage`` is not in the table or sees the whole input (a mistake of the lesson,
+        not of the learner).
     """
     rf = receptive_field(model)
     row = rf[stage]
-    if is_placeholder(answer):
-        return unanswered(exercise)
-    got, fail = _as_pixels(answer, exercise)
-    if fail is not None:
-        return fail
     if row.size is None:
         raise ValueError(f"stage {stage!r} sees the whole input: ask about a stage with a finite field")
+    got = _as_pixels(answer, exercise)
     ref = row.size
     if got == ref:
         return correct(exercise, "the sum sees the union of both branches, and the longer branch "
@@ -204,6 +193,7 @@ def check_stage_field(answer: object, model: nn.Module, stage: str,
                            "after the stride-2 convolution the jump has doubled.")
 
 
+@checker("ERF growth", name_from="exercise")
 def check_erf_growth(answer: object, depth_ratio: float = 4.0,
                      exercise: str = "ERF growth") -> Feedback:
     """Check by what factor the effective receptive field's radius grows when depth grows ``depth_ratio`` times.
@@ -220,16 +210,9 @@ def check_erf_growth(answer: object, depth_ratio: float = 4.0,
     exercise
         Name shown in the verdict.
     """
-    if isinstance(depth_ratio, bool) or not isinstance(depth_ratio, Real) or not depth_ratio > 1:
-        raise ValueError(f"depth_ratio must be a number > 1, got {depth_ratio!r}")
-    if is_placeholder(answer):
-        return unanswered(exercise)
-    try:
-        read_number(answer, exercise, what="a number (a growth factor)")
-    except Rejected as rejected:
-        return rejected.feedback
+    depth_ratio = check_float(depth_ratio, "depth_ratio", minimum=1, exclusive_minimum=True)
+    got = read_number(answer, exercise, what="a number (a growth factor)")
     ref = math.sqrt(depth_ratio)
-    got = read_number(answer, exercise)
     if abs(got - ref) <= 0.1 * ref:
         return correct(exercise, "the effective field widens like the square root of depth, more slowly "
                                  "than the theoretical one.")

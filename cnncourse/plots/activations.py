@@ -8,12 +8,13 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from cnncourse._checks import check_int
 from cnncourse.activations import evaluate_with_derivative
 
-__all__ = ["plot_activations"]
+__all__ = ["show_activations"]
 
 
-def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: float = -5.0,
+def show_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: float = -5.0,
                      high: float = 5.0, points: int = 1001) -> Figure:
     """Each activation (left) and its derivative by autograd (right) on ``[low, high]``.
 
@@ -32,8 +33,7 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: fl
         raise ValueError("names is empty: give at least one activation name")
     if not low < high:
         raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
-    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
-        raise ValueError(f"points must be an int >= 2, got {points!r}")
+    points = check_int(points, "points", minimum=2)
     z = torch.linspace(low, high, points, dtype=torch.float64)
     fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
     for name in names:

@@ -11,16 +11,15 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.figure import Figure
+
+from cnncourse._checks import check_int, to_numpy
 
 __all__ = ["show_filters", "show_feature_maps", "show_shifted_digits", "show_shift_accuracy"]
 
 
 def _np(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().float().cpu().numpy()
-    return np.asarray(x, dtype=float)
+    return to_numpy(x).astype(float)
 
 
 def _plain(ax) -> None:
@@ -54,8 +53,7 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
         w = w[:, 0]
     if w.ndim != 3 or len(w) == 0:
         raise ValueError(f"weight must have shape (out, in, k, k) or (n, k, k), got {np.shape(weight)}")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    ncols = check_int(ncols, "ncols", minimum=1)
     ncols = min(ncols, len(w))
     nrows = -(-len(w) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
@@ -91,8 +89,7 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
     """
     if not maps:
         raise ValueError("maps is empty: pass at least one layer's feature maps")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = check_int(n, "n", minimum=1)
     img = np.squeeze(_np(image))
     if img.ndim != 2:
         raise ValueError(f"image must be one 2-D image, got shape {np.shape(image)}")

@@ -6,19 +6,14 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
-__all__ = ["plot_confusion_matrix", "plot_per_class_accuracy", "show_mistakes"]
+from cnncourse._checks import to_numpy
+
+__all__ = ["show_confusion_matrix", "show_per_class_accuracy", "show_mistakes"]
 
 
-def _numpy(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def plot_per_class_accuracy(per_class, overall: float | None = None, title: str | None = None) -> Figure:
+def show_per_class_accuracy(per_class, overall: float | None = None, title: str | None = None) -> Figure:
     """A bar per class with its accuracy, zoomed on the range where the bars differ.
 
     Parameters
@@ -31,7 +26,7 @@ def plot_per_class_accuracy(per_class, overall: float | None = None, title: str 
     title
         Optional title.
     """
-    acc = _numpy(per_class).astype(float)
+    acc = to_numpy(per_class).astype(float)
     if acc.ndim != 1 or len(acc) == 0:
         raise ValueError(f"per_class must be a non-empty vector, got shape {acc.shape}")
     fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
@@ -56,7 +51,7 @@ def plot_per_class_accuracy(per_class, overall: float | None = None, title: str 
     return fig
 
 
-def plot_confusion_matrix(matrix, class_names: Sequence[str] | None = None, title: str | None = None,
+def show_confusion_matrix(matrix, class_names: Sequence[str] | None = None, title: str | None = None,
                           hide_diagonal: bool = False) -> Figure:
     """A confusion matrix as a heat map with every count written in its cell.
 
@@ -72,7 +67,7 @@ def plot_confusion_matrix(matrix, class_names: Sequence[str] | None = None, titl
         Colour only the mistakes (the diagonal would otherwise drown them); the correct
         counts are still written, in grey.
     """
-    m = _numpy(matrix)
+    m = to_numpy(matrix)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
         raise ValueError(f"matrix must be square and non-empty, got shape {m.shape}")
     n = m.shape[0]
@@ -119,7 +114,7 @@ def show_mistakes(images, mistakes, ncols: int = 6, size: float = 1.35) -> Figur
     size
         Inches per image.
     """
-    x = _numpy(images)
+    x = to_numpy(images)
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3:

@@ -15,13 +15,12 @@ from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cnncourse._checks import to_numpy
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
 
 
 def _np(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=float)
+    arr = to_numpy(x).astype(float)
     if arr.ndim != 2:
         arr = np.squeeze(arr)
     if arr.ndim != 2:

@@ -9,11 +9,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-
-def _as_numpy(images) -> np.ndarray:
-    if isinstance(images, torch.Tensor):
-        images = images.detach().cpu().numpy()
-    return np.asarray(images)
+from cnncourse._checks import check_int, to_numpy
 
 
 def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
@@ -33,7 +29,7 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
     size
         Inches per image.
     """
-    x = _as_numpy(images)
+    x = to_numpy(images)
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3 or len(x) == 0:
@@ -70,7 +66,7 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     fontsize
         Size of the numbers, in points.
     """
-    x = _as_numpy(image)
+    x = to_numpy(image)
     if x.ndim == 3 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 2:
@@ -116,14 +112,13 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
     """
     if not arrays:
         raise ValueError("arrays must name at least one array to plot")
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins <= 0:
-        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    bins = check_int(bins, "bins", minimum=1)
     ncols = max(1, min(ncols, len(arrays)))
     nrows = -(-len(arrays) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,
                              layout="constrained")
     for ax, (name, values) in zip(axes.flat, arrays.items()):
-        v = torch.as_tensor(_as_numpy(values)).flatten().double()
+        v = torch.as_tensor(to_numpy(values)).flatten().double()
         if v.numel() == 0:
             raise ValueError(f"array {name!r} is empty: there is nothing to histogram")
         vmin, vmax = v.min().item(), v.max().item()

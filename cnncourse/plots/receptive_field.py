@@ -13,11 +13,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 __all__ = [
-    "plot_usage_map",
-    "plot_erf_by_depth",
-    "plot_field_growth",
-    "plot_erf_comparison",
-    "plot_dilation_comparison",
+    "show_usage_map",
+    "show_erf_by_depth",
+    "show_field_growth",
+    "show_erf_comparison",
+    "show_dilation_comparison",
 ]
 
 
@@ -64,7 +64,7 @@ def _heatmap_row(maps: dict[str, np.ndarray], outlines: Mapping | None, cmap: st
     return fig
 
 
-def plot_usage_map(maps: Mapping[str, np.ndarray], title: str | None = None,
+def show_usage_map(maps: Mapping[str, np.ndarray], title: str | None = None,
                    annotate: bool = True) -> Figure:
     """Heatmaps of pixel-usage counts (:func:`cnncourse.receptive_field.usage_map`), side by side.
 
@@ -80,7 +80,7 @@ def plot_usage_map(maps: Mapping[str, np.ndarray], title: str | None = None,
     return _heatmap_row(_check_maps(maps), None, "magma", title, annotate=annotate)
 
 
-def plot_erf_by_depth(maps: Mapping[int, np.ndarray], field_bounds: Mapping[int, tuple] | None = None,
+def show_erf_by_depth(maps: Mapping[int, np.ndarray], field_bounds: Mapping[int, tuple] | None = None,
                       title: str | None = None) -> Figure:
     """Effective receptive fields of networks of increasing depth, one heatmap each.
 
@@ -102,7 +102,7 @@ def plot_erf_by_depth(maps: Mapping[int, np.ndarray], field_bounds: Mapping[int,
     return _heatmap_row(labelled, outlines, "viridis", title)
 
 
-def plot_field_growth(depths: Sequence[float], series: Mapping[str, Sequence[float]],
+def show_field_growth(depths: Sequence[float], series: Mapping[str, Sequence[float]],
                       slopes: Mapping[str, float] | None = None, ylabel: str = "radius (pixels)",
                       title: str | None = None) -> Figure:
     """Field radius against depth on log-log axes, with fitted power laws.
@@ -147,7 +147,7 @@ def plot_field_growth(depths: Sequence[float], series: Mapping[str, Sequence[flo
     return fig
 
 
-def plot_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | None = None,
+def show_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | None = None,
                         title: str | None = None, profile: bool = True) -> Figure:
     """Two or more effective receptive fields side by side (e.g. untrained vs trained).
 
@@ -193,7 +193,7 @@ def plot_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | No
     return fig
 
 
-def plot_dilation_comparison(maps: Mapping[str, np.ndarray], parameters: Mapping[str, int] | None = None,
+def show_dilation_comparison(maps: Mapping[str, np.ndarray], parameters: Mapping[str, int] | None = None,
                              field_bounds: Mapping[str, tuple] | None = None,
                              title: str | None = None) -> Figure:
     """Fields of plain and dilated stacks side by side, with their parameter counts in the titles.

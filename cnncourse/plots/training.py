@@ -8,13 +8,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["plot_curves", "plot_histories", "plot_history", "plot_negative_log"]
+from cnncourse._checks import check_int
+
+__all__ = ["show_curves", "show_histories", "show_history", "show_negative_log"]
 
 _LABELS = {"train_loss": "training loss", "val_loss": "validation loss",
            "train_accuracy": "training accuracy", "val_accuracy": "validation accuracy"}
 
 
-def plot_history(history, title: str | None = None) -> Figure:
+def show_history(history, title: str | None = None) -> Figure:
     """Loss and accuracy per epoch, training and validation, side by side.
 
     Parameters
@@ -45,7 +47,7 @@ def plot_history(history, title: str | None = None) -> Figure:
     return fig
 
 
-def plot_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("train_loss", "val_loss"),
+def show_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("train_loss", "val_loss"),
                    title: str | None = None, logy: bool = False) -> Figure:
     """Several runs on shared axes: one panel per metric, one colour per run.
 
@@ -89,7 +91,7 @@ def plot_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
     return fig
 
 
-def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", ylabel: str = "loss",
+def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", ylabel: str = "loss",
                 title: str | None = None, logy: bool = False, smooth: int = 1) -> Figure:
     """Any named sequences on one axis, e.g. the loss after every batch for two optimizers.
 
@@ -106,8 +108,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     """
     if not curves:
         raise ValueError("curves is empty: pass {name: values}")
-    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
-        raise ValueError(f"smooth must be an int >= 1, got {smooth!r}")
+    smooth = check_int(smooth, "smooth", minimum=1)
     fig, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
     for name, values in curves.items():
         y = np.asarray(values, dtype=float)
@@ -130,7 +131,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     return fig
 
 
-def plot_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> Figure:
+def show_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> Figure:
     """The cross-entropy penalty ``-log p`` against the probability ``p`` given to the true class.
 
     Parameters
@@ -156,7 +157,7 @@ def plot_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> 
     return fig
 
 
-def plot_throughput(rates: dict[str, float]) -> Figure:
+def show_throughput(rates: dict[str, float]) -> Figure:
     """Horizontal bars of training throughput (images per second), one per named setting."""
     if not rates:
         raise ValueError("rates must name at least one setting")
