@@ -22,9 +22,8 @@ from sphinx.errors import ExtensionError
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _vendor(app) -> None:
-    if app.builder.format != "html":
-        return
+def _vendor(app, config) -> None:
+    """Before Sphinx checks html_static_path: the folder must exist by then."""
     result = subprocess.run([sys.executable, str(REPO / "scripts" / "vendor_js.py")],
                             capture_output=True, text=True)
     if result.returncode:
@@ -38,13 +37,13 @@ def _no_thebe(app, pagename, templatename, context, doctree) -> None:
     kept = []
     for js in scripts:
         body = str(getattr(js, "attributes", {}).get("body", ""))
-        if "THEBE_JS_URL" in body or str(js).endswith("sphinx-thebe.js"):
+        if "THEBE_JS_URL" in body or str(getattr(js, "filename", js) or "").endswith("sphinx-thebe.js"):
             continue
         kept.append(js)
     scripts[:] = kept
 
 
 def setup(app):
-    app.connect("builder-inited", _vendor)
+    app.connect("config-inited", _vendor)
     app.connect("html-page-context", _no_thebe, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -8,7 +8,12 @@
   var base = new URL(root + "_static/", document.baseURI).href;
   window.__jupyter_widgets_assets_path__ = base + "html-manager/";
   if (window.requirejs) {
-    window.requirejs.config({ paths: { anywidget: base + "anywidget/index" } });
+    // The manager's fonts are fetched relative to its own module's URL, which RequireJS
+    // derives from this path (without it, from the page's folder: a 404 on every page).
+    window.requirejs.config({ paths: {
+      anywidget: base + "anywidget/index",
+      "@jupyter-widgets/html-manager/dist": base + "html-manager",
+    } });
   }
 
   function queue(job) {
