@@ -229,12 +229,12 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
             raise TypeError(f"checker must return a Feedback (passed, message), got {type(fb).__name__}")
         return fb
 
-    absurd = {"number": 99991, "list": [99991] * 3}.get(kind)  # prints the same with :g
+    # The checker's catch-all hint, from an answer no one gives (99991 prints alike with :g).
     catch_all = None
-    if absurd is not None:
-        fb = verdict(absurd)
-        catch_all = _generic(fb.message, canonical(absurd, kind, decimals).replace(",", ", "))
-        catch_all = _generic(catch_all, canonical(absurd, kind, decimals))
+    if kind in ("number", "list") and candidates:
+        absurd = 99991 if kind == "number" else [99991] * len(list(candidates[0]))
+        text = canonical(absurd, kind, decimals)
+        catch_all = _generic(_generic(verdict(absurd).message, text.replace(",", ", ")), text)
     exercise = ""
     entries: dict[str, str] = {}
     salt = ""
