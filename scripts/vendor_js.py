@@ -7,8 +7,8 @@ to ``_build/html/_static/``):
   its AMD bundle ``embed-amd.js`` and the icon fonts its CSS refers to;
 * ``require.min.js``: RequireJS, through which the widget manager loads widget front ends;
 * ``anywidget/index.js``: anywidget's AMD front end, from the installed ``anywidget`` wheel;
-* ``mathjax/``: MathJax 3's ``tex-chtml.js`` component, the TeX extensions it may autoload
-  and its CommonHTML fonts (the rest of the package, about 30 MB, is left out).
+* ``mathjax/``: MathJax 3's loader, TeX input with the extensions it may autoload, and
+  CommonHTML output with its fonts (the rest of the package, about 30 MB, is left out).
 
 The npm packages come from the npm registry through ``npm pack`` at the pinned version, and
 each tarball's SHA-512 must equal the registry integrity pinned below; the anywidget file must
@@ -106,10 +106,18 @@ def _html_manager(rel: str) -> str | None:
     return f"html-manager/{name}"
 
 
+MATHJAX_FILES = ("es5/startup.js", "es5/input/tex.js", "es5/output/chtml.js", "es5/output/chtml/fonts/tex.js",
+                 "es5/output/chtml/fonts/woff-v2/", "es5/input/tex/extensions/")
+"""What the book keeps of MathJax: the loader, TeX input (the extensions it autoloads) and
+CommonHTML output with its fonts. Not the combined ``tex-chtml.js``: its menu bundles the speech
+rule engine, which fetches its data from a CDN when a reader turns speech on."""
+
+
 def _mathjax(rel: str) -> str | None:
-    keep = ("es5/tex-chtml.js", "es5/output/chtml/fonts/woff-v2/", "es5/input/tex/extensions/")
-    if rel == "LICENSE" or any(rel.startswith(k) or rel == k for k in keep):
-        return "mathjax/" + rel.removeprefix("es5/") if rel != "LICENSE" else "mathjax/LICENSE"
+    if rel == "LICENSE":
+        return "mathjax/LICENSE"
+    if any(rel == k or (k.endswith("/") and rel.startswith(k)) for k in MATHJAX_FILES):
+        return "mathjax/" + rel.removeprefix("es5/")
     return None
 
 
@@ -133,7 +141,7 @@ def _anywidget_js() -> bytes:
 def pins() -> dict:
     """What the vendored folder holds, as written to its ``VERSIONS.json``."""
     return {"npm": {k: list(v) for k, v in NPM.items()}, "anywidget": list(ANYWIDGET),
-            "patch": [CDN_BASE, LOCAL_BASE]}
+            "patch": [CDN_BASE, LOCAL_BASE], "mathjax": list(MATHJAX_FILES)}
 
 
 def vendor(dest: Path = DEST) -> Path:

@@ -97,9 +97,15 @@ function outline(canvas, scale, row, col, height, width, colour, dashed = false)
 }
 
 function panel(title) {
-  const canvas = h("canvas", { role: "img" });
+  const canvas = h("canvas", { role: "img", "aria-label": title });
   const caption = h("div", { class: "cnx-title" }, title);
   return { el: h("figure", { class: "cnx-panel" }, caption, canvas), canvas, caption };
+}
+
+// Set a panel's title, which is also its picture's text alternative.
+function caption(p, text) {
+  p.caption.textContent = text;
+  p.canvas.setAttribute("aria-label", text);
 }
 
 // Publish the front end's own numbers on the element, so that they can be read back and

@@ -121,11 +121,11 @@ function render({ model, el }) {
     if (before) {
       const sb = drawMap(pBefore.canvas, before, side, side, { cmap: "reds" });
       outline(pBefore.canvas, sb, r0, c0, r1 - r0 + 1, c1 - c0 + 1, "#1f77b4", true);
-      pBefore.caption.textContent = `before training: radius ${fmt(moments(before, side, side), 1)} px`;
+      caption(pBefore, `before training: radius ${fmt(moments(before, side, side), 1)} px`);
     }
     const s = drawMap(pMap.canvas, erf, side, side, { cmap: "reds" });
     outline(pMap.canvas, s, r0, c0, r1 - r0 + 1, c1 - c0 + 1, "#1f77b4", true);
-    pMap.caption.textContent = `${isTrained ? "trained" : "uniform weights"}: radius ${fmt(radius, 1)} px`;
+    caption(pMap, `${isTrained ? "trained" : "uniform weights"}: radius ${fmt(radius, 1)} px`);
     const row = (m) => Array.from(m.slice(centre * side, (centre + 1) * side));
     profile(pProfile.canvas, before ? [row(before), row(erf)] : [row(erf)], before ? ["#999", "#d62728"] : ["#d62728"]);
     const what = isTrained

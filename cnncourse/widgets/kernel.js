@@ -112,13 +112,13 @@ function render({ model, el }) {
     const s = drawMap(pIn.canvas, padded.data, padded.rows, padded.cols, { vmin: lo, vmax: hi });
     if (padded.off) outline(pIn.canvas, s, padded.off, padded.off, im.rows, im.cols, "gold");
     outline(pIn.canvas, s, row, col, 3, 3, "red");
-    pIn.caption.textContent = `input, ${edge}: ${padded.rows}x${padded.cols}`;
+    caption(pIn, `input, ${edge}: ${padded.rows}x${padded.cols}`);
     drawMap(pWin.canvas, patch, 3, 3, { vmin: lo, vmax: hi, scale: 30 });
     drawMap(pK.canvas, Float64Array.from(kernel), 3, 3, { cmap: "signed", scale: 30 });
-    pK.caption.textContent = `kernel, sum ${fmt(kernel.reduce((a, b) => a + b, 0))}`;
+    caption(pK, `kernel, sum ${fmt(kernel.reduce((a, b) => a + b, 0))}`);
     const so = drawMap(pOut.canvas, out.data, out.rows, out.cols, { cmap: "signed" });
     outline(pOut.canvas, so, row, col, 1, 1, "red");
-    pOut.caption.textContent = `output ${out.rows}x${out.cols}, [${row}, ${col}]`;
+    caption(pOut, `output ${out.rows}x${out.cols}, [${row}, ${col}]`);
     const terms = kernel.map((w, i) => `(${fmt(w)})(${fmt(patch[i], 2)})`).join(" + ");
     text.innerHTML = "";
     text.append(h("code", {}, `output[${row}, ${col}] = ${terms} = `, h("b", {}, fmt(value))),

@@ -78,11 +78,11 @@ function render({ model, el }) {
     const top = Math.floor(im.rows / 2 / stride) * stride, left = Math.floor(im.cols / 2 / stride) * stride;
     outline(pIn.canvas, s, top, left, window, window, "orange");
     outline(pIn.canvas, s, top, left + stride, window, window, "cyan");
-    pIn.caption.textContent = `${shifted ? `input shifted ${direction}` : "input"} ${im.rows}x${im.cols}`;
+    caption(pIn, `${shifted ? `input shifted ${direction}` : "input"} ${im.rows}x${im.cols}`);
     drawMap(pPool.canvas, pooled.data, pooled.rows, pooled.cols, { scale: s * stride });
-    pPool.caption.textContent = `${mode} pool, window ${window}, stride ${stride}: ${pooled.rows}x${pooled.cols}`;
+    caption(pPool, `${mode} pool, window ${window}, stride ${stride}: ${pooled.rows}x${pooled.cols}`);
     drawMap(pChanged.canvas, changed, before.rows, before.cols, { cmap: "reds", vmin: 0, vmax: 1, scale: s * stride });
-    pChanged.caption.textContent = `changed by the shift: ${nChanged} of ${changed.length}`;
+    caption(pChanged, `changed by the shift: ${nChanged} of ${changed.length}`);
     const share = Math.round((100 * nChanged) / changed.length);
     text.innerHTML = "";
     text.append(`${mode} pooling, window ${window}, stride ${stride}: a ${pooled.rows}x${pooled.cols} map. `,
