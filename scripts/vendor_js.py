@@ -106,7 +106,7 @@ def _html_manager(rel: str) -> str | None:
     return f"html-manager/{name}"
 
 
-MATHJAX_FILES = ("es5/startup.js", "es5/input/tex.js", "es5/output/chtml.js", "es5/output/chtml/fonts/tex.js",
+MATHJAX_FILES = ("es5/startup.js", "es5/core.js", "es5/input/tex.js", "es5/output/chtml.js", "es5/output/chtml/fonts/tex.js",
                  "es5/output/chtml/fonts/woff-v2/", "es5/input/tex/extensions/")
 """What the book keeps of MathJax: the loader, TeX input (the extensions it autoloads) and
 CommonHTML output with its fonts. Not the combined ``tex-chtml.js``: its menu bundles the speech
