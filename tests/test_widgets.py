@@ -246,3 +246,11 @@ def test_browser_hash_equals_python_hash():
     out = subprocess.run(["node", "-e", probe, script], capture_output=True, text=True, check=True).stdout
     expected = [hashlib.sha256(s.encode()).hexdigest() for s in ("abc", "x" * 200 + "\u00e9", "")]
     assert json.loads(out) == expected
+
+
+def test_catch_all_hint_naming_a_number_is_left_out():
+    """A catch-all hint that happens to contain the candidate's digits is still the catch-all."""
+    from cnncourse.exercises.mlp import check_parameter_count
+
+    box = W.answer_box(lambda a: check_parameter_count(a, sizes=(784, 256, 128, 10)), [*range(10), 235_146])
+    assert box.feedback(3) == ("unknown", "")  # "... over the 3 Linear layers ..." for any wrong count

@@ -234,7 +234,8 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
     if kind in ("number", "list") and candidates:
         absurd = 99991 if kind == "number" else [99991] * len(list(candidates[0]))
         text = canonical(absurd, kind, decimals)
-        catch_all = _generic(_generic(verdict(absurd).message, text.replace(",", ", ")), text)
+        absurd_message = verdict(absurd).message
+        catch_all = _generic(_generic(absurd_message, text.replace(",", ", ")), text)
     exercise = ""
     entries: dict[str, str] = {}
     salt = ""
@@ -249,7 +250,7 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
             continue
         if not fb.passed and catch_all is not None:
             generic = _generic(_generic(fb.message, text.replace(",", ", ")), text)
-            if generic == catch_all:
+            if fb.message == absurd_message or generic == catch_all:
                 continue
         key, sealed = _seal(salt, text, bool(fb.passed), fb.message)
         if key not in entries:
