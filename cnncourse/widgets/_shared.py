@@ -15,7 +15,7 @@ PHOTO_NAMES: tuple[str, ...] = ("camera", "coins", "moon", "checkerboard")
 """Greyscale photographs of ``skimage.data`` offered by the explorers."""
 
 IMAGE_NAMES: tuple[str, ...] = ("digit",) + PHOTO_NAMES
-"""Image names the explorers accept: an MNIST digit or one of :data:`PHOTO_NAMES`."""
+"""Image names the explorers accept: an MNIST digit or one of ``PHOTO_NAMES``."""
 
 CUSTOM = "custom"
 """Name shown by the kernel explorer when the nine weights match no named kernel."""
@@ -67,7 +67,7 @@ def load_image(name: str, digit_index: int = 0, size: int = 48) -> torch.Tensor:
     Parameters
     ----------
     name
-        ``"digit"`` (an MNIST test digit, 28x28) or a photograph of :data:`PHOTO_NAMES`
+        ``"digit"`` (an MNIST test digit, 28x28) or a photograph of ``PHOTO_NAMES``
         (``skimage.data``), whose centre square is resized to ``size x size`` with
         anti-aliasing so that an update stays fast.
     digit_index

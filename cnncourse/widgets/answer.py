@@ -54,7 +54,7 @@ def canonical(answer: object, kind: str, decimals: int = 0) -> str:
         A number (``"number"``), a sequence of numbers (``"list"``), an option
         (``"choice"``) or a collection of options (``"set"``).
     kind
-        One of :data:`KINDS`.
+        One of ``KINDS``.
     decimals
         Decimal places numbers are rounded to (0: whole numbers).
 
@@ -178,15 +178,15 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
     Parameters
     ----------
     checker
-        A checker of :mod:`cnncourse.exercises`, called as ``checker(answer)`` and returning a
+        A checker of ``cnncourse.exercises``, called as ``checker(answer)`` and returning a
         :class:`~cnncourse.exercises.feedback.Feedback` (``passed``, ``message``); bind the
-        exercise's other arguments with a ``lambda`` or :func:`functools.partial`.
+        exercise's other arguments with a ``lambda`` or ``functools.partial``.
     candidates
         The answers to ask the checker about. Default: for ``"choice"`` every option, for
         ``"set"`` every subset of the options; for ``"number"`` and ``"list"`` it is
         required (e.g. ``range(100)``: whole numbers from 0 to 99).
     kind
-        One of :data:`KINDS`.
+        One of ``KINDS``.
     decimals
         Decimal places typed numbers are rounded to before they are compared.
     options

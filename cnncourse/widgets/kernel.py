@@ -47,7 +47,7 @@ class KernelExplorer(anywidget.AnyWidget):
     Parameters
     ----------
     image
-        A name of :data:`~cnncourse.widgets.IMAGE_NAMES` or your own 2-D array (at least 3x3).
+        A name of ``cnncourse.widgets.IMAGE_NAMES`` or your own 2-D array (at least 3x3).
     kernel
         A name of :func:`~cnncourse.widgets.named_kernels` or a 3x3 array of weights.
     edge

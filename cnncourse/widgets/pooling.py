@@ -47,7 +47,7 @@ class PoolingExplorer(anywidget.AnyWidget):
     Parameters
     ----------
     image
-        A name of :data:`~cnncourse.widgets.IMAGE_NAMES` or your own 2-D array.
+        A name of ``cnncourse.widgets.IMAGE_NAMES`` or your own 2-D array.
     window, stride
         Pooling window and stride, 1 to 6 (the window at most the image size).
     mode
