@@ -45,11 +45,18 @@ data: $(STAMP)
 
 # The book is rebuilt, executing every lesson from scratch (--all), when any of its sources or
 # the library changed since the last build; otherwise `make book` only says where the site is.
-BOOK_SOURCES := _config.yml _toc.yml requirements.txt $(wildcard lessons/*.md book/*.md book/*.bib \
-                book/_ext/*.py cnncourse/*.py cnncourse/*/*.py)
+BOOK_SOURCES := _config.yml _toc.yml requirements.txt scripts/vendor_js.py $(wildcard lessons/*.md book/*.md \
+                book/*.bib book/_ext/*.py book/_ext/static/* cnncourse/*.py cnncourse/*/*.py cnncourse/*/*.js)
 BOOK_STAMP := _build/html/.built
 
-$(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) | data
+# The site's JavaScript (MathJax, RequireJS, the widget manager, anywidget's front end), pinned and
+# hash-checked, from the npm registry and the installed anywidget wheel: fetched here, before the
+# offline build (book/_ext/offline_site.py only checks that it is complete).
+VENDOR := book/_vendor/VERSIONS.json
+$(VENDOR): scripts/vendor_js.py $(STAMP)
+	$(BIN)/python scripts/vendor_js.py
+
+$(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) $(VENDOR) | data
 	scripts/offline $(BIN)/jupyter-book build --all -W -n --keep-going .
 	touch $@
 
@@ -95,18 +102,23 @@ test-outputs: data
 	echo "scripts/offline $(BIN)/python -m pytest -q $(NBVAL_STRICT) $(EXECUTED)/*.ipynb"; \
 	scripts/offline $(BIN)/python -m pytest -q $(NBVAL_STRICT) $$nbs
 
-# Browser test of the built site (tests/site): setup.sh installs Debian's chromium if it is missing,
-# then the pages are checked with no network (MathJax is served from a local copy).
+# Browser test of the built site (tests/site, pytest-playwright): setup.sh installs Debian's
+# chromium if it is missing; every request to another host is blocked by the test itself.
 test-site: setup
-	@if [ ! -f _build/html/index.html ]; then echo "test-site: skipped, no _build/html (make book builds it)"; exit 0; fi; \
-	bash tests/site/setup.sh && scripts/offline $(BIN)/python -m pytest -q tests/site
+	@if [ ! -f _build/html/index.html ]; then echo "test-site: no _build/html: run make book (make test does)"; exit 1; fi
+	bash tests/site/setup.sh && scripts/offline $(BIN)/python -m pytest -q -p no:cacheprovider tests/site
 
 # Style and the floors of the package (pyproject.toml: [tool.ruff], [tool.importlinter]).
 lint: setup
 	$(BIN)/ruff check cnncourse tests scripts benchmarks conftest.py
 	$(BIN)/lint-imports
 
-test: lint test-unit test-lessons test-site
+# make test builds the book first when it is missing or older than its sources, so that the
+# strict output comparison and the browser test always run (none is skipped in a fresh clone).
+test: lint test-unit
+	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory test-lessons
+	$(MAKE) --no-print-directory test-site
 
 # Speed and accuracy figures (not a test: nothing is asserted); see benchmarks/RESULTS.md.
 bench: data

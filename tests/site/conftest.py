@@ -1,6 +1,9 @@
-"""Fixtures of the browser test of the built site: a local HTTP server for _build/html and one
-headless Chromium tab. Run with `make test-site` (or `pytest tests/site` after
-`bash tests/site/setup.sh`); a plain `pytest tests` (make test-unit) skips this folder.
+"""Fixtures of the browser test of the built site (pytest-playwright driving Debian's chromium).
+
+The site in _build/html is served on a local port; every request to another host is blocked
+(and counted as a failure), as a reader offline would see the book. Run with `make test-site`
+(or `pytest tests/site` after `bash tests/site/setup.sh`); a plain `pytest tests` skips this
+folder. `playwright install` is never needed: the browser is the system's chromium.
 """
 
 from __future__ import annotations
@@ -8,24 +11,33 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import threading
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from site_browser import Browser, find_chromium
-
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SITE = REPO / "_build" / "html"
+SITE = Path(os.environ.get("CNNCOURSE_SITE", REPO / "_build" / "html")).resolve()  # another built site to test
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-MATHJAX_DIR = Path(os.environ.get("MATHJAX_DIR", REPO / ".venv" / "share" / "mathjax"))
-if not MATHJAX_DIR.is_absolute():
-    MATHJAX_DIR = REPO / MATHJAX_DIR
-# Where Sphinx's default mathjax_path points; requests to it are served from MATHJAX_DIR if present.
-MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/"
-MATHJAX_LOCAL_PREFIX = "/__mathjax__/"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-default-apps", "--disable-sync", "--no-first-run"]
+
+
+def find_chromium() -> str | None:
+    """$CHROMIUM, else the first of chromium, chromium-browser, google-chrome on PATH."""
+    env = os.environ.get("CHROMIUM")
+    if env and os.access(env, os.X_OK):
+        return env
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
 
 
 def _explicitly_requested(config: pytest.Config) -> bool:
@@ -47,14 +59,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    def translate_path(self, path):
-        if path.startswith(MATHJAX_LOCAL_PREFIX):
-            relative = path[len(MATHJAX_LOCAL_PREFIX):].split("?", 1)[0].split("#", 1)[0]
-            return str(MATHJAX_DIR / relative)
-        return super().translate_path(path)
-
     def end_headers(self):
-        self.send_header("Access-Control-Allow-Origin", "*")  # MathJax fonts are fetched with CORS
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
@@ -78,23 +83,100 @@ def serve(directory: Path):
 @pytest.fixture(scope="session")
 def site_url():
     if not (SITE / "index.html").is_file():
-        pytest.skip("no built site in _build/html: run `make book` first")
+        pytest.fail("no built site in _build/html: run `make book` first (make test does)")
     with serve(SITE) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches the system's chromium (Playwright's own download is not used)."""
     executable = find_chromium()
     if executable is None:
         pytest.fail("no Chromium found: run `bash tests/site/setup.sh` (make test-site does)")
-    with Browser(executable) as chromium:
-        yield chromium
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
+
+
+@dataclass
+class Watched:
+    """A page and everything that went wrong while it was used."""
+
+    page: object
+    base: str
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        out = [f"console error: {e}" for e in self.console_errors]
+        out += [f"failed request: {r}" for r in self.failed_requests]
+        out += [f"request to another host (blocked): {r}" for r in self.blocked]
+        return out
+
+    def clear(self) -> None:
+        self.console_errors.clear()
+        self.failed_requests.clear()
+        self.blocked.clear()
+
+
+def watch(context, base: str) -> Watched:
+    """Open a page in ``context`` that blocks and records every request to a host other than
+    ``base``'s, and records console errors, page errors and failed requests."""
+    local = urlsplit(base).netloc
+    page = context.new_page()
+    w = Watched(page, base)
+
+    def route(route, request):
+        parts = urlsplit(request.url)
+        if parts.scheme in ("data", "blob") or parts.netloc == local:
+            route.continue_()
+        else:
+            w.blocked.append(request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: msg.type == "error" and w.console_errors.append(
+        f"{msg.text} ({msg.location.get('url', '')})"))
+    page.on("pageerror", lambda exc: w.console_errors.append(f"uncaught: {exc}"))
+
+    def failed(request):
+        if urlsplit(request.url).netloc == local and not request.url.endswith("/favicon.ico"):
+            w.failed_requests.append(f"{request.failure} {request.url}")
+
+    page.on("requestfailed", failed)
+    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+            and w.failed_requests.append(f"HTTP {r.status} {r.url}"))
+    return w
+
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture(scope="session")
-def page(browser, site_url):
-    tab = browser.new_page(width=1280, height=900)
-    if (MATHJAX_DIR / "es5" / "tex-mml-chtml.js").is_file():
-        tab.redirect(MATHJAX_CDN, site_url.rstrip("/") + MATHJAX_LOCAL_PREFIX)
-    return tab
+def contexts(browser):
+    """One browser context per (viewport, colour scheme): desktop/phone x light/dark."""
+    made = {}
+    for name, viewport in VIEWPORTS.items():
+        for scheme in ("light", "dark"):
+            made[name, scheme] = browser.new_context(viewport=viewport, color_scheme=scheme,
+                                                     is_mobile=name == "phone", has_touch=name == "phone",
+                                                     device_scale_factor=1)
+    yield made
+    for ctx in made.values():
+        ctx.close()
+
+
+@pytest.fixture
+def open_page(contexts, site_url):
+    """``open_page(path, view="desktop", scheme="light")``: a watched page, loaded."""
+    opened = []
+
+    def _open(path: str, view: str = "desktop", scheme: str = "light") -> Watched:
+        w = watch(contexts[view, scheme], site_url)
+        opened.append(w)
+        w.page.goto(site_url + path, wait_until="load")
+        return w
+
+    yield _open
+    for w in opened:
+        w.page.close()

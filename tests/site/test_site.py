@@ -1,32 +1,32 @@
-"""Browser test of the built book (`make test-site`): every page of _build/html, as a reader sees it.
+"""Browser test of the built book, as readers use it: pytest-playwright driving chromium,
+with every request to another host blocked (an offline reader), at 1280 px and 390 px, in the
+light and the dark theme.
 
-Each page is loaded in headless Chromium from a local HTTP server, and fails on a missing image,
-an image or figure without a real alt text, a broken internal link or anchor, a failed request or
-a JavaScript error, an execution error shown in an output, a docutils error, or math that MathJax
-did not render. A full-page screenshot of each page in the light and the dark theme is saved to
-artifacts/screenshots/ (look at them). Search and the lessons' download menu are checked too.
+Every page fails on a failed request, a request to another host, a console error, math that
+MathJax did not render, a missing image or alt text, a broken internal link, an execution
+error or unrendered reST. The explorers must render, react to each control, and show values
+equal to cnncourse's (filters, pooling, receptive_field) to 1e-6; every answer box must answer
+a right, a known-wrong and an unknown answer as its Python checker does; both sidebar toggles
+must open and close at both widths. Screenshots go to artifacts/screenshots/ (look at them).
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import struct
-import time
-import warnings
 import zlib
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
+import torch
 
-from site_browser import CDPError
-
-REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "_build" / "html"
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
+from conftest import SCREENSHOTS, SITE, serve, watch  # noqa: E402
 
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_modules", "_downloads"}
 SKIPPED_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
@@ -51,14 +51,10 @@ def _pages() -> list[str]:
     return pages
 
 
-PAGES = _pages()
-
-# JavaScript errors that are known, harmless to a reader and not ours to fix: text -> why.
-KNOWN_JS_ERRORS = {
-    "Identifier 'THEBE_JS_URL' has already been declared":
-        "sphinx-thebe 0.3.1 (pulled in by Jupyter Book v1) emits its config <script> twice per page "
-        "under Sphinx 7.4; thebe (live code) is not enabled in this book",
-}
+PAGES = _pages() or ["(no built site: run make book)"]
+WIDGET_PAGES = [p for p in PAGES if (SITE / p).is_file()
+                and "application/vnd.jupyter.widget-state+json" in (SITE / p).read_text(encoding="utf-8")]
+ANSWER_PAGES = [p for p in PAGES if (SITE / p).is_file() and 'class="cnc-answer"' in (SITE / p).read_text(encoding="utf-8")]
 
 # Runs in the page once it has loaded: waits for MathJax and the images, then reports problems.
 INSPECT = r"""
@@ -125,18 +121,6 @@ INSPECT = r"""
 })()
 """
 
-# Switches pydata-sphinx-theme (and so sphinx-book-theme) to its dark or light theme.
-SET_THEME = """
-(async (mode) => {
-  document.documentElement.dataset.theme = mode;
-  document.documentElement.dataset.mode = mode;
-  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-  await new Promise(r => setTimeout(r, 150));
-  return getComputedStyle(document.body).backgroundColor;
-})("%s")
-"""
-
-
 class _Ids(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -175,88 +159,6 @@ def _broken_links(page_path: str, links: list[str], live_ids: set[str], root: Pa
     return broken
 
 
-def _is_local_failure(failure: str, site_url: str) -> bool:
-    """A failed request for a file of the site (the browser's own /favicon.ico request aside)."""
-    url = failure.rsplit(" ", 1)[-1]
-    return url.startswith(site_url) and not url.endswith("/favicon.ico")
-
-
-def _warn_external(page_path: str, failures: list[str], site_url: str) -> None:
-    """Requests to other hosts fail on an offline machine; they are reported, not failed: the page
-    works without them only if it degrades gracefully (e.g. MyST-NB's widget renderer from a CDN)."""
-    external = sorted({f.rsplit(" ", 1)[-1] for f in failures if not f.rsplit(" ", 1)[-1].startswith(site_url)})
-    if external:
-        warnings.warn(f"{page_path} loads from other hosts (unreachable here): {', '.join(external)}")
-
-
-def _shot_name(page_path: str, theme: str) -> Path:
-    return SCREENSHOTS / f"{page_path.removesuffix('.html').replace('/', '__')}-{theme}.png"
-
-
-@pytest.mark.skipif(not PAGES, reason="no built site in _build/html: run `make book` first")
-@pytest.mark.parametrize("page_path", PAGES)
-def test_page(page, site_url, page_path):
-    page.goto(site_url + page_path)
-    report = page.evaluate(INSPECT)
-    problems = list(report["problems"])
-    problems += _broken_links(page_path, report["links"], set(report["ids"]))
-    problems += [f"failed request: {r}" for r in page.failed_requests if _is_local_failure(r, site_url)]
-    _warn_external(page_path, page.failed_requests, site_url)
-    problems += [f"JavaScript: {e}" for e in page.js_errors if not any(k in e for k in KNOWN_JS_ERRORS)]
-
-    light = page.evaluate(SET_THEME % "light")
-    page.screenshot(_shot_name(page_path, "light"))
-    dark = page.evaluate(SET_THEME % "dark")
-    page.screenshot(_shot_name(page_path, "dark"))
-    page.evaluate(SET_THEME % "light")
-    if light == dark:
-        problems.append(f"the dark theme did not change the page background ({light})")
-
-    if page_path.startswith("lessons/"):
-        suffixes = sorted(Path(h.split("?")[0]).suffix for h in report["downloads"])
-        if ".ipynb" not in suffixes or ".md" not in suffixes:
-            problems.append(f"download menu offers {suffixes or 'nothing'}, expected .md and .ipynb")
-
-    assert not problems, f"{page_path} ({report['title']}):\n  " + "\n  ".join(problems)
-
-
-@pytest.mark.skipif(not PAGES, reason="no built site in _build/html: run `make book` first")
-def test_site_root_leads_to_the_intro(page, site_url):
-    assert _redirect_of(SITE / "index.html") in PAGES
-    page.goto(site_url)
-    landed, deadline = "", time.monotonic() + 15
-    while not landed.endswith("/intro.html") and time.monotonic() < deadline:
-        try:
-            landed = page.evaluate("location.pathname")
-        except CDPError:  # the redirect is under way
-            pass
-        time.sleep(0.1)
-    assert landed.endswith("book/intro.html")
-
-
-@pytest.mark.skipif(not PAGES, reason="no built site in _build/html: run `make book` first")
-def test_search_finds_a_lesson(page, site_url):
-    page.goto(site_url + "search.html?q=flattening")
-    found = page.evaluate("""
-    (async () => {
-      // Sphinx fills the results in stages (glossary terms and objects first, pages last) and
-      // writes its summary ("Search finished, found N pages ...") when it is done: wait for it.
-      const hits = () => [...document.querySelectorAll("#search-results li a")].map(a => a.getAttribute("href"));
-      for (let i = 0; i < 200; i++) {
-        const summary = document.querySelector("#search-results .search-summary, #search-results p");
-        if (summary && /found/i.test(summary.innerText)) return hits();
-        await new Promise(r => setTimeout(r, 100));
-      }
-      return hits();
-    })()
-    """)
-    errors = [e for e in page.js_errors if not any(k in e for k in KNOWN_JS_ERRORS)]
-    errors += [r for r in page.failed_requests if _is_local_failure(r, site_url)]
-    assert not errors, errors
-    assert any("lessons/01-images-as-arrays" in hit for hit in found), f"search for 'flattening' found {found}"
-    page.screenshot(SCREENSHOTS / "search-light.png", full_page=False)
-
-
 BROKEN_PAGE = """<!DOCTYPE html><html><head><title>broken</title></head><body><article>
 <p>Inline math <span class="math notranslate nohighlight">\\(x^2\\)</span> with no MathJax on the page.</p>
 <img src="missing.png" alt="A picture that is not there.">
@@ -267,6 +169,8 @@ ZeroDivisionError: division by zero</pre></div></div>
 <p>.. py:function:: f(x) :module: m</p>
 <a href="nowhere.html">a missing page</a> <a href="page.html#no-such-id">a missing anchor</a>
 <a href="#here" id="here">a good anchor</a>
+<script src="https://example.org/x.js"></script>
+<script>console.error("broken on purpose")</script>
 </article></body></html>"""
 
 def _png_1px() -> bytes:
@@ -277,15 +181,338 @@ def _png_1px() -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b""))
 
 
-def test_the_checks_catch_a_broken_page(page, tmp_path):
-    """The page checks themselves, on a page built to break each of them."""
-    from conftest import serve
 
+
+def _shot(page_path: str, view: str, scheme: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{page_path.removesuffix('.html').replace('/', '__')}-{view}-{scheme}.png"
+
+
+def _wait_for_widgets(page, timeout_ms: int = 30000) -> None:
+    """Every widget of the page rendered by the widget manager (or a clear failure)."""
+    page.wait_for_function("""() => {
+      const tags = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+      return tags.length > 0 && [...tags].every(t => {
+        const area = t.previousElementSibling;
+        return area && area.classList.contains("widget-subarea") && area.querySelector(".cnx, .widget-box, .widget-inline-hbox");
+      });
+    }""", timeout=timeout_ms)
+
+
+# --------------------------------------------------------------------------- every page
+@pytest.mark.parametrize("view, scheme", [("desktop", "light"), ("phone", "dark")])
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page(open_page, page_path, view, scheme):
+    w = open_page(page_path, view, scheme)
+    page = w.page
+    if page_path in WIDGET_PAGES:
+        _wait_for_widgets(page)
+    report = page.evaluate(INSPECT)
+    problems = list(report["problems"])
+    if view == "desktop":
+        problems += _broken_links(page_path, report["links"], set(report["ids"]))
+    theme = page.evaluate("document.documentElement.dataset.theme")
+    if theme != scheme:
+        problems.append(f"the page follows the reader's {scheme} setting with the {theme!r} theme")
+    if page_path.startswith("lessons/") and view == "desktop":
+        suffixes = sorted(Path(h.split("?")[0]).suffix for h in report["downloads"])
+        if ".ipynb" not in suffixes or ".md" not in suffixes:
+            problems.append(f"download menu offers {suffixes or 'nothing'}, expected .md and .ipynb")
+    page.screenshot(path=_shot(page_path, view, scheme), full_page=view == "desktop")
+    problems += w.problems()
+    assert not problems, f"{page_path} at {view}, {scheme} ({report['title']}):\n  " + "\n  ".join(problems)
+
+
+def test_root_leads_to_the_intro(open_page):
+    assert _redirect_of(SITE / "index.html") in PAGES
+    w = open_page("")
+    w.page.wait_for_url("**/intro.html", timeout=15000)
+    assert not w.problems(), w.problems()
+
+
+def test_search_finds_a_lesson(open_page):
+    w = open_page("search.html?q=flattening")
+    w.page.wait_for_function("""() => {
+      const s = document.querySelector("#search-results .search-summary, #search-results p");
+      return s && /found/i.test(s.innerText);
+    }""", timeout=20000)
+    found = w.page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.getAttribute('href'))")
+    assert any("lessons/01-images-as-arrays" in hit for hit in found), f"search for 'flattening' found {found}"
+    assert not w.problems(), w.problems()
+
+
+def test_no_page_names_a_cdn():
+    """Nothing a page loads comes from a CDN: no page or loaded file names one."""
+    pattern = re.compile(rb"cdn\.jsdelivr|cdnjs|unpkg")
+    hits = [str(p.relative_to(SITE)) for p in SITE.rglob("*")
+            if p.is_file() and p.suffix in (".html", ".js", ".css") and pattern.search(p.read_bytes())]
+    assert not hits, f"files naming a CDN: {hits}"
+
+
+def test_heavy_bundles_only_where_needed():
+    for page_path in PAGES:
+        text = (SITE / page_path).read_text(encoding="utf-8")
+        has_widgets = page_path in WIDGET_PAGES
+        assert ("embed-amd.js" in text) == has_widgets, page_path
+        assert ("require.min.js" in text) == has_widgets, page_path
+    assert WIDGET_PAGES, "no page carries widget state"
+
+
+# --------------------------------------------------------------------------- sidebars
+SIDEBAR_STATE = """(which) => {
+  const el = document.querySelector(which === "primary" ? "#pst-primary-sidebar, .bd-sidebar-primary"
+                                                        : "#pst-secondary-sidebar, .bd-sidebar-secondary");
+  if (!el) return "missing";
+  const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+  const shown = r.width > 40 && r.height > 40 && r.right > 0 && r.left < innerWidth &&
+                s.visibility !== "hidden" && s.display !== "none";
+  return shown ? "open" : "closed";
+}"""
+
+
+@pytest.mark.parametrize("view, scheme", [("phone", "light"), ("phone", "dark"), ("desktop", "light"),
+                                          ("desktop", "dark")])
+@pytest.mark.parametrize("which", ["primary", "secondary"])
+def test_sidebar_toggles(open_page, view, scheme, which):
+    page_path = next((p for p in PAGES if p.startswith("lessons/05")), PAGES[0])
+    w = open_page(page_path, view, scheme)
+    page = w.page
+    toggles = page.locator(f"button.{which}-toggle:visible")
+    before = page.evaluate(SIDEBAR_STATE, which)
+    if toggles.count() == 0:
+        # a wide screen may show the sidebar with no toggle at all (the book theme's secondary one)
+        assert view == "desktop" and before == "open", f"no visible {which} toggle at {view}; sidebar {before}"
+        assert not w.problems(), w.problems()
+        return
+    toggles.first.click()
+    page.wait_for_timeout(600)
+    after = page.evaluate(SIDEBAR_STATE, which)
+    if view == "phone":
+        assert (before, after) == ("closed", "open"), f"{which} sidebar at {view}: {before} -> {after}"
+        page.screenshot(path=_shot(f"sidebar-{which}", view, scheme))
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(400)
+        if page.evaluate(SIDEBAR_STATE, which) == "open":  # else a click on the backdrop closes it
+            page.mouse.click(385 if which == "primary" else 5, 420)
+            page.wait_for_timeout(600)
+        closed = page.evaluate(SIDEBAR_STATE, which)
+        assert closed == "closed", f"{which} sidebar at {view} does not close: {closed}"
+    else:
+        assert before != after and "missing" not in (before, after), f"{which} sidebar at {view}: {before} -> {after}"
+        page.locator(f"button.{which}-toggle:visible").first.click()
+        page.wait_for_timeout(600)
+        assert page.evaluate(SIDEBAR_STATE, which) == before
+    assert not w.problems(), w.problems()
+
+
+# --------------------------------------------------------------------------- explorers
+def _state_models(page) -> dict:
+    text = page.eval_on_selector('script[type="application/vnd.jupyter.widget-state+json"]', "s => s.textContent")
+    return json.loads(text)["state"]
+
+
+def _images(page) -> dict:
+    for model in _state_models(page).values():
+        if "images" in model["state"]:
+            return model["state"]["images"]
+    raise AssertionError("no explorer with images in the widget state")
+
+
+def _tensor(img: dict) -> torch.Tensor:
+    return torch.tensor(img["data"], dtype=torch.float64).reshape(img["rows"], img["cols"])
+
+
+def _data(widget) -> dict:
+    return widget.evaluate("el => Object.fromEntries(Object.entries(el.dataset).map(([k, v]) => "
+                           "[k, (() => { try { return JSON.parse(v); } catch (e) { return v; } })()]))")
+
+
+def _changes(widget, act) -> dict:
+    """Do ``act`` (move a control) and return the explorer's new values; fail if none changed."""
+    before = json.dumps(_data(widget), sort_keys=True)
+    act()  # the front end recomputes synchronously in the control's event handler
+    widget.page.wait_for_timeout(50)
+    after = _data(widget)
+    assert json.dumps(after, sort_keys=True) != before, "the explorer did not change when a control moved"
+    return after
+
+
+def _lesson(prefix: str) -> str:
+    page = next((p for p in WIDGET_PAGES if p.startswith(prefix)), None)
+    assert page is not None, f"no built page {prefix}* with widgets"
+    return page
+
+
+def _check_kernel(d: dict, images: dict) -> None:
+    from cnncourse.filters import correlate2d
+
+    expected = correlate2d(_tensor(images[d["image"]]), torch.tensor(d["kernel"], dtype=torch.float64).reshape(3, 3),
+                           edge=d["edge"]).numpy()
+    got = np.asarray(d["output"]).reshape(d["shape"])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    assert abs(d["value"] - expected[tuple(d["position"])]) < 1e-6
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_kernel_explorer(open_page, view):
+    w = open_page(_lesson("lessons/05"), view, "light")
+    _wait_for_widgets(w.page)
+    widget = w.page.locator("[data-output]").first
+    images = _images(w.page)
+    _check_kernel(_data(widget), images)
+    selects = widget.locator("select")
+    for kernel in ("laplacian", "box blur", "sobel y"):
+        _check_kernel(_changes(widget, lambda: selects.nth(1).select_option(kernel)), images)
+    for edge in ("crop", "extend", "zero"):
+        _check_kernel(_changes(widget, lambda: selects.nth(2).select_option(edge)), images)
+    for image in ("camera", "coins", "digit"):
+        _check_kernel(_changes(widget, lambda: selects.nth(0).select_option(image)), images)
+    cell = widget.locator(".cnx-grid input").nth(4)
+    def edit():
+        cell.fill("2.5")
+        cell.dispatch_event("change")
+    d = _changes(widget, edit)
+    assert d["kernel"][4] == 2.5 and selects.nth(1).input_value() == "custom"
+    _check_kernel(d, images)
+    for n, key in ((0, "ArrowRight"), (1, "ArrowLeft")):
+        r = widget.locator("input[type=range]").nth(n)
+        d = _changes(widget, lambda: r.press(key))
+        _check_kernel(d, images)
+    w.page.screenshot(path=_shot("kernel-explorer", view, "light"))
+    assert not w.problems(), w.problems()
+
+
+def _check_pooling(d: dict, images: dict) -> None:
+    from cnncourse.pooling import pool2d, shift
+
+    img = _tensor(images[d["image"]])
+    dy, dx = {"right": (0, 1), "down": (1, 0), "down-right": (1, 1)}[d["direction"]]
+    before = pool2d(img, d["window"], d["stride"], d["mode"])
+    after = pool2d(shift(img, dy, dx), d["window"], d["stride"], d["mode"])
+    np.testing.assert_allclose(np.asarray(d["pooled"]).reshape(d["shape"]),
+                               (after if d["shifted"] else before).numpy(), rtol=0, atol=1e-6)
+    assert d["nChanged"] == int((before != after).sum()) and d["nOutputs"] == before.numel()
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_pooling_explorer(open_page, view):
+    w = open_page(_lesson("lessons/07"), view, "light")
+    _wait_for_widgets(w.page)
+    widget = w.page.locator("[data-pooled]").first
+    images = _images(w.page)
+    _check_pooling(_data(widget), images)
+    selects, ranges = widget.locator("select"), widget.locator("input[type=range]")
+    _check_pooling(_changes(widget, lambda: selects.nth(1).select_option("avg")), images)
+    for n, key in ((0, "ArrowRight"), (1, "ArrowLeft"), (0, "ArrowRight")):
+        _check_pooling(_changes(widget, lambda: ranges.nth(n).press(key)), images)
+    _check_pooling(_changes(widget, lambda: widget.locator("input[type=checkbox]").check()), images)
+    _check_pooling(_changes(widget, lambda: selects.nth(2).select_option("down-right")), images)
+    _check_pooling(_changes(widget, lambda: selects.nth(0).select_option("camera")), images)
+    w.page.screenshot(path=_shot("pooling-explorer", view, "light"))
+    assert not w.problems(), w.problems()
+
+
+def _check_erf(d: dict) -> None:
+    from torch import nn
+
+    from cnncourse.receptive_field import fit_gaussian, gradient_support, receptive_field, usage_map
+
+    if d["weights"] != "uniform":
+        return
+    k, dil, side = d["kernelSize"], d["dilation"], d["side"]
+    stack = nn.Sequential(*[nn.Conv2d(1, 1, k, padding=dil * (k - 1) // 2, dilation=dil) for _ in range(d["depth"])])
+    usage = usage_map(stack, side)
+    erf = np.asarray(d["erf"]).reshape(side, side)
+    np.testing.assert_allclose(erf, usage / usage.sum(), rtol=0, atol=1e-6)
+    assert d["field"] == receptive_field(stack, side).size[0]
+    assert abs(d["radius"] - fit_gaussian(usage).radius) < 1e-6
+    support = gradient_support(stack, side)
+    rows, cols = np.nonzero(support)
+    assert d["supportBox"] == [[int(rows.min()), int(rows.max())], [int(cols.min()), int(cols.max())]]
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+def test_erf_explorer(open_page, view):
+    w = open_page(_lesson("lessons/09"), view, "light")
+    _wait_for_widgets(w.page)
+    widget = w.page.locator("[data-erf]").first
+    _check_erf(_data(widget))
+    selects, depth = widget.locator("select"), widget.locator("input[type=range]").first
+    for key in ("ArrowRight", "ArrowRight", "ArrowLeft"):
+        _check_erf(_changes(widget, lambda: depth.press(key)))
+    _check_erf(_changes(widget, lambda: selects.nth(1).select_option("5")))
+    _check_erf(_changes(widget, lambda: selects.nth(2).select_option("2")))
+    if "trained" in selects.nth(0).evaluate("s => [...s.options].map(o => o.value)"):
+        d = _changes(widget, lambda: selects.nth(0).select_option("trained"))
+        assert d["weights"] == "trained" and abs(sum(d["erf"]) - 1) < 1e-6
+    w.page.screenshot(path=_shot("erf-explorer", view, "light"))
+    assert not w.problems(), w.problems()
+
+
+# --------------------------------------------------------------------------- answer boxes
+def _expected_answers() -> dict:
+    """Exercise name -> (checker, right answer, known-wrong answer, unknown answer), from the
+    exercise modules; every answer box on the site must be listed here."""
+    from answers import ANSWERS
+
+    return ANSWERS
+
+
+def _type_answer(box, kind: str, answer) -> None:
+    if kind in ("number", "list"):
+        text = ", ".join(str(a) for a in answer) if kind == "list" else str(answer)
+        box.locator("input[type=text]").fill(text)
+    elif kind == "choice":
+        box.locator(f"input[value='{answer}']").check()
+    else:
+        for option in box.locator("input[type=checkbox]").all():
+            option.set_checked(option.get_attribute("value") in answer)
+    box.locator("button").click()
+
+
+@pytest.mark.parametrize("view", ["desktop", "phone"])
+@pytest.mark.parametrize("page_path", ANSWER_PAGES or ["(no page with answer boxes)"])
+def test_answer_boxes(open_page, page_path, view):
+    assert ANSWER_PAGES, "no page has an answer box"
+    table = _expected_answers()
+    w = open_page(page_path, view, "dark" if view == "phone" else "light")
+    boxes = w.page.locator(".cnc-answer")
+    assert boxes.count() > 0
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        box.scroll_into_view_if_needed()
+        exercise, kind = box.get_attribute("data-exercise"), box.get_attribute("data-kind")
+        key = (exercise, box.locator(".cnc-answer-label").inner_text().strip())
+        assert key in table, f"answer box {key} on {page_path} has no entry in tests/site/answers.py"
+        checker, right, wrong_answer, unknown = table[key]
+        trials = [(right, "correct", checker(right).message), (wrong_answer, "hint", checker(wrong_answer).message)]
+        if unknown is not None:  # a set or choice box knows every possible answer
+            trials.append((unknown, "unknown", None))
+        for answer, verdict, message in trials:
+            _type_answer(box, kind, answer)
+            got = box.get_attribute("data-verdict")
+            text = box.locator(".cnc-answer-feedback").inner_text()
+            assert got == verdict, f"{key}: answer {answer!r} gave {got!r} ({text}), expected {verdict!r}"
+            if message is not None:
+                assert message in text, f"{key}: answer {answer!r} shows {text!r}, expected {message!r}"
+    page_source = (SITE / page_path).read_text(encoding="utf-8")
+    for key, (checker, right, _, _) in table.items():
+        message = checker(right).message
+        assert message not in page_source, f"the right answer's feedback of {key} is readable in {page_path}"
+    w.page.screenshot(path=_shot(page_path.replace(".html", "-answers"), view, "light"))
+    assert not w.problems(), w.problems()
+
+
+# --------------------------------------------------------------------------- the checks themselves
+def test_the_checks_catch_a_broken_page(contexts, tmp_path):
+    """The page checks, on a page built to break each of them, with a request to another host."""
     (tmp_path / "page.html").write_text(BROKEN_PAGE, encoding="utf-8")
     (tmp_path / "ok.png").write_bytes(_png_1px())
     with serve(tmp_path) as url:
-        page.goto(url + "page.html")
-        report = page.evaluate(INSPECT)
+        w = watch(contexts["desktop", "light"], url)
+        w.page.goto(url + "page.html")
+        report = w.page.evaluate(INSPECT)
+        w.page.wait_for_timeout(300)
     problems = "\n".join(report["problems"])
     assert "MathJax did not load" in problems
     assert "missing image: missing.png" in problems
@@ -296,4 +523,7 @@ def test_the_checks_catch_a_broken_page(page, tmp_path):
     broken = _broken_links("page.html", report["links"], set(report["ids"]), root=tmp_path)
     assert any("nowhere.html" in b for b in broken) and any("#no-such-id" in b for b in broken), broken
     assert not any("#here" in b for b in broken), broken
-    assert any(r.startswith("HTTP 404") and r.endswith("/missing.png") for r in page.failed_requests)
+    assert any("missing.png" in r for r in w.failed_requests), w.failed_requests
+    assert any("example.org" in r for r in w.blocked), w.blocked
+    assert any("broken on purpose" in e for e in w.console_errors), w.console_errors
+    w.page.close()

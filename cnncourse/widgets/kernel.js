@@ -1,0 +1,133 @@
+// Kernel explorer: cross-correlation of a 3x3 kernel with an image, computed in the browser
+// exactly as cnncourse.filters.correlate2d (edge "zero", "crop" or "extend", stride 1).
+
+function padImage(img, rows, cols, edge) {
+  const off = edge === "crop" ? 0 : 1;
+  const pr = rows + 2 * off, pc = cols + 2 * off;
+  const out = new Float64Array(pr * pc);
+  for (let r = 0; r < pr; r++) {
+    for (let c = 0; c < pc; c++) {
+      let y = r - off, x = c - off;
+      if (edge === "extend") {
+        y = Math.min(rows - 1, Math.max(0, y));
+        x = Math.min(cols - 1, Math.max(0, x));
+      } else if (y < 0 || y >= rows || x < 0 || x >= cols) continue;
+      out[r * pc + c] = img[y * cols + x];
+    }
+  }
+  return { data: out, rows: pr, cols: pc, off };
+}
+
+function correlate3x3(padded, kernel) {
+  const rows = padded.rows - 2, cols = padded.cols - 2;
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      let s = 0;
+      for (let i = 0; i < 3; i++) {
+        for (let j = 0; j < 3; j++) s += padded.data[(r + i) * padded.cols + c + j] * kernel[i * 3 + j];
+      }
+      out[r * cols + c] = s;
+    }
+  }
+  return { data: out, rows, cols };
+}
+
+function kernelName(kernels, weights) {
+  for (const [name, k] of Object.entries(kernels)) {
+    if (k.every((v, i) => Math.abs(v - weights[i]) <= 1e-6)) return name;
+  }
+  return "custom";
+}
+
+function render({ model, el }) {
+  const box = root(el);
+  const images = model.get("images");
+  const kernels = model.get("kernels");
+  const controls = h("div", { class: "cnx-controls" });
+  const cells = [];
+  const grid = h("div", { class: "cnx-grid", "aria-label": "kernel weights" });
+  for (let i = 0; i < 9; i++) {
+    const inp = h("input", { type: "number", step: "0.5", "aria-label": `weight ${Math.floor(i / 3)},${i % 3}` });
+    inp.addEventListener("change", () => {
+      const v = parseFloat(inp.value);
+      if (!Number.isFinite(v)) return;
+      const k = model.get("kernel").slice();
+      k[i] = v;
+      setState(model, { kernel: k });
+    });
+    cells.push(inp);
+    grid.append(inp);
+  }
+  const imagePick = select(Object.keys(images), model.get("image"), (v) => {
+    const im = images[v];
+    const crop = model.get("edge") === "crop" ? 2 : 0;
+    setState(model, { image: v, row: Math.floor((im.rows - crop - 1) / 2), col: Math.floor((im.cols - crop - 1) / 2) });
+  });
+  const kernelPick = select([...Object.keys(kernels), "custom"], "custom", (v) => {
+    if (v !== "custom") setState(model, { kernel: kernels[v].slice() });
+  });
+  const edgePick = select(["zero", "crop", "extend"], model.get("edge"), (v) => {
+    // keep the same input pixel highlighted: cropping drops one border row and column
+    const d = (model.get("edge") === "crop" ? 1 : 0) - (v === "crop" ? 1 : 0);
+    setState(model, { edge: v, row: model.get("row") + d, col: model.get("col") + d });
+  });
+  const rowSlider = slider(0, 1, 0, (v) => setState(model, { row: v }));
+  const colSlider = slider(0, 1, 0, (v) => setState(model, { col: v }));
+  controls.append(
+    h("div", {}, labelled("image", imagePick), h("br"), labelled("kernel", kernelPick), h("br"),
+      labelled("edge", edgePick)),
+    h("div", {}, h("div", {}, "kernel weights (edit me)"), grid),
+    h("div", {}, labelled("row", rowSlider), h("br"), labelled("col", colSlider)));
+  const pIn = panel("input"), pWin = panel("window"), pK = panel("kernel"), pOut = panel("output");
+  const panels = h("div", { class: "cnx-panels" }, pIn.el, pWin.el, pK.el, pOut.el);
+  const text = h("div", { class: "cnx-text" });
+  box.append(controls, panels, text);
+
+  function update() {
+    const im = images[model.get("image")];
+    const kernel = model.get("kernel").map(Number);
+    const edge = model.get("edge");
+    const padded = padImage(im.data, im.rows, im.cols, edge);
+    const out = correlate3x3(padded, kernel);
+    const row = Math.min(Math.max(model.get("row"), 0), out.rows - 1);
+    const col = Math.min(Math.max(model.get("col"), 0), out.cols - 1);
+    rowSlider.max = String(out.rows - 1); rowSlider.value = String(row);
+    colSlider.max = String(out.cols - 1); colSlider.value = String(col);
+    imagePick.value = model.get("image");
+    edgePick.value = edge;
+    kernelPick.value = kernelName(kernels, kernel);
+    cells.forEach((c, i) => { if (document.activeElement !== c) c.value = String(kernel[i]); });
+    const patch = new Float64Array(9), products = new Float64Array(9);
+    let value = 0;
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        patch[i * 3 + j] = padded.data[(row + i) * padded.cols + col + j];
+        products[i * 3 + j] = patch[i * 3 + j] * kernel[i * 3 + j];
+        value += products[i * 3 + j];
+      }
+    }
+    let lo = Infinity, hi = -Infinity;
+    for (const v of padded.data) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const s = drawMap(pIn.canvas, padded.data, padded.rows, padded.cols, { vmin: lo, vmax: hi });
+    if (padded.off) outline(pIn.canvas, s, padded.off, padded.off, im.rows, im.cols, "gold");
+    outline(pIn.canvas, s, row, col, 3, 3, "red");
+    caption(pIn, `input, ${edge}: ${padded.rows}x${padded.cols}`);
+    drawMap(pWin.canvas, patch, 3, 3, { vmin: lo, vmax: hi, scale: 30 });
+    drawMap(pK.canvas, Float64Array.from(kernel), 3, 3, { cmap: "signed", scale: 30 });
+    caption(pK, `kernel, sum ${fmt(kernel.reduce((a, b) => a + b, 0))}`);
+    const so = drawMap(pOut.canvas, out.data, out.rows, out.cols, { cmap: "signed" });
+    outline(pOut.canvas, so, row, col, 1, 1, "red");
+    caption(pOut, `output ${out.rows}x${out.cols}, [${row}, ${col}]`);
+    const terms = kernel.map((w, i) => `(${fmt(w)})(${fmt(patch[i], 2)})`).join(" + ");
+    text.innerHTML = "";
+    text.append(h("code", {}, `output[${row}, ${col}] = ${terms} = `, h("b", {}, fmt(value))),
+      h("br"), "kernel x window, summed: the red window in the input gives the red pixel of the output.");
+    publish(el, { image: model.get("image"), edge, kernel: Array.from(kernel), shape: [out.rows, out.cols],
+                  output: Array.from(out.data), position: [row, col], value });
+  }
+  for (const t of ["image", "kernel", "edge", "row", "col"]) model.on(`change:${t}`, update);
+  update();
+}
+
+export default { render };
