@@ -36,6 +36,9 @@ SRC = BUILD / "pdf-src"
 OUT = BUILD / "latex"
 NAME = "cnncourse"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# Pages about the site itself, left out of the PDF: the build report tabulates the run that
+# built the HTML pages (with emoji status marks no print font has).
+SCREEN_ONLY = ("book/build-report",)
 
 
 def toc_files(toc: dict) -> list[str]:
@@ -54,13 +57,49 @@ def toc_files(toc: dict) -> list[str]:
     return files
 
 
-def printable(notebook: dict) -> dict:
-    """The notebook without widget outputs and without the widget state (nothing to print)."""
-    for cell in notebook.get("cells", []):
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = [out for out in cell.get("outputs", [])
-                               if WIDGET_VIEW not in out.get("data", {})]
+def printed_toc(toc: dict) -> dict:
+    """The table of contents without the pages in SCREEN_ONLY."""
+    toc = json.loads(json.dumps(toc))
+
+    def keep(entries):
+        kept = [e for e in entries or [] if e.get("file") not in SCREEN_ONLY]
+        for entry in kept:
+            if "sections" in entry:
+                entry["sections"] = keep(entry["sections"])
+        return kept
+
+    for part in toc.get("parts", []):
+        part["chapters"] = keep(part.get("chapters"))
+    toc["parts"] = [p for p in toc.get("parts", []) if p["chapters"]] if "parts" in toc else None
+    if toc["parts"] is None:
+        del toc["parts"]
+    if "chapters" in toc:
+        toc["chapters"] = keep(toc["chapters"])
+    return toc
+
+
+def printable(notebook: dict, glue: dict | None = None) -> dict:
+    """The notebook ready to print, without execution.
+
+    Widget outputs and the widget state are dropped (nothing to print). MyST-NB keeps the
+    values a lesson glued with ``display=False`` in a ``.glue.json`` file beside the executed
+    notebook, not in the notebook; they go back into the first code cell as the hidden glue
+    outputs MyST-NB reads, so ``{glue:text}`` in the prose resolves.
+    """
+    code_cells = [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
+    for cell in code_cells:
+        cell["outputs"] = [out for out in cell.get("outputs", [])
+                           if WIDGET_VIEW not in out.get("data", {})]
     notebook.get("metadata", {}).pop("widgets", None)
+    hidden = [out for out in (glue or {}).values()
+              if out.get("metadata", {}).get("scrapbook", {}).get("mime_prefix")]
+    if hidden:
+        if not code_cells:
+            raise ValueError("glue data without a code cell to hold it")
+        for out in hidden:
+            prefix = out["metadata"]["scrapbook"]["mime_prefix"]
+            out = dict(out, data={prefix + k: v for k, v in out["data"].items()})
+            code_cells[0].setdefault("outputs", []).append(out)
     return notebook
 
 
@@ -89,10 +128,10 @@ def prepare() -> None:
     if SRC.exists():
         shutil.rmtree(SRC)
     shutil.copytree(ROOT / "book", SRC / "book")
-    shutil.copy2(ROOT / "_toc.yml", SRC / "_toc.yml")
+    (SRC / "_toc.yml").write_text(yaml.safe_dump(printed_toc(toc), sort_keys=False))
     config = pdf_config(yaml.safe_load((ROOT / "_config.yml").read_text()))
     (SRC / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    for name in toc_files(toc):
+    for name in toc_files(printed_toc(toc)):
         if (ROOT / f"{name}.md").is_file() and not name.startswith("lessons/"):
             continue  # prose pages were copied with book/
         executed = EXECUTED / f"{name}.ipynb"
@@ -101,7 +140,9 @@ def prepare() -> None:
             continue
         target = SRC / f"{name}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        notebook = printable(json.loads(executed.read_text()))
+        glue_file = executed.with_suffix(".glue.json")
+        glue = json.loads(glue_file.read_text()) if glue_file.is_file() else None
+        notebook = printable(json.loads(executed.read_text()), glue)
         target.write_text(json.dumps(notebook))
     if missing:
         sys.exit("scripts/pdf.py: no executed notebook for " + ", ".join(missing)
