@@ -14,7 +14,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help bench seeds mutants setup data book lint test test-unit test-lessons test-outputs test-site lab clean distclean
+.PHONY: help bench seeds mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
@@ -23,6 +23,8 @@ help:
 	@echo "make lint    ruff and the import-layer contract (part of make test)"
 	@echo "make test-outputs  nbval --nbval over the executed notebooks of the last book build"
 	@echo "make test-site     headless-Chromium check + screenshots of the built site (_build/html)"
+	@echo "make pdf     the whole book as one PDF, _build/latex/cnncourse.pdf (from the executed lessons)"
+	@echo "make test-pdf      read the PDF: every page, figure and glossary term there, nothing cut off"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
 	@echo "make seeds   test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
@@ -61,13 +63,27 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) $(VENDOR) | data
 	touch $@
 
 book: data $(BOOK_STAMP)
+	@$(MAKE) --no-print-directory pdf || echo "make book: no PDF this time (see above); the site is complete without it"
 	@echo
 	@echo "The book is in $(CURDIR)/_build/html/index.html"
 	@echo "View it: open that file in a browser, or serve it with"
 	@echo "    $(BIN)/python -m http.server -d _build/html 8000   and visit http://localhost:8000"
 
+# The PDF is made from the notebooks the book build executed (no second execution), with
+# xelatex; scripts/pdf-setup.sh installs Debian's LaTeX packages when they are missing.
+PDF := _build/latex/cnncourse.pdf
+$(PDF): $(BOOK_STAMP) scripts/pdf.py book/latex/bbm.sty
+	bash scripts/pdf-setup.sh
+	$(BIN)/python scripts/pdf.py
+
+pdf: data $(PDF)
+
+# Building the PDF first (and so the book, when it is missing or stale) means the test never skips.
+test-pdf: data $(PDF)
+	$(BIN)/python -m pytest -q tests/pdf
+
 test-unit: data
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests --ignore=tests/pdf
 
 # Every lesson runs under nbval, with no network. When the built book is up to date, its executed
 # notebooks are re-run and every output compared (test-outputs, which also proves every cell
@@ -118,6 +134,7 @@ lint: setup
 test: lint test-unit
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory test-lessons
+	$(MAKE) --no-print-directory test-pdf
 	$(MAKE) --no-print-directory test-site
 
 # Speed and accuracy figures (not a test: nothing is asserted); see benchmarks/RESULTS.md.
