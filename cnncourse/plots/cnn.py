@@ -113,7 +113,7 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
         first = axes[r, 0]
         _plain(first)
         if r == 0:
-            first.imshow(img, cmap="gray_r")
+            first.imshow(img, cmap="gray")
             first.set_title(f"input {img.shape[0]}x{img.shape[1]}", fontsize=8)
         else:
             first.axis("off")
@@ -153,7 +153,7 @@ def show_shifted_digits(images: Sequence | Mapping[str, object], titles: Sequenc
     fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.2),
                              squeeze=False, layout="constrained")
     for i, (ax, im) in enumerate(zip(axes[0], images)):
-        ax.imshow(im, cmap="gray_r")
+        ax.imshow(im, cmap="gray")
         ax.set_xticks([])
         ax.set_yticks([])
         if titles is not None:

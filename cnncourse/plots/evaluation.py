@@ -137,7 +137,7 @@ def show_mistakes(images, mistakes, ncols: int = 6, size: float = 1.35) -> Figur
     for ax in axes.flat:
         ax.axis("off")
     for ax, m in zip(axes.flat, mistakes):
-        ax.imshow(x[m.index], cmap="gray_r")
+        ax.imshow(x[m.index], cmap="gray")
         ax.set_title(f"{m.target} -> {m.predicted}\n({m.confidence:.0%})", fontsize=9)
     plt.close(fig)
     return fig

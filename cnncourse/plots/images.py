@@ -17,7 +17,7 @@ def _as_numpy(images) -> np.ndarray:
 
 
 def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
-                    cmap: str = "gray_r", size: float = 1.1) -> Figure:
+                    cmap: str = "gray", size: float = 1.1) -> Figure:
     """A grid of images, each titled with its label.
 
     Parameters
@@ -29,7 +29,8 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
     ncols
         Images per row.
     cmap
-        Colour map; ``"gray_r"`` draws ink dark on white paper.
+        Colour map; ``"gray"`` (the course's convention) draws a pixel's value as its
+        brightness: 0 black, 255 white, so MNIST ink is white on black.
     size
         Inches per image.
     """
@@ -55,7 +56,7 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
 
 
 def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None,
-                      cmap: str = "gray_r", fontsize: float = 8) -> Figure:
+                      cmap: str = "gray", fontsize: float = 8) -> Figure:
     """An image, and a window of it drawn large with every pixel's value written on it.
 
     Parameters
@@ -66,7 +67,8 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
         Half-open ranges ``(start, stop)`` of the window to write out; default: the whole image
         (legible up to about 16x16 pixels).
     cmap
-        Colour map; ``"gray_r"`` draws ink dark on white paper.
+        Colour map; ``"gray"`` (the course's convention) draws a pixel's value as its
+        brightness: 0 black, 255 white, so MNIST ink is white on black.
     fontsize
         Size of the numbers, in points.
     """
@@ -87,13 +89,15 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     ax_full.set_title(f"the whole {h}x{w} image")
     ax_zoom.imshow(window, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1),
                    extent=(c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5))
-    mid = (float(x.max()) + float(x.min())) / 2
+    shown = ax_zoom.images[0]
     for r in range(r0, r1):
         for c in range(c0, c1):
             value = x[r, c]
             text = f"{value:.0f}" if np.issubdtype(x.dtype, np.integer) else f"{value:.2f}"
+            red, green, blue, _ = shown.cmap(shown.norm(value))
+            light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5  # luminance of the cell
             ax_zoom.text(c, r, text, ha="center", va="center", fontsize=fontsize,
-                         color="white" if value > mid else "black")
+                         color="black" if light else "white")
     ax_zoom.set_title(f"rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1}, with their values")
     for ax in (ax_full, ax_zoom):
         ax.set_xlabel("column c")

@@ -34,9 +34,9 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
                              layout="constrained",
                              gridspec_kw={"width_ratios": [a.shape[1], max(ow, 1)]})
     vmin, vmax = float(a.min()), float(a.max())
-    axes[0].imshow(a, cmap="Greys", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
+    axes[0].imshow(a, cmap="gray", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
     annotate_grid(axes[0], a)
-    axes[1].imshow(out, cmap="Greys", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
+    axes[1].imshow(out, cmap="gray", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
     annotate_grid(axes[1], out)
     for i in range(oh):
         for j in range(ow):

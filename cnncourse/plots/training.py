@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["plot_curves", "plot_histories", "plot_history", "plot_negative_log"]
+__all__ = ["plot_curves", "plot_histories", "plot_history", "plot_negative_log", "plot_seed_spread"]
 
 _LABELS = {"train_loss": "training loss", "val_loss": "validation loss",
            "train_accuracy": "training accuracy", "val_accuracy": "validation accuracy"}
@@ -126,6 +126,68 @@ def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     ax.legend()
     if title:
         ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def plot_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
+                     ylabel: str = "final validation loss", logy: bool = False,
+                     failed_label: str = "diverged") -> Figure:
+    """One value per seed, for several settings in several groups: the spread over seeds.
+
+    Each group (for example an optimizer) gets a panel; each setting in it a column with one
+    dot per seed and a short bar at the mean. A non-finite value (a run whose loss became NaN
+    or infinite) is drawn as a cross at the top of the panel, labelled ``failed_label``.
+
+    Parameters
+    ----------
+    results
+        ``{group: {setting: [value per seed]}}``, e.g.
+        ``{"Adam": {"raw 0-255": [0.31, 0.34], "standardized": [0.30, 0.29]}}``.
+    ylabel
+        Label of the value axis.
+    logy
+        Logarithmic value axis.
+    failed_label
+        Text next to the crosses of non-finite values.
+
+    Raises
+    ------
+    ValueError
+        If ``results`` or a group is empty, or a setting has no values.
+    """
+    if not results:
+        raise ValueError("results is empty: pass {group: {setting: [value per seed]}}")
+    for group, settings in results.items():
+        if not settings:
+            raise ValueError(f"group {group!r} has no settings")
+        for name, values in settings.items():
+            if len(values) == 0:
+                raise ValueError(f"setting {name!r} of group {group!r} has no values")
+    finite = [v for settings in results.values() for values in settings.values()
+              for v in values if np.isfinite(v)]
+    top = max(finite) * (1.6 if logy else 1.15) if finite else 1.0
+    fig, axes = plt.subplots(1, len(results), figsize=(3.1 * len(results) + 0.4, 3.4),
+                             squeeze=False, sharey=True, layout="constrained")
+    for ax, (group, settings) in zip(axes[0], results.items()):
+        for x, (name, values) in enumerate(settings.items()):
+            y = np.asarray(values, dtype=float)
+            ok = np.isfinite(y)
+            jitter = np.linspace(-0.12, 0.12, len(y)) if len(y) > 1 else np.zeros(1)
+            ax.plot(x + jitter[ok], y[ok], "o", color=f"C{x}", ms=6, alpha=0.8)
+            if ok.any():
+                ax.hlines(y[ok].mean(), x - 0.25, x + 0.25, color=f"C{x}", lw=2)
+            if (~ok).any():
+                ax.plot(x + jitter[~ok], np.full((~ok).sum(), top), "x", color=f"C{x}", ms=8)
+                ax.annotate(f"{failed_label} ({(~ok).sum()})", (x, top), textcoords="offset points",
+                            xytext=(0, -14), ha="center", fontsize=10)
+        ax.set_xticks(range(len(settings)), [str(n) for n in settings], rotation=20, ha="right")
+        ax.set_xlim(-0.6, len(settings) - 0.4)
+        ax.set_title(str(group))
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel(ylabel)
+    if logy:
+        axes[0][0].set_yscale("log")
     plt.close(fig)
     return fig
 
