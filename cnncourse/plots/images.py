@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT
+
 
 def _as_numpy(images) -> np.ndarray:
     if isinstance(images, torch.Tensor):
@@ -43,6 +45,7 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
         raise ValueError(f"labels has {len(labels)} entries for {len(x)} images")
     ncols = max(1, min(ncols, len(x)))
     nrows = -(-len(x) // ncols)
+    size = min(size, MAX_WIDTH / ncols)  # the whole grid fits the text column
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
                              squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
@@ -56,8 +59,8 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
 
 
 def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None,
-                      cmap: str = "gray", fontsize: float = 8) -> Figure:
-    """An image, and a window of it drawn large with every pixel's value written on it.
+                      cmap: str = "gray", fontsize: float = 10) -> Figure:
+    """An image (top), and a window of it drawn large with every pixel's value written on it.
 
     Parameters
     ----------
@@ -82,7 +85,7 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
         raise ValueError(f"rows {rows} and cols {cols} must be ranges inside the {h}x{w} image")
     window = x[r0:r1, c0:c1]
-    fig, (ax_full, ax_zoom) = plt.subplots(1, 2, figsize=(10, 5.4), width_ratios=(1, 1.9),
+    fig, (ax_full, ax_zoom) = plt.subplots(2, 1, figsize=(MAX_WIDTH, 8.2), height_ratios=(1, 2.1),
                                            layout="constrained")
     ax_full.imshow(x, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1))
     ax_full.add_patch(plt.Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="tab:red", lw=2))
@@ -104,7 +107,7 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
         ax.set_ylabel("row r")
     ax_zoom.set_xticks(range(c0, c1))
     ax_zoom.set_yticks(range(r0, r1))
-    ax_zoom.tick_params(labelsize=7)
+    ax_zoom.tick_params(labelsize=MIN_FONT)
     plt.close(fig)
     return fig
 
@@ -124,7 +127,7 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
         raise ValueError(f"bins must be a positive int, got {bins!r}")
     ncols = max(1, min(ncols, len(arrays)))
     nrows = -(-len(arrays) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(MAX_WIDTH, 3.0 * nrows), squeeze=False,
                              layout="constrained")
     for ax, (name, values) in zip(axes.flat, arrays.items()):
         v = torch.as_tensor(_as_numpy(values)).flatten().double()
@@ -138,7 +141,7 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
         ax.set_yscale("log")
         ax.axvline(mean, color="tab:red", ls="--")
         ax.set_title(f"{name}\nmean {mean:.3f}, std {std:.3f}\nrange [{vmin:.2f}, {vmax:.2f}]",
-                     fontsize=9)
+                     fontsize=MIN_FONT)
         ax.set_xlabel("pixel value")
     for ax in axes[:, 0]:
         ax.set_ylabel("count (log scale)")

@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+from cnncourse.plots._layout import MAX_WIDTH, legend_below
 
 __all__ = ["plot_curves", "plot_histories", "plot_history", "plot_negative_log", "plot_seed_spread"]
 
@@ -27,7 +30,7 @@ def plot_history(history, title: str | None = None) -> Figure:
     if len(history) == 0:
         raise ValueError("history has no epochs to plot: train for at least one epoch")
     epochs = history.column("epoch")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.2), layout="constrained")
     for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")):
         ax.plot(epochs, history.column(f"train_{key}"), "o-", label="training")
         val = history.column(f"val_{key}")
@@ -38,7 +41,7 @@ def plot_history(history, title: str | None = None) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    ax_loss.legend()
+    legend_below(fig, ax_loss)
     if title:
         fig.suptitle(title)
     plt.close(fig)
@@ -71,8 +74,8 @@ def plot_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
     for name, h in histories.items():
         if len(h) == 0:
             raise ValueError(f"history {name!r} has no epochs")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(min(MAX_WIDTH, 3.0 * len(metrics)), 3.2),
+                             squeeze=False, layout="constrained")
     for ax, metric in zip(axes[0], metrics):
         for name, h in histories.items():
             values = [np.nan if v is None else v for v in h.column(metric)]
@@ -82,7 +85,7 @@ def plot_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
         if logy and metric.endswith("loss"):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    axes[0][0].legend()
+    legend_below(fig, axes[0][0])
     if title:
         fig.suptitle(title)
     plt.close(fig)
@@ -108,7 +111,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
         raise ValueError("curves is empty: pass {name: values}")
     if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
         raise ValueError(f"smooth must be an int >= 1, got {smooth!r}")
-    fig, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     for name, values in curves.items():
         y = np.asarray(values, dtype=float)
         if y.ndim != 1 or len(y) == 0:
@@ -123,7 +126,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend()
+    legend_below(fig, ax)
     if title:
         ax.set_title(title)
     plt.close(fig)
@@ -167,7 +170,7 @@ def plot_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
     finite = [v for settings in results.values() for values in settings.values()
               for v in values if np.isfinite(v)]
     top = max(finite) * (1.6 if logy else 1.15) if finite else 1.0
-    fig, axes = plt.subplots(1, len(results), figsize=(3.1 * len(results) + 0.4, 3.4),
+    fig, axes = plt.subplots(1, len(results), figsize=(min(MAX_WIDTH, 2.7 * len(results)), 3.4),
                              squeeze=False, sharey=True, layout="constrained")
     for ax, (group, settings) in zip(axes[0], results.items()):
         for x, (name, values) in enumerate(settings.items()):
@@ -188,6 +191,10 @@ def plot_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
     axes[0][0].set_ylabel(ylabel)
     if logy:
         axes[0][0].set_yscale("log")
+        axis = axes[0][0].yaxis  # ticks at 0.2, 0.3, 0.5, 1, 2, ... written as plain numbers
+        axis.set_major_locator(LogLocator(subs=(1, 2, 3, 5)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
     plt.close(fig)
     return fig
 
@@ -205,12 +212,12 @@ def plot_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> 
         if not 0.0 < p <= 1.0:
             raise ValueError(f"marked probabilities must be in (0, 1], got {p}")
     p = np.linspace(0.002, 1.0, 500)
-    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     ax.plot(p, -np.log(p), color="tab:blue")
     for q in marked:
         ax.plot(q, -np.log(q), "o", color="tab:red")
         ax.annotate(f"p={q:g}: {-np.log(q):.2f}", (q, -np.log(q)), textcoords="offset points",
-                    xytext=(6, 4), fontsize=8)
+                    xytext=(6, 4), fontsize=10)
     ax.set_xlabel("probability p the model gives to the true class")
     ax.set_ylabel("loss  -log p")
     ax.grid(alpha=0.3)
@@ -223,7 +230,7 @@ def plot_throughput(rates: dict[str, float]) -> Figure:
     if not rates:
         raise ValueError("rates must name at least one setting")
     names = list(rates)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) + 1.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 0.55 * len(names) + 1.0), layout="constrained")
     bars = ax.barh(names, [rates[n] for n in names], color="tab:blue")
     ax.bar_label(bars, labels=[f"{rates[n]:,.0f}" for n in names], padding=3)
     ax.invert_yaxis()
