@@ -27,6 +27,7 @@ from cnncourse.plots import training as T
 from cnncourse.training import EpochRecord, History
 
 rng = np.random.default_rng(0)
+torch.manual_seed(0)
 h = History([EpochRecord(e, 1 / e, 0.9, 1.1 / e, 0.88) for e in range(1, 5)], best_epoch=3)
 digit = torch.from_numpy(rng.integers(0, 256, (28, 28))).float()
 digits = torch.from_numpy(rng.integers(0, 256, (24, 28, 28))).float()
@@ -35,7 +36,7 @@ bank = {
     n: torch.randn(3, 3) for n in ("box blur", "gaussian blur", "sharpen", "laplacian", "sobel x")
 }
 photo = torch.rand(64, 64) * 255
-maps = {"a": np.random.rand(21, 21), "b": np.random.rand(21, 21)}
+maps = {"a": rng.random((21, 21)), "b": rng.random((21, 21))}
 cases = {
     "plot_history": lambda: T.plot_history(h),
     "plot_histories": lambda: T.plot_histories({"a": h, "b": h}),
@@ -116,23 +117,23 @@ cases = {
         [2, 3, 4], {"max": [0.5, 0.4, 0.3], "avg": [0.1, 0.1, 0.1]}
     ),
     "plot_usage_map": lambda: R.plot_usage_map(
-        {"one": np.random.rand(9, 9), "two": np.random.rand(9, 9)}
+        {"one": rng.random((9, 9)), "two": rng.random((9, 9))}
     ),
     "plot_erf_by_depth": lambda: R.plot_erf_by_depth(
         {
-            1: np.random.rand(21, 21),
-            2: np.random.rand(21, 21),
-            4: np.random.rand(21, 21),
-            8: np.random.rand(21, 21),
+            1: rng.random((21, 21)),
+            2: rng.random((21, 21)),
+            4: rng.random((21, 21)),
+            8: rng.random((21, 21)),
         }
     ),
     "plot_field_growth": lambda: R.plot_field_growth([1, 2, 4], {"a": [1, 2, 3], "b": [1, 1.5, 2]}),
     "plot_erf_comparison": lambda: R.plot_erf_comparison(maps),
     "plot_dilation_comparison": lambda: R.plot_dilation_comparison(
         {
-            "3 plain": np.random.rand(21, 21),
-            "3 dilated": np.random.rand(21, 21),
-            "7 plain": np.random.rand(21, 21),
+            "3 plain": rng.random((21, 21)),
+            "3 dilated": rng.random((21, 21)),
+            "7 plain": rng.random((21, 21)),
         }
     ),
 }
