@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from cnncourse._checks import check_int
 from cnncourse.activations import evaluate_with_derivative
+from cnncourse.plots._layout import MAX_WIDTH, legend_below
 
 __all__ = ["show_activations"]
 
@@ -35,7 +36,7 @@ def show_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: fl
         raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
     points = check_int(points, "points", minimum=2)
     z = torch.linspace(low, high, points, dtype=torch.float64)
-    fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.2), layout="constrained")
     for name in names:
         values, slopes = evaluate_with_derivative(name, z)
         ax_f.plot(z, values, label=name)
@@ -44,8 +45,8 @@ def show_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: fl
         ax.axhline(0, color="black", lw=0.6)
         ax.axvline(0, color="black", lw=0.6)
         ax.set_xlabel("z (weighted sum + bias)")
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend()
+    legend_below(fig, ax_f)  # one colour per activation in both panels
     plt.close(fig)
     return fig

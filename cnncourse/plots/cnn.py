@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cnncourse._checks import check_int, to_numpy
+from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, legend_below, panel_grid
 
 __all__ = ["show_filters", "show_feature_maps", "show_shifted_digits", "show_shift_accuracy"]
 
@@ -42,7 +43,7 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
         The weight of a ``Conv2d`` layer, shape ``(out_channels, in_channels, k, k)``; for
         several input channels the first one is drawn. A ``(n, k, k)`` array also works.
     ncols
-        Filters per row.
+        Filters per row, at most (fewer when the row would be wider than the text column).
     size
         Inches per filter.
     title
@@ -54,7 +55,7 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
     if w.ndim != 3 or len(w) == 0:
         raise ValueError(f"weight must have shape (out, in, k, k) or (n, k, k), got {np.shape(weight)}")
     ncols = check_int(ncols, "ncols", minimum=1)
-    ncols = min(ncols, len(w))
+    ncols = min(ncols, len(w), columns(len(w), size))
     nrows = -(-len(w) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
                              squeeze=False, layout="constrained")
@@ -63,7 +64,7 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
         if i < len(w):
             limit = float(np.abs(w[i]).max()) or 1.0
             ax.imshow(w[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
-            ax.set_title(str(i), fontsize=7, pad=2)
+            ax.set_title(str(i), fontsize=MIN_FONT, pad=2)
         else:
             ax.axis("off")
     if title:
@@ -72,8 +73,8 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
     return fig
 
 
-def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float = 1.0) -> Figure:
-    """An input image and the first ``n`` feature maps of several layers, one row per layer.
+def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float = 0.65) -> Figure:
+    """An input image and the first ``n`` feature maps of several layers, one block per layer.
 
     Parameters
     ----------
@@ -103,26 +104,27 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
         if arr.ndim != 3:
             raise ValueError(f"maps[{label!r}] must have shape (C, h, w), got {arr.shape}")
         rows.append((label, arr))
-    ncols = 1 + min(n, max(len(a) for _, a in rows))
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(size * ncols + 1.2, size * len(rows) * 1.15),
-                             squeeze=False, layout="constrained")
-    for r, (label, arr) in enumerate(rows):
-        first = axes[r, 0]
-        _plain(first)
-        if r == 0:
-            first.imshow(img, cmap="gray_r")
-            first.set_title(f"input {img.shape[0]}x{img.shape[1]}", fontsize=8)
-        else:
-            first.axis("off")
-        for c in range(1, ncols):
-            ax = axes[r, c]
+    shown = min(n, max(len(a) for _, a in rows))
+    ncols = columns(shown, size)
+    lines = [-(-min(shown, len(a)) // ncols) for _, a in rows]
+    fig = plt.figure(figsize=(MAX_WIDTH, 1.5 + sum((size + 0.1) * k + 0.35 for k in lines)),
+                     layout="constrained")
+    parts = fig.subfigures(len(rows) + 1, 1, height_ratios=[1.5] + [(size + 0.1) * k + 0.35 for k in lines])
+    ax = parts[0].subplots()
+    _plain(ax)
+    ax.imshow(img, cmap="gray")
+    ax.set_title(f"input {img.shape[0]}x{img.shape[1]}", fontsize=MIN_FONT)
+    for part, (label, arr), k in zip(parts[1:], rows, lines):
+        count = min(shown, len(arr))
+        part.suptitle(f"{label}: {arr.shape[0]} maps of {arr.shape[1]}x{arr.shape[2]}"
+                      + (f", the first {count}" if count < arr.shape[0] else ""), fontsize=MIN_FONT)
+        axes = part.subplots(k, ncols, squeeze=False)
+        for c, ax in enumerate(axes.flat):
             _plain(ax)
-            if c - 1 < len(arr):
-                ax.imshow(arr[c - 1], cmap="magma", vmin=min(0.0, float(arr[c - 1].min())))
+            if c < count:
+                ax.imshow(arr[c], cmap="magma", vmin=min(0.0, float(arr[c].min())))
             else:
                 ax.axis("off")
-        axes[r, 1].set_ylabel(f"{label}\n{arr.shape[0]} x {arr.shape[1]}x{arr.shape[2]}", fontsize=8,
-                              rotation=0, ha="right", va="center", labelpad=6)
     plt.close(fig)
     return fig
 
@@ -147,14 +149,13 @@ def show_shifted_digits(images: Sequence | Mapping[str, object], titles: Sequenc
         raise ValueError("images must be a non-empty list of 2-D images")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
-    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.2),
-                             squeeze=False, layout="constrained")
-    for i, (ax, im) in enumerate(zip(axes[0], images)):
-        ax.imshow(im, cmap="gray_r")
+    fig, axes = panel_grid(len(images), size, size * 1.2)
+    for i, (ax, im) in enumerate(zip(axes, images)):
+        ax.imshow(im, cmap="gray")
         ax.set_xticks([])
         ax.set_yticks([])
         if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
+            ax.set_title(titles[i], fontsize=MIN_FONT)
     plt.close(fig)
     return fig
 
@@ -177,7 +178,7 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
     """
     if not results:
         raise ValueError("results is empty: pass at least one model's accuracies")
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.6), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     markers = "os^Dv<>"
     for i, (model, by_direction) in enumerate(results.items()):
@@ -196,7 +197,7 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
     ax.set_ylabel("test accuracy (%)")
     ax.set_xticks(d)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, loc="lower left")
+    legend_below(fig, ax, ncols=1)
     if title:
         ax.set_title(title)
     plt.close(fig)

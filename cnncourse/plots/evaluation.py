@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cnncourse._checks import to_numpy
+from cnncourse.plots._layout import MAX_WIDTH, columns, legend_below
 
 __all__ = ["show_confusion_matrix", "show_per_class_accuracy", "show_mistakes"]
 
@@ -29,7 +30,7 @@ def show_per_class_accuracy(per_class, overall: float | None = None, title: str 
     acc = to_numpy(per_class).astype(float)
     if acc.ndim != 1 or len(acc) == 0:
         raise ValueError(f"per_class must be a non-empty vector, got shape {acc.shape}")
-    fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     classes = np.arange(len(acc))
     ax.bar(classes, 100 * acc, color="tab:blue")
     finite = acc[np.isfinite(acc)]
@@ -37,10 +38,10 @@ def show_per_class_accuracy(per_class, overall: float | None = None, title: str 
     ax.set_ylim(max(0.0, np.floor(low - 1.0)), 100.6)
     for c, a in zip(classes, acc):
         if np.isfinite(a):
-            ax.text(c, 100 * a, f"{100 * a:.1f}", ha="center", va="bottom", fontsize=8)
+            ax.text(c, 100 * a, f"{100 * a:.1f}", ha="center", va="bottom", fontsize=10)
     if overall is not None:
         ax.axhline(100 * overall, color="tab:red", ls="--", label=f"overall {100 * overall:.2f}%")
-        ax.legend(loc="lower right")
+        legend_below(fig, ax)
     ax.set_xticks(classes)
     ax.set_xlabel("true class")
     ax.set_ylabel("accuracy (%)")
@@ -77,7 +78,8 @@ def show_confusion_matrix(matrix, class_names: Sequence[str] | None = None, titl
     shown = m.astype(float).copy()
     if hide_diagonal:
         np.fill_diagonal(shown, np.nan)
-    fig, ax = plt.subplots(figsize=(0.55 * n + 1.8, 0.55 * n + 1.2), layout="constrained")
+    cell = min(0.55, (MAX_WIDTH - 1.4) / n)  # inches per class, so the figure fits the column
+    fig, ax = plt.subplots(figsize=(cell * n + 1.4, cell * n + 1.0), layout="constrained")
     image = ax.imshow(shown, cmap="Blues")
     fig.colorbar(image, ax=ax, shrink=0.8, label="examples" if not hide_diagonal else "mistakes")
     top = np.nanmax(shown) if np.isfinite(shown).any() else 1.0
@@ -85,10 +87,10 @@ def show_confusion_matrix(matrix, class_names: Sequence[str] | None = None, titl
         for p in range(n):
             value = int(m[t, p])
             if hide_diagonal and t == p:
-                ax.text(p, t, str(value), ha="center", va="center", fontsize=7, color="grey")
+                ax.text(p, t, str(value), ha="center", va="center", fontsize=10, color="grey")
             elif value:
                 dark = shown[t, p] > 0.6 * top
-                ax.text(p, t, str(value), ha="center", va="center", fontsize=7,
+                ax.text(p, t, str(value), ha="center", va="center", fontsize=10,
                         color="white" if dark else "black")
     ax.set_xticks(range(n), names)
     ax.set_yticks(range(n), names)
@@ -125,14 +127,14 @@ def show_mistakes(images, mistakes, ncols: int = 6, size: float = 1.35) -> Figur
     for m in mistakes:
         if not 0 <= m.index < len(x):
             raise ValueError(f"mistake index {m.index} is outside the {len(x)} images")
-    ncols = max(1, min(ncols, len(mistakes)))
+    ncols = max(1, min(ncols, len(mistakes), columns(len(mistakes), size)))
     nrows = -(-len(mistakes) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.25),
                              squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, m in zip(axes.flat, mistakes):
-        ax.imshow(x[m.index], cmap="gray_r")
-        ax.set_title(f"{m.target} -> {m.predicted}\n({m.confidence:.0%})", fontsize=9)
+        ax.imshow(x[m.index], cmap="gray")
+        ax.set_title(f"{m.target} -> {m.predicted}\n({m.confidence:.0%})", fontsize=10)
     plt.close(fig)
     return fig

@@ -17,6 +17,7 @@ from matplotlib.patches import Rectangle
 
 from cnncourse._checks import to_numpy
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
+from cnncourse.plots._layout import MAX_WIDTH, columns, panel_grid
 
 
 def _np(x) -> np.ndarray:
@@ -37,7 +38,7 @@ def _fmt(v: float) -> str:
 def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_norm=None) -> None:
     """Write every value of a small matrix into its cell (light text on dark cells)."""
     h, w = values.shape
-    fontsize = fontsize or max(5.0, min(12.0, 33.0 / max(h, w)))
+    fontsize = fontsize or max(9.0, min(12.0, 33.0 / max(h, w)))
     im = ax.images[-1] if ax.images else None
     for i in range(h):
         for j in range(w):
@@ -74,13 +75,15 @@ def _imshow_signed(ax, arr: np.ndarray, signed: bool | None = None, cmap: str | 
     return ax.imshow(arr, cmap=cmap or "gray")
 
 
-def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True) -> None:
-    """Draw a kernel on ``ax`` as a diverging heat map with its weights written in."""
+def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True,
+                fontsize: float | None = None) -> None:
+    """Draw a kernel on ``ax`` as a diverging heat map with its weights written in
+    (``fontsize`` points, by default chosen from the kernel's size)."""
     k = _np(kernel)
     lim = float(np.abs(k).max()) or 1.0
     ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
     if numbers:
-        annotate_grid(ax, k)
+        annotate_grid(ax, k, fontsize=fontsize)
     _plain(ax, title)
 
 
@@ -94,9 +97,10 @@ def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
 
 def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
     """Several kernels side by side, each titled with its name and its weight sum."""
-    fig, axes = plt.subplots(1, len(kernels), figsize=(size * len(kernels), size + 0.3),
-                             layout="constrained", squeeze=False)
-    for ax, (name, k) in zip(axes[0], kernels.items()):
+    widest = max(max(_np(k).shape) for k in kernels.values())
+    size = max(min(size, 1.8), 0.36 * widest)  # room for the numbers, rows that fit the column
+    fig, axes = panel_grid(len(kernels), size, size + 0.5)
+    for ax, (name, k) in zip(axes, kernels.items()):
         draw_kernel(ax, k, f"{name}\nsum = {_fmt(round(float(_np(k).sum()), 4))}")
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
@@ -107,7 +111,7 @@ def show_worked_example(patch, kernel) -> Figure:
     the last panel is the sum of products, the output value at this position."""
     p, k = _np(patch), _np(kernel)
     prod = p * k
-    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH, 2.3), layout="constrained")
     axes[0].imshow(p, cmap="gray", vmin=0, vmax=255)
     annotate_grid(axes[0], p)
     _plain(axes[0], "image patch")
@@ -124,7 +128,7 @@ def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "ker
                    signed_output: bool | None = None) -> Figure:
     """Image, kernel (with numbers) and the filtered output side by side."""
     img, out = _np(image), _np(output)
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), layout="constrained",
+    fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH, 2.4), layout="constrained",
                              gridspec_kw={"width_ratios": [4, 2, 4]})
     _imshow_signed(axes[0], img, signed=False)
     _plain(axes[0], f"{titles[0]} {img.shape[0]}x{img.shape[1]}")
@@ -140,13 +144,8 @@ def show_images(images: Mapping[str, object], ncols: int | None = None, size: fl
                 signed: bool | None = None, colorbar: bool = False) -> Figure:
     """A grid of images titled by their keys; signed arrays get a diverging colour map."""
     n = len(images)
-    ncols = ncols or n
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3),
-                             layout="constrained", squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
-    for ax, (title, img) in zip(axes.flat, images.items()):
+    fig, axes = panel_grid(n, size, size, max_cols=ncols or n, extra_height=0.3)
+    for ax, (title, img) in zip(axes, images.items()):
         im = _imshow_signed(ax, _np(img), signed=signed)
         _plain(ax, title)
         if colorbar:
@@ -157,27 +156,34 @@ def show_images(images: Mapping[str, object], ncols: int | None = None, size: fl
 
 def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
                      size: float = 2.6) -> Figure:
-    """Each kernel (top row, with numbers) above what it makes of ``image`` (bottom row).
+    """Each kernel (with numbers) above what it makes of ``image``, in rows that fit the column.
 
-    The first column shows the image itself. Outputs of kernels that sum to 1 are drawn
+    The first cell shows the image itself. Outputs of kernels that sum to 1 are drawn
     in grey on the image's own grey scale (values beyond it are clipped); outputs of
     kernels that sum to 0 are signed and drawn in a diverging map centred on zero, scaled
     to the 99.5th percentile of their magnitude.
     """
     img = _np(image)
     n = len(kernels) + 1
-    fig, axes = plt.subplots(2, n, figsize=(size * n, size * 2 - 0.2), layout="constrained",
-                             gridspec_kw={"height_ratios": [1, 2]})
-    axes[0, 0].axis("off")
-    axes[1, 0].imshow(img, cmap="gray")
-    _plain(axes[1, 0], "original")
-    for col, (name, k) in enumerate(kernels.items(), start=1):
-        draw_kernel(axes[0, col], k, f"{name} (sum {_fmt(round(float(_np(k).sum()), 3))})",
-                    numbers=_np(k).size <= 9)
+    width = min(size, 1.75)
+    ncols = columns(n, width)
+    nrows = -(-n // ncols)
+    fig = plt.figure(figsize=(width * ncols, nrows * width * 1.95), layout="constrained")
+    cells = list(np.ravel(fig.subfigures(nrows, ncols, squeeze=False)))
+    for cell in cells[n:]:
+        cell.subplots().axis("off")
+    first = cells[0].subplots(2, 1, height_ratios=[1.4, 2])
+    first[0].axis("off")
+    first[1].imshow(img, cmap="gray")
+    _plain(first[1], "original")
+    for cell, (name, k) in zip(cells[1:], kernels.items()):
+        top, bottom = cell.subplots(2, 1, height_ratios=[1.4, 2])
+        draw_kernel(top, k, f"{name}\n(sum {_fmt(round(float(_np(k).sum()), 3))})",
+                    numbers=_np(k).size <= 9, fontsize=9.5)
         out = correlate2d(img, k, edge=edge).numpy()
-        _imshow_signed(axes[1, col], out, signed=abs(float(_np(k).sum())) < 1e-6, robust=True,
+        _imshow_signed(bottom, out, signed=abs(float(_np(k).sum())) < 1e-6, robust=True,
                        vrange=(float(img.min()), float(img.max())))
-        _plain(axes[1, col])
+        _plain(bottom)
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
@@ -188,7 +194,9 @@ def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
     img = _np(image)
     k = _np(kernel)
     p = (k.shape[0] - 1) // 2
-    fig, axes = plt.subplots(2, len(modes), figsize=(3.2 * len(modes), 6.4), layout="constrained")
+    side = MAX_WIDTH / len(modes)
+    fig, axes = plt.subplots(2, len(modes), figsize=(MAX_WIDTH, 2 * side + 0.6), layout="constrained",
+                             squeeze=False)
     vmin, vmax = float(img.min()), float(img.max())
     for col, mode in enumerate(modes):
         padded = pad(img, 0 if mode == "crop" else p, mode).numpy()
@@ -241,7 +249,7 @@ def show_gradients(image, gx, gy, magnitude, direction, size: float = 2.8) -> Fi
     brightness = magnitude; a colour wheel in the corner gives the key).
 
     Colour scales saturate at the 99.5th percentile so that faint edges stay visible."""
-    fig, axes = plt.subplots(1, 5, figsize=(size * 5, size + 0.4), layout="constrained")
+    fig, axes = panel_grid(5, min(size, 1.75), min(size, 1.75) + 0.3)
     axes[0].imshow(_np(image), cmap="gray")
     _plain(axes[0], "image")
     _imshow_signed(axes[1], _np(gx), signed=True, robust=True)

@@ -10,10 +10,11 @@ import torch
 from matplotlib.figure import Figure
 
 from cnncourse._checks import check_int, to_numpy
+from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT
 
 
 def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
-                    cmap: str = "gray_r", size: float = 1.1) -> Figure:
+                    cmap: str = "gray", size: float = 1.1) -> Figure:
     """A grid of images, each titled with its label.
 
     Parameters
@@ -25,7 +26,8 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
     ncols
         Images per row.
     cmap
-        Colour map; ``"gray_r"`` draws ink dark on white paper.
+        Colour map; ``"gray"`` (the course's convention) draws a pixel's value as its
+        brightness: 0 black, 255 white, so MNIST ink is white on black.
     size
         Inches per image.
     """
@@ -38,6 +40,7 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
         raise ValueError(f"labels has {len(labels)} entries for {len(x)} images")
     ncols = max(1, min(ncols, len(x)))
     nrows = -(-len(x) // ncols)
+    size = min(size, MAX_WIDTH / ncols)  # the whole grid fits the text column
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
                              squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
@@ -51,8 +54,8 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
 
 
 def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None,
-                      cmap: str = "gray_r", fontsize: float = 8) -> Figure:
-    """An image, and a window of it drawn large with every pixel's value written on it.
+                      cmap: str = "gray", fontsize: float = 10) -> Figure:
+    """An image (top), and a window of it drawn large with every pixel's value written on it.
 
     Parameters
     ----------
@@ -62,7 +65,8 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
         Half-open ranges ``(start, stop)`` of the window to write out; default: the whole image
         (legible up to about 16x16 pixels).
     cmap
-        Colour map; ``"gray_r"`` draws ink dark on white paper.
+        Colour map; ``"gray"`` (the course's convention) draws a pixel's value as its
+        brightness: 0 black, 255 white, so MNIST ink is white on black.
     fontsize
         Size of the numbers, in points.
     """
@@ -76,27 +80,29 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
         raise ValueError(f"rows {rows} and cols {cols} must be ranges inside the {h}x{w} image")
     window = x[r0:r1, c0:c1]
-    fig, (ax_full, ax_zoom) = plt.subplots(1, 2, figsize=(10, 5.4), width_ratios=(1, 1.9),
+    fig, (ax_full, ax_zoom) = plt.subplots(2, 1, figsize=(MAX_WIDTH, 8.2), height_ratios=(1, 2.1),
                                            layout="constrained")
     ax_full.imshow(x, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1))
     ax_full.add_patch(plt.Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="tab:red", lw=2))
     ax_full.set_title(f"the whole {h}x{w} image")
     ax_zoom.imshow(window, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1),
                    extent=(c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5))
-    mid = (float(x.max()) + float(x.min())) / 2
+    shown = ax_zoom.images[0]
     for r in range(r0, r1):
         for c in range(c0, c1):
             value = x[r, c]
             text = f"{value:.0f}" if np.issubdtype(x.dtype, np.integer) else f"{value:.2f}"
+            red, green, blue, _ = shown.cmap(shown.norm(value))
+            light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5  # luminance of the cell
             ax_zoom.text(c, r, text, ha="center", va="center", fontsize=fontsize,
-                         color="white" if value > mid else "black")
+                         color="black" if light else "white")
     ax_zoom.set_title(f"rows {r0}-{r1 - 1}, columns {c0}-{c1 - 1}, with their values")
     for ax in (ax_full, ax_zoom):
         ax.set_xlabel("column c")
         ax.set_ylabel("row r")
     ax_zoom.set_xticks(range(c0, c1))
     ax_zoom.set_yticks(range(r0, r1))
-    ax_zoom.tick_params(labelsize=7)
+    ax_zoom.tick_params(labelsize=MIN_FONT)
     plt.close(fig)
     return fig
 
@@ -115,7 +121,7 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
     bins = check_int(bins, "bins", minimum=1)
     ncols = max(1, min(ncols, len(arrays)))
     nrows = -(-len(arrays) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(MAX_WIDTH, 3.0 * nrows), squeeze=False,
                              layout="constrained")
     for ax, (name, values) in zip(axes.flat, arrays.items()):
         v = torch.as_tensor(to_numpy(values)).flatten().double()
@@ -129,7 +135,7 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
         ax.set_yscale("log")
         ax.axvline(mean, color="tab:red", ls="--")
         ax.set_title(f"{name}\nmean {mean:.3f}, std {std:.3f}\nrange [{vmin:.2f}, {vmax:.2f}]",
-                     fontsize=9)
+                     fontsize=MIN_FONT)
         ax.set_xlabel("pixel value")
     for ax in axes[:, 0]:
         ax.set_ylabel("count (log scale)")

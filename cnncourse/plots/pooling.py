@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cnncourse.plots._layout import MAX_WIDTH, legend_below
 from cnncourse.plots.filters import _imshow_signed, _np, _plain, annotate_grid
 from cnncourse.pooling import pool2d
 
@@ -30,13 +31,13 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
     stride = window if stride is None else stride
     out = pool2d(a, window, stride, mode).numpy()
     oh, ow = out.shape
-    fig, axes = plt.subplots(1, 2, figsize=(4.0 + 0.55 * (a.shape[1] + ow), 0.8 + 0.55 * a.shape[0]),
+    fig, axes = plt.subplots(1, 2, figsize=(min(MAX_WIDTH, 1.0 + 0.55 * (a.shape[1] + ow)), 0.8 + 0.55 * a.shape[0]),
                              layout="constrained",
                              gridspec_kw={"width_ratios": [a.shape[1], max(ow, 1)]})
     vmin, vmax = float(a.min()), float(a.max())
-    axes[0].imshow(a, cmap="Greys", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
+    axes[0].imshow(a, cmap="gray", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
     annotate_grid(axes[0], a)
-    axes[1].imshow(out, cmap="Greys", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
+    axes[1].imshow(out, cmap="gray", vmin=vmin - 0.6 * (vmax - vmin), vmax=vmax + 0.6 * (vmax - vmin))
     annotate_grid(axes[1], out)
     for i in range(oh):
         for j in range(ow):
@@ -64,6 +65,7 @@ def show_pooled_maps(image, windows: Sequence[int] = (2, 4), mode: str = "max",
     """An image and its pooled versions (window = stride), each at its own resolution."""
     img = _np(image)
     n = len(windows) + 1
+    size = min(size, MAX_WIDTH / n)
     fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.3), layout="constrained")
     _imshow_signed(axes[0], img)
     _plain(axes[0], f"input {img.shape[0]}x{img.shape[1]}")
@@ -84,6 +86,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
     """
     nrows = len(rows)
     ncols = max(len(r) for r in rows.values())
+    size = min(size, MAX_WIDTH / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.2),
                              layout="constrained", squeeze=False)
     for i, (row_name, row) in enumerate(rows.items()):
@@ -102,7 +105,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
 def show_unchanged_fractions(windows: Sequence[int], fractions: Mapping[str, Sequence[float]],
                              xlabel: str = "pooling window (= stride)") -> Figure:
     """Fraction of pooled outputs unchanged by a shift, one line per experiment."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.4), layout="constrained")
     for label, values in fractions.items():
         ax.plot(list(windows), list(values), marker="o", label=label)
     ax.set_xticks(list(windows))
@@ -111,7 +114,7 @@ def show_unchanged_fractions(windows: Sequence[int], fractions: Mapping[str, Seq
     ax.set_ylim(0, 1)
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    legend_below(fig, ax)
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 

@@ -12,6 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cnncourse.plots._layout import MAX_WIDTH, legend_below, panel_grid
+
 __all__ = [
     "show_usage_map",
     "show_erf_by_depth",
@@ -43,19 +45,19 @@ def _outline(ax, bounds, color="white", label=None) -> None:
 def _heatmap_row(maps: dict[str, np.ndarray], outlines: Mapping | None, cmap: str, title: str | None,
                  annotate: bool = False, per_panel: float = 2.6) -> Figure:
     n = len(maps)
-    fig, axes = plt.subplots(1, n, figsize=(per_panel * n + 0.4, per_panel + 0.5), layout="constrained",
-                             squeeze=False)
-    for ax, (key, m) in zip(axes[0], maps.items()):
+    per_panel = min(per_panel, MAX_WIDTH / 2)  # two heatmaps with colour bars per row at most
+    fig, axes = panel_grid(n, per_panel, per_panel + 0.3)
+    for ax, (key, m) in zip(axes, maps.items()):
         im = ax.imshow(m, cmap=cmap, interpolation="nearest")
         ax.set_title(key, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
         if outlines and key in outlines and outlines[key] is not None:
             _outline(ax, outlines[key])
-        if annotate and m.size <= 400:
+        if annotate and max(m.shape) <= 10:  # larger maps: too many numbers to read
             top = m.max() if m.max() > 0 else 1
             for (r, c), v in np.ndenumerate(m):
-                ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=7,
+                ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=10,
                         color="black" if v > 0.6 * top else "white")
         fig.colorbar(im, ax=ax, shrink=0.8)
     if title:
@@ -75,7 +77,7 @@ def show_usage_map(maps: Mapping[str, np.ndarray], title: str | None = None,
     title
         Optional figure title.
     annotate
-        Write each count in its pixel (for maps of at most 400 pixels).
+        Write each count in its pixel (for maps of at most 10x10 pixels, legible on a phone).
     """
     return _heatmap_row(_check_maps(maps), None, "magma", title, annotate=annotate)
 
@@ -140,7 +142,7 @@ def show_field_growth(depths: Sequence[float], series: Mapping[str, Sequence[flo
     ax.set_xticks(x, [f"{v:g}" for v in x])
     ax.minorticks_off()
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    legend_below(fig, ax, ncols=1)
     if title:
         ax.set_title(title)
     plt.close(fig)
@@ -164,8 +166,7 @@ def show_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | No
     """
     checked = _check_maps(maps)
     n = len(checked) + int(profile)
-    fig, axes = plt.subplots(1, n, figsize=(2.9 * n + 0.4, 3.1), layout="constrained", squeeze=False)
-    axes = axes[0]
+    fig, axes = panel_grid(n, MAX_WIDTH / 2, 2.9)
     for ax, (key, m) in zip(axes, checked.items()):
         im = ax.imshow(m, cmap="viridis", interpolation="nearest")
         ax.set_title(key, fontsize=10)
@@ -184,9 +185,9 @@ def show_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | No
             for c in field_bounds[1]:
                 ax.axvline(c, color="grey", ls="--", lw=1)
         ax.set_xlabel("input column")
-        ax.set_ylabel("gradient (central row, peak = 1)")
+        ax.set_ylabel("gradient, central row\n(peak = 1)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        legend_below(fig, ax, ncols=1)
     if title:
         fig.suptitle(title)
     plt.close(fig)

@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from cnncourse._checks import check_int
+from cnncourse.plots._layout import MAX_WIDTH, legend_below
 
-__all__ = ["show_curves", "show_histories", "show_history", "show_negative_log"]
+__all__ = ["show_curves", "show_histories", "show_history", "show_negative_log", "show_seed_spread"]
 
 _LABELS = {"train_loss": "training loss", "val_loss": "validation loss",
            "train_accuracy": "training accuracy", "val_accuracy": "validation accuracy"}
@@ -29,7 +31,7 @@ def show_history(history, title: str | None = None) -> Figure:
     if len(history) == 0:
         raise ValueError("history has no epochs to plot: train for at least one epoch")
     epochs = history.column("epoch")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.2), layout="constrained")
     for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")):
         ax.plot(epochs, history.column(f"train_{key}"), "o-", label="training")
         val = history.column(f"val_{key}")
@@ -40,7 +42,7 @@ def show_history(history, title: str | None = None) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    ax_loss.legend()
+    legend_below(fig, ax_loss)
     if title:
         fig.suptitle(title)
     plt.close(fig)
@@ -73,8 +75,8 @@ def show_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
     for name, h in histories.items():
         if len(h) == 0:
             raise ValueError(f"history {name!r} has no epochs")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(min(MAX_WIDTH, 3.0 * len(metrics)), 3.2),
+                             squeeze=False, layout="constrained")
     for ax, metric in zip(axes[0], metrics):
         for name, h in histories.items():
             values = [np.nan if v is None else v for v in h.column(metric)]
@@ -84,7 +86,7 @@ def show_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
         if logy and metric.endswith("loss"):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    axes[0][0].legend()
+    legend_below(fig, axes[0][0])
     if title:
         fig.suptitle(title)
     plt.close(fig)
@@ -109,7 +111,7 @@ def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     if not curves:
         raise ValueError("curves is empty: pass {name: values}")
     smooth = check_int(smooth, "smooth", minimum=1)
-    fig, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     for name, values in curves.items():
         y = np.asarray(values, dtype=float)
         if y.ndim != 1 or len(y) == 0:
@@ -124,9 +126,75 @@ def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     if logy:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend()
+    legend_below(fig, ax)
     if title:
         ax.set_title(title)
+    plt.close(fig)
+    return fig
+
+
+def show_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
+                     ylabel: str = "final validation loss", logy: bool = False,
+                     failed_label: str = "diverged") -> Figure:
+    """One value per seed, for several settings in several groups: the spread over seeds.
+
+    Each group (for example an optimizer) gets a panel; each setting in it a column with one
+    dot per seed and a short bar at the mean. A non-finite value (a run whose loss became NaN
+    or infinite) is drawn as a cross at the top of the panel, labelled ``failed_label``.
+
+    Parameters
+    ----------
+    results
+        ``{group: {setting: [value per seed]}}``, e.g.
+        ``{"Adam": {"raw 0-255": [0.31, 0.34], "standardized": [0.30, 0.29]}}``.
+    ylabel
+        Label of the value axis.
+    logy
+        Logarithmic value axis.
+    failed_label
+        Text next to the crosses of non-finite values.
+
+    Raises
+    ------
+    ValueError
+        If ``results`` or a group is empty, or a setting has no values.
+    """
+    if not results:
+        raise ValueError("results is empty: pass {group: {setting: [value per seed]}}")
+    for group, settings in results.items():
+        if not settings:
+            raise ValueError(f"group {group!r} has no settings")
+        for name, values in settings.items():
+            if len(values) == 0:
+                raise ValueError(f"setting {name!r} of group {group!r} has no values")
+    finite = [v for settings in results.values() for values in settings.values()
+              for v in values if np.isfinite(v)]
+    top = max(finite) * (1.6 if logy else 1.15) if finite else 1.0
+    fig, axes = plt.subplots(1, len(results), figsize=(min(MAX_WIDTH, 2.7 * len(results)), 3.4),
+                             squeeze=False, sharey=True, layout="constrained")
+    for ax, (group, settings) in zip(axes[0], results.items()):
+        for x, values in enumerate(settings.values()):
+            y = np.asarray(values, dtype=float)
+            ok = np.isfinite(y)
+            jitter = np.linspace(-0.12, 0.12, len(y)) if len(y) > 1 else np.zeros(1)
+            ax.plot(x + jitter[ok], y[ok], "o", color=f"C{x}", ms=6, alpha=0.8)
+            if ok.any():
+                ax.hlines(y[ok].mean(), x - 0.25, x + 0.25, color=f"C{x}", lw=2)
+            if (~ok).any():
+                ax.plot(x + jitter[~ok], np.full((~ok).sum(), top), "x", color=f"C{x}", ms=8)
+                ax.annotate(f"{failed_label} ({(~ok).sum()})", (x, top), textcoords="offset points",
+                            xytext=(0, -14), ha="center", fontsize=10)
+        ax.set_xticks(range(len(settings)), [str(n) for n in settings], rotation=20, ha="right")
+        ax.set_xlim(-0.6, len(settings) - 0.4)
+        ax.set_title(str(group))
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel(ylabel)
+    if logy:
+        axes[0][0].set_yscale("log")
+        axis = axes[0][0].yaxis  # ticks at 0.2, 0.3, 0.5, 1, 2, ... written as plain numbers
+        axis.set_major_locator(LogLocator(subs=(1, 2, 3, 5)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
     plt.close(fig)
     return fig
 
@@ -144,12 +212,12 @@ def show_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> 
         if not 0.0 < p <= 1.0:
             raise ValueError(f"marked probabilities must be in (0, 1], got {p}")
     p = np.linspace(0.002, 1.0, 500)
-    fig, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     ax.plot(p, -np.log(p), color="tab:blue")
     for q in marked:
         ax.plot(q, -np.log(q), "o", color="tab:red")
         ax.annotate(f"p={q:g}: {-np.log(q):.2f}", (q, -np.log(q)), textcoords="offset points",
-                    xytext=(6, 4), fontsize=8)
+                    xytext=(6, 4), fontsize=10)
     ax.set_xlabel("probability p the model gives to the true class")
     ax.set_ylabel("loss  -log p")
     ax.grid(alpha=0.3)
@@ -162,7 +230,7 @@ def show_throughput(rates: dict[str, float]) -> Figure:
     if not rates:
         raise ValueError("rates must name at least one setting")
     names = list(rates)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) + 1.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 0.55 * len(names) + 1.0), layout="constrained")
     bars = ax.barh(names, [rates[n] for n in names], color="tab:blue")
     ax.bar_label(bars, labels=[f"{rates[n]:,.0f}" for n in names], padding=3)
     ax.invert_yaxis()

@@ -11,6 +11,7 @@ from matplotlib.patches import Rectangle
 
 from cnncourse.plots.filters import _fmt, _imshow_signed, _plain, annotate_grid, draw_kernel
 
+
 def _kernel_panels(axes, padded: np.ndarray, off: int, shape: tuple[int, int], kernel: np.ndarray,
                    output: np.ndarray, row: int, col: int, edge: str) -> float:
     """Draw padded input + window, window numbers, kernel, products and output on 5 axes.

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SCREENSHOTS, SITE, serve, watch  # noqa: E402
+from conftest import SCREENSHOTS, SITE, serve, watch
 
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_modules", "_downloads"}
 SKIPPED_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
