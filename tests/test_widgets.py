@@ -254,3 +254,16 @@ def test_catch_all_hint_naming_a_number_is_left_out():
 
     box = W.answer_box(lambda a: check_parameter_count(a, sizes=(784, 256, 128, 10)), [*range(10), 235_146])
     assert box.feedback(3) == ("unknown", "")  # "... over the 3 Linear layers ..." for any wrong count
+
+
+def test_erf_explorer_refuses_a_model_whose_outputs_see_everything():
+    """A trained model passed without its convolutional part: Flatten/Linear see the whole input."""
+    import pytest
+    from torch import nn
+
+    from cnncourse.widgets.erf import _conv_part
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 26 * 26, 10))
+    with pytest.raises(ValueError, match="trained_model .*whole input"):
+        _conv_part(model, "trained_model")
+    assert len(_conv_part(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), "trained_model")) == 2

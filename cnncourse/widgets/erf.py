@@ -68,10 +68,13 @@ def _conv_part(model: nn.Module, name: str) -> list[tuple[str, nn.Module]]:
     if not any(isinstance(m, nn.Conv2d) for _, m in flat):
         raise ValueError(f"{name} has no Conv2d layer: pass a CNN with a .features stack, or the stack")
     try:
-        receptive_field(part)
+        whole = receptive_field(part).whole
     except ValueError as exc:
         raise ValueError(f"{name} (or its .features) must be a stack of convolutions, poolings and "
                          f"pointwise layers: {exc}") from None
+    if whole:  # Flatten, Linear or global pooling: every output sees the whole input
+        raise ValueError(f"{name} (or its .features) ends in a layer that sees the whole input "
+                         "(Flatten, Linear, global pooling): pass its convolutional part")
     return flat
 
 
