@@ -185,7 +185,7 @@ def test_corrupt_real_layout_fails_before_torchvision(tmp_path):
         (raw / name).symlink_to(data.mnist_raw_dir() / name)
     (raw / "t10k-labels-idx1-ubyte").unlink()
     (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\0" * MNIST_FILES["t10k-labels-idx1-ubyte"].size)
-    with pytest.raises(MNISTDataError, match=r"t10k-labels-idx1-ubyte is corrupt.*wrong hash.*--repair --root"):
+    with pytest.raises(MNISTDataError, match="t10k-labels-idx1-ubyte is corrupt.*--root"):
         data.mnist_datasets(tmp_path)
 
 

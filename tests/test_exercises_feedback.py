@@ -32,11 +32,32 @@ from cnncourse.exercises.feedback import Feedback
 from cnncourse.exercises.images import check_flat_index, check_normalized_range, check_pixel_position
 from cnncourse.exercises.mlp import check_parameter_count, check_sigmoid_derivative, check_softmax
 from cnncourse.exercises.pooling import check_exact_shift, check_pool_function, check_pooled_output
-from cnncourse.exercises.receptive_field import check_erf_growth, check_field_size, check_jump
+from cnncourse.exercises.receptive_field import (
+    check_erf_growth,
+    check_field_size,
+    check_jump,
+    check_stage_field,
+)
 from cnncourse.exercises.speed import check_epoch_seconds
 from cnncourse.exercises.training import check_cross_entropy, check_dropout, check_epoch_loss, check_test_time_scale
 
 STACK = [nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3, stride=2)]
+
+class _Residual(torch.nn.Module):
+    """One residual block (3x3, 3x3, identity shortcut) after a stem: a branching model."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(1, 2, 3, padding=1)
+        self.block = torch.nn.Sequential(torch.nn.Conv2d(2, 2, 3, padding=1), torch.nn.ReLU(),
+                                         torch.nn.Conv2d(2, 2, 3, padding=1))
+
+    def forward(self, x):
+        x = self.stem(x)
+        return x + self.block(x)
+
+
+RESIDUAL = _Residual()
 
 # checker -> (how to call it with an answer, its right answer as text that must not leak, kind)
 CHECKERS = {
@@ -60,6 +81,7 @@ CHECKERS = {
     "exact shift": (check_exact_shift, None, "number"),
     "field size": (lambda a: check_field_size(a, STACK), None, "number"),
     "jump": (lambda a: check_jump(a, STACK), None, "number"),
+    "stage field": (lambda a: check_stage_field(a, RESIDUAL, "block"), None, "number"),
     "erf growth": (check_erf_growth, None, "number"),
     "epoch seconds": (lambda a: check_epoch_seconds(a, 60_000, 3_000.0), "20", "number"),
     "cross-entropy": (check_cross_entropy, None, "function"),
@@ -125,7 +147,8 @@ def test_each_checker_is_in_the_table():
         mod = importlib.import_module(f"cnncourse.exercises.{module}")
         found |= {n for n, f in inspect.getmembers(mod, callable) if n.startswith("check_") and f.__module__ == mod.__name__}
     listed = {c.__name__ for c, _, _ in CHECKERS.values() if hasattr(c, "__name__") and c.__name__.startswith("check_")}
-    listed |= {"check_normalized_range", "check_field_size", "check_jump", "check_epoch_seconds"}
+    listed |= {"check_normalized_range", "check_field_size", "check_jump", "check_epoch_seconds",
+               "check_stage_field"}
     assert found <= listed, found - listed
 
 
