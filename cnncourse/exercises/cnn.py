@@ -18,7 +18,8 @@ from torch import nn
 from cnncourse.exercises.feedback import Feedback, correct, is_placeholder, unanswered, wrong
 from cnncourse.models.cnn import min_input_size
 
-__all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input"]
+__all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input",
+           "check_head_parameters"]
 
 
 def exercise_stack() -> nn.Sequential:
@@ -117,3 +118,32 @@ def check_smallest_input(side: int | None) -> Feedback:
         return wrong(name, "that works, but so does one pixel less: pooling rounds down.")
     return wrong(name, f"{side} works, but it is not the smallest: work backwards from a 1x1 output "
                        "(a 2x2 pool needs 2 pixels, a 5x5 convolution without padding needs 4 more).")
+
+
+def check_head_parameters(count: int | None) -> Feedback:
+    """Check the number of learnable parameters of the head of :func:`exercise_stack` with
+    global average pooling: ``AdaptiveAvgPool2d(1) -> Flatten -> Linear(32, 10)``.
+
+    The reference is PyTorch's count for that head, built from the stack's last convolution.
+    """
+    name = "GAP head parameters"
+    if is_placeholder(count):
+        return unanswered(name)
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or int(count) != count:
+        return wrong(name, "give the count as a whole number")
+    stack = exercise_stack()
+    channels = stack[3].out_channels
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
+    expected = sum(p.numel() for p in head.parameters())
+    side = _reference_shape()[-1]
+    count = int(count)
+    if count == expected:
+        return correct(name, f"one mean per channel: {channels} inputs x 10 outputs + 10 biases; "
+                             "the pooling itself learns nothing.")
+    if count == channels * 10:
+        return wrong(name, "close: the linear layer also has one bias per output.")
+    if count in (channels * side * side * 10 + 10, channels * side * side * 10):
+        return wrong(name, "that is the flatten head: after global average pooling each channel is "
+                           "one number, whatever the size of its map.")
+    return wrong(name, "global average pooling turns each feature map into one number; count the "
+                       "weights and biases of the linear layer that reads those numbers.")
