@@ -312,6 +312,281 @@ def convolve2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride: 
     return correlate2d(image, flip_kernel(kernel), edge=edge, stride=stride, padding=padding)
 
 
+# --------------------------------------------------------------------------- as a matrix product
+def _nchw(image: ArrayLike, name: str = "image") -> torch.Tensor:
+    x = as_tensor(image, name)
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape (N, C, H, W), got shape {tuple(x.shape)}")
+    return x
+
+
+def im2col(image: ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] = 0) -> torch.Tensor:
+    """Every window the kernel visits, as one column of a matrix ("image to columns").
+
+    Column ``l`` (output position ``(i, j)`` in row-major order) holds the ``C * k_h * k_w``
+    pixels under the kernel at that position, ordered channel, kernel row, kernel column:
+    the order of ``weight.reshape(C_out, -1)``. The same result as
+    ``torch.nn.functional.unfold``, computed here tap by tap like :func:`correlate2d`.
+
+    Parameters
+    ----------
+    image
+        ``(N, C, H, W)``.
+    kernel_size, stride, padding
+        Ints or ``(rows, cols)`` pairs; zero padding on each side.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, C * k_h * k_w, L)`` with ``L = H_out * W_out`` (see :func:`output_size`).
+
+    Raises
+    ------
+    ValueError
+        Wrong rank, non-positive kernel size or stride, negative padding, or a kernel
+        larger than the padded image.
+    """
+    x = _nchw(image)
+    kh, kw = check_pair(kernel_size, "kernel_size", minimum=1)
+    sh, sw = check_pair(stride, "stride", minimum=1)
+    ph, pw = check_pair(padding, "padding", minimum=0)
+    out_h = output_size(x.shape[-2], kh, ph, sh)
+    out_w = output_size(x.shape[-1], kw, pw, sw)
+    xp = pad(x, (ph, pw), "zero") if (ph or pw) else x
+    taps = [xp[:, :, a:a + sh * (out_h - 1) + 1:sh, b:b + sw * (out_w - 1) + 1:sw]
+            for a in range(kh) for b in range(kw)]
+    cols = torch.stack(taps, dim=2)                      # (N, C, kh*kw, out_h, out_w)
+    return cols.reshape(x.shape[0], x.shape[1] * kh * kw, out_h * out_w)
+
+
+def correlate2d_matmul(image: ArrayLike, kernel: ArrayLike, stride: int | tuple[int, int] = 1,
+                       padding: int | tuple[int, int] = 0) -> torch.Tensor:
+    """A convolutional layer as one matrix product: ``weight matrix @ im2col(image)``.
+
+    The kernel ``(C_out, C_in, k_h, k_w)`` becomes a ``(C_out, C_in * k_h * k_w)`` matrix,
+    each row one filter; the image becomes the columns of :func:`im2col`; their product
+    holds every output value, and a reshape lays it out as ``(N, C_out, H_out, W_out)``.
+    Equal to ``torch.nn.functional.conv2d(image, kernel, stride=stride, padding=padding)``.
+
+    Raises
+    ------
+    ValueError
+        Wrong ranks, mismatched channels, or the conditions of :func:`im2col`.
+    """
+    x = _nchw(image)
+    w = as_tensor(kernel, "kernel")
+    if w.ndim != 4:
+        raise ValueError(f"kernel must have shape (C_out, C_in, k_h, k_w), got shape {tuple(w.shape)}")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"kernel has C_in = {w.shape[1]} input channels but image has C = {x.shape[1]}")
+    dtype = torch.promote_types(x.dtype, w.dtype)
+    x, w = x.to(dtype), w.to(dtype=dtype, device=x.device)
+    sh, sw = check_pair(stride, "stride", minimum=1)
+    ph, pw = check_pair(padding, "padding", minimum=0)
+    cols = im2col(x, tuple(w.shape[-2:]), (sh, sw), (ph, pw))
+    out = w.reshape(w.shape[0], -1) @ cols                # (N, C_out, L)
+    out_h = output_size(x.shape[-2], w.shape[-2], ph, sh)
+    return out.reshape(x.shape[0], w.shape[0], out_h, -1)
+
+
+def conv2d_gradients(image: ArrayLike, kernel: ArrayLike, grad_output: ArrayLike,
+                     padding: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two gradients of a stride-1 convolutional layer, each computed as a correlation.
+
+    For ``y = conv2d(x, w, padding=p)`` and the gradient ``g = dL/dy`` of a loss:
+
+    * ``dL/dw[o, c] = correlate(x_padded[:, c], g[:, o])``, summed over the batch: the
+      input correlated with the output gradient;
+    * ``dL/dx = correlate(g zero-padded by k - 1, w rotated by 180 degrees)`` with the
+      roles of ``C_in`` and ``C_out`` swapped, then the ``p`` padded border rows and
+      columns cropped: a "full" correlation with the flipped kernel.
+
+    Backpropagation through a convolution is therefore itself a convolution; the results
+    equal PyTorch's autograd (``torch.autograd.grad``).
+
+    Parameters
+    ----------
+    image
+        ``x``, ``(N, C_in, H, W)``.
+    kernel
+        ``w``, ``(C_out, C_in, k, k)`` (square or not).
+    grad_output
+        ``g``, ``(N, C_out, H_out, W_out)`` with the output shape of the layer.
+    padding
+        Zero padding ``p`` on each side, at most ``k - 1``.
+
+    Returns
+    -------
+    (grad_image, grad_kernel)
+        Tensors shaped like ``image`` and ``kernel``.
+
+    Raises
+    ------
+    ValueError
+        Wrong ranks or mismatched shapes, or padding larger than ``k - 1``.
+    """
+    x = _nchw(image)
+    w = as_tensor(kernel, "kernel")
+    g = _nchw(grad_output, "grad_output")
+    ph, pw = check_pair(padding, "padding", minimum=0)
+    if w.ndim != 4 or w.shape[1] != x.shape[1]:
+        raise ValueError(f"kernel must have shape (C_out, {x.shape[1]}, k_h, k_w) for an image of shape "
+                         f"{tuple(x.shape)}, got shape {tuple(w.shape)}")
+    kh, kw = w.shape[-2:]
+    if ph > kh - 1 or pw > kw - 1:
+        raise ValueError(f"padding must be at most k - 1 = ({kh - 1}, {kw - 1}), got {padding!r}")
+    expected = (x.shape[0], w.shape[0], output_size(x.shape[-2], kh, ph), output_size(x.shape[-1], kw, pw))
+    if tuple(g.shape) != expected:
+        raise ValueError(f"grad_output must have the layer's output shape {expected}, got {tuple(g.shape)}")
+    dtype = torch.promote_types(torch.promote_types(x.dtype, w.dtype), g.dtype)
+    x, w, g = x.to(dtype), w.to(dtype=dtype, device=x.device), g.to(dtype=dtype, device=x.device)
+    xp = pad(x, (ph, pw), "zero") if (ph or pw) else x
+    # weight gradient: batch plays the role of the channels that are summed over
+    grad_w = correlate2d(xp.transpose(0, 1), g.transpose(0, 1), edge="crop").transpose(0, 1)
+    # input gradient: full correlation of g with the flipped kernel, C_in and C_out swapped
+    full = correlate2d(g, flip_kernel(w).transpose(0, 1), edge="zero", padding=(kh - 1, kw - 1))
+    grad_x = full[..., ph:full.shape[-2] - ph, pw:full.shape[-1] - pw]
+    return grad_x, grad_w
+
+
+def compose_kernels(first: ArrayLike, second: ArrayLike) -> torch.Tensor:
+    """The single kernel equal to correlating with ``first`` and then with ``second``.
+
+    Two correlations in a row (no padding, stride 1, no bias, nothing in between) are one
+    correlation with a larger kernel of side ``k1 + k2 - 1``:
+    ``c[o, i, t] = sum_{m, b} second[o, m, b] * first[m, i, t - b]``. So a stack of
+    linear 3x3 layers is no more expressive than one 7x7 layer; only a non-linearity in
+    between makes it more.
+
+    Parameters
+    ----------
+    first
+        ``(C_mid, C_in, k1_h, k1_w)`` or a 2-D kernel.
+    second
+        ``(C_out, C_mid, k2_h, k2_w)`` or a 2-D kernel.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(C_out, C_in, k1_h + k2_h - 1, k1_w + k2_w - 1)``, or 2-D when both inputs are.
+
+    Raises
+    ------
+    ValueError
+        Wrong ranks or mismatched middle channels.
+    """
+    a = as_tensor(first, "first")
+    b = as_tensor(second, "second")
+    flat = a.ndim == 2 and b.ndim == 2
+    a = a[None, None] if a.ndim == 2 else a
+    b = b[None, None] if b.ndim == 2 else b
+    if a.ndim != 4 or b.ndim != 4:
+        raise ValueError(f"kernels must be 2-D or 4-D, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if b.shape[1] != a.shape[0]:
+        raise ValueError(f"second has C_mid = {b.shape[1]} input channels but first has {a.shape[0]} outputs")
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    a, b = a.to(dtype), b.to(dtype=dtype, device=a.device)
+    kh, kw = b.shape[-2:]
+    c = correlate2d(a.transpose(0, 1), flip_kernel(b), edge="zero", padding=(kh - 1, kw - 1))
+    c = c.transpose(0, 1)
+    return c[0, 0] if flat else c
+
+
+def oriented_edges(size: int = 5, n_orientations: int = 8) -> torch.Tensor:
+    """Step-edge templates at evenly spaced orientations, zero-mean and of unit norm.
+
+    Template ``i`` is ``sign(x cos t + y sin t)`` on a ``size x size`` grid centred on 0,
+    with ``t = i * pi / n_orientations`` (0 on the edge line itself): light on one side,
+    dark on the other. Orientations ``t`` and ``t + pi`` differ only in sign, so half a turn
+    covers all edges up to polarity.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n_orientations, size, size)``, float32.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a size below 2 or fewer than 1 orientation.
+    """
+    size = check_int(size, "size", minimum=2)
+    n = check_int(n_orientations, "n_orientations", minimum=1)
+    c = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    templates = []
+    for i in range(n):
+        t = math.pi * i / n
+        proj = xx * math.cos(t) + yy * math.sin(t)
+        proj = torch.where(proj.abs() < 1e-9, torch.zeros_like(proj), proj)
+        edge = torch.sign(proj)
+        edge = edge - edge.mean()
+        templates.append(edge / edge.norm())
+    return torch.stack(templates).to(torch.float32)
+
+
+def template_fit(filters: ArrayLike, templates: ArrayLike) -> torch.Tensor:
+    """How well each filter matches its best template, up to sign and scale.
+
+    The score of a filter is ``max_t |<f - mean(f), t>| / ||f - mean(f)||`` over the
+    (zero-mean, unit-norm) templates ``t``: the absolute cosine similarity with the best
+    one, 1 for a filter that is a scaled template plus a constant, near
+    ``sqrt(2 log(2 T) / (k*k))`` for random weights. For filters with several input
+    channels the channels are summed first.
+
+    Parameters
+    ----------
+    filters
+        ``(F, k, k)`` or ``(F, C, k, k)``.
+    templates
+        ``(T, k, k)``, e.g. :func:`oriented_edges`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(F,)`` scores in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Wrong ranks or different spatial sizes.
+    """
+    f = as_tensor(filters, "filters").to(torch.float64)
+    t = as_tensor(templates, "templates").to(torch.float64)
+    if f.ndim == 4:
+        f = f.sum(dim=1)
+    if f.ndim != 3 or t.ndim != 3 or f.shape[-2:] != t.shape[-2:]:
+        raise ValueError(f"filters must be (F, k, k) or (F, C, k, k) and templates (T, k, k) with the "
+                         f"same k, got shapes {tuple(f.shape)} and {tuple(t.shape)}")
+    f = f.flatten(1)
+    f = f - f.mean(dim=1, keepdim=True)
+    t = t.flatten(1)
+    t = t - t.mean(dim=1, keepdim=True)
+    t = t / t.norm(dim=1, keepdim=True)
+    cos = (f @ t.T).abs() / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return cos.max(dim=1).values.to(torch.float32)
+
+
+def uncovered_pixels(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
+    """Pixels at the end of a (padded) axis that no kernel position covers.
+
+    The last window starts at ``(n_out - 1) * stride`` and ends at
+    ``(n_out - 1) * stride + k``; what lies beyond, ``n + 2p`` minus that, is never seen.
+    0 means the setting tiles the padded input exactly (nothing dropped by the floor in
+    :func:`output_size`).
+
+    Examples
+    --------
+    >>> uncovered_pixels(28, 2, stride=2)   # 2x2 windows tile 28 pixels
+    0
+    >>> uncovered_pixels(28, 3, stride=2)   # 13 windows end at pixel 27: one row is lost
+    1
+    """
+    n_out = output_size(n, k, padding, stride)
+    return n + 2 * padding - ((n_out - 1) * stride + k)
+
+
 # --------------------------------------------------------------------------- classic kernels
 def box_blur(size: int = 3) -> torch.Tensor:
     """Box (mean) blur: ``size x size`` equal weights summing to 1."""

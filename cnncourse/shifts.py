@@ -16,7 +16,8 @@ from torch import nn
 
 from cnncourse._checks import check_choice, check_float, check_int, describe
 
-__all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts"]
+__all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts", "random_shifts",
+           "ShiftAugmented"]
 
 DIRECTIONS: dict[str, tuple[int, int]] = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
 """Unit steps ``(dy, dx)`` of the four directions; ``dy > 0`` is down, ``dx > 0`` is right."""
@@ -154,6 +155,97 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
     finally:
         model.train(was_training)
     return results
+
+
+def random_shifts(images: torch.Tensor, max_shift: int, fill: float = 0,
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift every image by its own random whole-pixel offset: data augmentation by shifts.
+
+    Each image ``n`` is moved by ``(dy[n], dx[n])``, both drawn uniformly from
+    ``-max_shift, ..., max_shift``, exactly as :func:`shift_images` would move it (no
+    wrap-around, the uncovered strip takes ``fill``).
+
+    Parameters
+    ----------
+    images
+        ``(N, H, W)`` or ``(N, C, H, W)``, any dtype and device.
+    max_shift
+        Largest shift in pixels along each axis, non-negative.
+    fill
+        Background value (``-mean / std`` for standardized MNIST).
+    generator
+        CPU generator for the offsets; ``None`` uses the global one.
+
+    Returns
+    -------
+    (shifted, offsets)
+        The shifted images (shape, dtype and device of ``images``) and the ``(N, 2)`` long
+        tensor of offsets ``(dy, dx)`` used.
+
+    Raises
+    ------
+    TypeError
+        ``images`` not a tensor, ``max_shift`` not an int or ``fill`` not a number.
+    ValueError
+        ``images`` of the wrong rank, or a negative ``max_shift``.
+    """
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+    if images.ndim not in (3, 4):
+        raise ValueError(f"images must have shape (N, H, W) or (N, C, H, W), got {tuple(images.shape)}")
+    m = _check_offset(max_shift, "max_shift")
+    if m < 0:
+        raise ValueError(f"max_shift must be non-negative, got {m}")
+    if isinstance(fill, bool) or not isinstance(fill, (int, float)):
+        raise TypeError(f"fill must be a number, got {type(fill).__name__} ({fill!r})")
+    n, (height, width) = len(images), images.shape[-2:]
+    offsets = torch.randint(-m, m + 1, (n, 2), generator=generator)
+    x = images if images.ndim == 4 else images[:, None]
+    padded = torch.nn.functional.pad(x, (m, m, m, m), value=fill) if m else x
+    # output pixel (y, x) of image i shows input pixel (y - dy, x - dx): padded[y - dy + m, x - dx + m]
+    off = offsets.to(images.device)
+    rows = (m - off[:, :1]) + torch.arange(height, device=images.device)   # (N, H)
+    cols = (m - off[:, 1:]) + torch.arange(width, device=images.device)    # (N, W)
+    batch = torch.arange(n, device=images.device)[:, None, None]
+    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]             # (N, H, W, C)
+    out = out.permute(0, 3, 1, 2).contiguous()
+    return (out if images.ndim == 4 else out[:, 0]), offsets
+
+
+class ShiftAugmented:
+    """Training batches whose images are shifted at random anew in every epoch.
+
+    Wraps any iterable of ``(inputs, targets)`` batches (for example
+    :class:`cnncourse.data.TensorBatches`) and yields ``(random_shifts(inputs), targets)``;
+    ``len()`` is that of the wrapped batches, so a one-cycle schedule can be sized on it.
+
+    Parameters
+    ----------
+    batches
+        The training batches; their inputs are ``(N, C, H, W)`` or ``(N, H, W)``.
+    max_shift
+        Largest shift in pixels along each axis.
+    fill
+        Background value of the inputs (``-mean / std`` for standardized MNIST).
+    seed
+        Seed of the generator that draws the offsets.
+    """
+
+    def __init__(self, batches, max_shift: int, fill: float = 0, seed: int = 0) -> None:
+        m = _check_offset(max_shift, "max_shift")
+        if m < 0:
+            raise ValueError(f"max_shift must be non-negative, got {m}")
+        if isinstance(fill, bool) or not isinstance(fill, (int, float)):
+            raise TypeError(f"fill must be a number, got {type(fill).__name__} ({fill!r})")
+        self.batches, self.max_shift, self.fill = batches, m, float(fill)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for inputs, targets in self.batches:
+            yield random_shifts(inputs, self.max_shift, self.fill, self.generator)[0], targets
 
 
 def _offset_pair(offset: Sequence[int]) -> tuple[int, int]:

@@ -51,3 +51,20 @@ def test_smallest_input():
 def test_feedback_never_leaks_the_answer_when_wrong():
     for fb in (check_output_shape((32, 12, 12)), check_conv_parameters(4608), check_smallest_input(12)):
         assert "4640" not in fb.message and "(32, 6, 6)" not in fb.message and " 8 " not in fb.message
+
+
+def test_head_parameters():
+    from torch import nn
+
+    from cnncourse.exercises.cnn import check_head_parameters
+
+    right = sum(p.numel() for p in nn.Linear(32, 10).parameters())
+    assert right == 330
+    assert check_head_parameters(right) and check_head_parameters(330.0)
+    assert check_head_parameters(None).passed is None
+    hints = {320: "bias", 32 * 6 * 6 * 10 + 10: "flatten head", 11: "linear layer", 330.5: "whole number"}
+    for answer, words in hints.items():
+        fb = check_head_parameters(answer)
+        assert fb.passed is False and words in fb.message, (answer, fb)
+        assert "330" not in fb.message.replace(str(answer), "")  # the echo of the answer is no leak
+    assert not check_head_parameters("330") and not check_head_parameters(True)

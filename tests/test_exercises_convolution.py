@@ -93,3 +93,17 @@ def test_gradient_direction():
     fb = ex.check_gradient_direction(0)
     assert not fb and "along the edge" in fb.message
     assert not ex.check_gradient_direction(30) and not ex.check_gradient_direction("up")
+
+
+def test_rgb_layer_parameters():
+    right = (5 * 5 * 3 + 1) * 16
+    assert right == sum(p.numel() for p in torch.nn.Conv2d(3, 16, 5).parameters())
+    assert ex.check_rgb_layer_parameters(right) and ex.check_rgb_layer_parameters(np.int64(right))
+    assert ex.check_rgb_layer_parameters(None).passed is None
+    hints = {5 * 5 * 16 + 16: "all the input channels", 5 * 5 * 3 * 16: "bias",
+             (5 * 5 + 1) * 3 * 16: "one bias", 7: "count the weights", 1216.5: "whole number"}
+    for answer, words in hints.items():
+        fb = ex.check_rgb_layer_parameters(answer)
+        assert fb.passed is False and words in fb.message, (answer, fb)
+        assert str(right) not in fb.message.replace(str(answer), "")  # the echo is no leak
+    assert not ex.check_rgb_layer_parameters("1216") and not ex.check_rgb_layer_parameters(float("nan"))

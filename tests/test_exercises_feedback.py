@@ -19,7 +19,12 @@ import torch
 from torch import nn
 
 from cnncourse.exercises import feedback
-from cnncourse.exercises.cnn import check_conv_parameters, check_output_shape, check_smallest_input
+from cnncourse.exercises.cnn import (
+    check_conv_parameters,
+    check_head_parameters,
+    check_output_shape,
+    check_smallest_input,
+)
 from cnncourse.exercises.convolution import (
     check_brightness_kernels,
     check_correlate,
@@ -27,6 +32,7 @@ from cnncourse.exercises.convolution import (
     check_edge_kernel,
     check_gradient_direction,
     check_output_size,
+    check_rgb_layer_parameters,
 )
 from cnncourse.exercises.feedback import Feedback
 from cnncourse.exercises.images import check_flat_index, check_normalized_range, check_pixel_position
@@ -63,6 +69,8 @@ RESIDUAL = _Residual()
 CHECKERS = {
     "output shape": (check_output_shape, None, "sequence"),
     "conv parameters": (check_conv_parameters, "4640", "number"),
+    "head parameters": (check_head_parameters, "330", "number"),
+    "rgb layer parameters": (check_rgb_layer_parameters, "1216", "number"),
     "smallest input": (check_smallest_input, None, "number"),
     "output size": (check_output_size, None, "number"),
     "correlate": (check_correlate, None, "function"),

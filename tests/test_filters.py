@@ -292,3 +292,93 @@ def test_plot_functions_return_figures():
     assert all(isinstance(f, Figure) for f in figs)
     assert pf.show_worked_example(torch.full((3, 3), 9.0), fl.laplacian()).axes[2].get_title().endswith("= 0")
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- matrix form, gradients
+@pytest.mark.parametrize("kernel_size, stride, padding", [(3, 1, 0), ((3, 2), 2, 1), (1, 1, 0), (4, (2, 3), (1, 2))])
+def test_im2col_equals_unfold(kernel_size, stride, padding):
+    x = _rand(2, 3, 9, 10)
+    ours = fl.im2col(x, kernel_size, stride, padding)
+    assert torch.allclose(ours, F.unfold(x, kernel_size, padding=padding, stride=stride))
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), ((1, 2), (0, 1))])
+def test_correlate2d_matmul_equals_conv2d(stride, padding):
+    x, w = _rand(2, 3, 11, 9), _rand(5, 3, 3, 2, seed=1)
+    assert torch.allclose(fl.correlate2d_matmul(x, w, stride, padding),
+                          F.conv2d(x, w, stride=stride, padding=padding))
+
+
+def test_correlate2d_matmul_bad_input():
+    with pytest.raises(ValueError, match="C_in = 2"):
+        fl.correlate2d_matmul(_rand(1, 3, 8, 8), _rand(4, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        fl.correlate2d_matmul(_rand(8, 8), _rand(4, 1, 3, 3))
+    with pytest.raises(ValueError, match="too small for a window of kernel_size 5"):
+        fl.im2col(_rand(1, 1, 3, 3), 5)
+    with pytest.raises(TypeError, match="stride"):
+        fl.im2col(_rand(1, 1, 8, 8), 3, stride=1.5)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+@pytest.mark.parametrize("kernel_shape", [(4, 3, 3, 3), (2, 3, 3, 4)])
+def test_conv2d_gradients_equal_autograd(padding, kernel_shape):
+    if padding > min(kernel_shape[-2:]) - 1:
+        pytest.skip("padding larger than k - 1")
+    x = _rand(2, 3, 8, 9).requires_grad_()
+    w = _rand(*kernel_shape, seed=1).requires_grad_()
+    y = F.conv2d(x, w, padding=padding)
+    g = _rand(*y.shape, seed=2)
+    gx, gw = torch.autograd.grad(y, (x, w), g)
+    ox, ow = fl.conv2d_gradients(x.detach(), w.detach(), g, padding=padding)
+    assert ox.shape == x.shape and ow.shape == w.shape
+    assert torch.allclose(ox, gx) and torch.allclose(ow, gw)
+
+
+def test_conv2d_gradients_bad_input():
+    x, w = _rand(1, 2, 6, 6), _rand(3, 2, 3, 3)
+    with pytest.raises(ValueError, match="output shape"):
+        fl.conv2d_gradients(x, w, _rand(1, 3, 6, 6))
+    with pytest.raises(ValueError, match="at most k - 1"):
+        fl.conv2d_gradients(x, w, _rand(1, 3, 10, 10), padding=3)
+
+
+def test_compose_kernels_equals_two_correlations():
+    a, b = _rand(5, 3, 3, 3), _rand(2, 5, 3, 2, seed=1)
+    c = fl.compose_kernels(a, b)
+    assert c.shape == (2, 3, 5, 4)
+    x = _rand(2, 3, 12, 11, seed=2)
+    assert torch.allclose(F.conv2d(F.conv2d(x, a), b), F.conv2d(x, c))
+    k2 = fl.compose_kernels(fl.box_blur(3), fl.box_blur(3))   # 2-D in, 2-D out
+    assert k2.shape == (5, 5) and abs(float(k2.sum()) - 1) < 1e-6
+    with pytest.raises(ValueError, match="C_mid"):
+        fl.compose_kernels(_rand(4, 1, 3, 3), _rand(2, 3, 3, 3))
+
+
+@pytest.mark.parametrize("n, k, p, s", [(28, 3, 0, 2), (28, 2, 0, 2), (27, 4, 1, 3), (10, 10, 0, 1), (7, 3, 1, 3)])
+def test_uncovered_pixels_matches_last_window(n, k, p, s):
+    # the last window PyTorch uses ends at (n_out - 1) * s + k of the padded axis
+    n_out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), padding=p, stride=s).shape[-1]
+    assert fl.uncovered_pixels(n, k, p, s) == n + 2 * p - ((n_out - 1) * s + k)
+    assert 0 <= fl.uncovered_pixels(n, k, p, s) < s
+
+
+def test_oriented_edges_and_template_fit():
+    t = fl.oriented_edges(5, 8)
+    assert t.shape == (8, 5, 5)
+    assert torch.allclose(t.sum(dim=(1, 2)), torch.zeros(8), atol=1e-6)
+    assert torch.allclose(t.flatten(1).norm(dim=1), torch.ones(8), atol=1e-6)
+    # the vertical template is Sobel-like: dark left, light right
+    assert (t[0][:, :2] < 0).all() and (t[0][:, 3:] > 0).all() and (t[0][:, 2] == 0).all()
+    # a scaled, shifted, negated template fits perfectly; random filters fit poorly
+    f = torch.stack([-3 * t[2] + 7, t[5] * 0.01])
+    assert torch.allclose(fl.template_fit(f, t), torch.ones(2), atol=1e-5)
+    rand = torch.randn(500, 5, 5, generator=torch.Generator().manual_seed(0))
+    scores = fl.template_fit(rand, t)
+    assert 0.25 < float(scores.mean()) < 0.55 and float(scores.max()) <= 1
+    # a 3x3 Sobel against 3x3 edges: the 0-degree template is its best
+    assert float(fl.template_fit(fl.sobel_x()[None], fl.oriented_edges(3, 4))) > 0.9
+    with pytest.raises(ValueError, match="same k"):
+        fl.template_fit(rand, fl.oriented_edges(3, 8))
+    with pytest.raises(ValueError, match="size"):
+        fl.oriented_edges(1)

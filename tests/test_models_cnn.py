@@ -260,3 +260,38 @@ def test_feature_maps():
     assert torch.equal(maps["features.block2.pool"], model.features(x))
     with pytest.raises(ValueError, match="not in the model"):
         feature_maps(model, x, ["block9"])
+
+
+# --------------------------------------------------------------------------- BatchNorm, GAP
+def test_conv_block_with_batch_norm():
+    block = conv_block(3, 8, 3, padding=1, batch_norm=True)
+    assert [name for name, _ in block.named_children()] == ["conv", "bn", "relu", "pool"]
+    assert block.conv.bias is None
+    # (k*k*c_in) weights per filter, no bias, plus BatchNorm's scale and shift per channel
+    assert count_parameters(block) == 3 * 3 * 3 * 8 + 2 * 8
+    block.train()
+    x = torch.randn(16, 3, 10, 10, generator=torch.Generator().manual_seed(0))
+    z = block.bn(block.conv(x))
+    # in training mode each channel is normalized over batch and positions
+    assert torch.allclose(z.mean(dim=(0, 2, 3)), torch.zeros(8), atol=1e-5)
+    assert torch.allclose(z.var(dim=(0, 2, 3), unbiased=False), torch.ones(8), atol=1e-3)
+    with pytest.raises(TypeError, match="batch_norm"):
+        conv_block(1, 2, batch_norm=1)
+
+
+def test_gap_cnn_head_and_sizes():
+    from cnncourse.models import GapCNN
+
+    torch.manual_seed(0)
+    model = GapCNN(channels=(8, 16), batch_norm=True).eval()
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert model(torch.randn(2, 1, 40, 33)).shape == (2, 10)     # any size: no weights per position
+    x = torch.randn(2, 1, 28, 28)
+    maps = model.features(x)
+    assert torch.allclose(model(x), model.classifier.fc(maps.mean(dim=(2, 3))), atol=1e-6)
+    assert count_parameters(model.classifier) == 16 * 10 + 10
+    with pytest.raises(ValueError, match="smallest input"):
+        model(torch.randn(1, 1, 3, 3))
+    with pytest.raises(ValueError, match="shape"):
+        model(torch.randn(1, 3, 28, 28))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in GapCNN(batch_norm=False).modules())

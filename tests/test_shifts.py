@@ -105,3 +105,43 @@ def test_accuracy_under_shifts():
         accuracy_under_shifts(model, images, labels, [3])
     with pytest.raises(ValueError, match="same non-zero length"):
         accuracy_under_shifts(model, images, labels[:2], [(0, 0)])
+
+
+# --------------------------------------------------------------------------- augmentation
+from cnncourse.data import TensorBatches  # noqa: E402
+from cnncourse.shifts import ShiftAugmented, random_shifts  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(40, 9, 7), (40, 2, 9, 7)])
+def test_random_shifts_equal_shift_images(shape):
+    images = torch.randint(0, 255, shape).float()
+    out, offsets = random_shifts(images, 3, fill=-1.5, generator=torch.Generator().manual_seed(0))
+    assert out.shape == images.shape and offsets.shape == (shape[0], 2)
+    assert offsets.abs().max() <= 3 and len({tuple(o) for o in offsets.tolist()}) > 5
+    for img, (dy, dx), got in zip(images, offsets.tolist(), out):
+        assert torch.equal(got, _naive_shift(img, dy, dx, fill=-1.5))
+
+
+def test_random_shifts_zero_is_identity_and_bad_input():
+    images = torch.rand(5, 1, 6, 6)
+    out, offsets = random_shifts(images, 0)
+    assert torch.equal(out, images) and not offsets.any()
+    with pytest.raises(ValueError, match="max_shift"):
+        random_shifts(images, -1)
+    with pytest.raises(TypeError, match="max_shift"):
+        random_shifts(images, 1.0)
+    with pytest.raises(ValueError, match="shape"):
+        random_shifts(images[0, 0], 1)
+
+
+def test_shift_augmented_batches():
+    x, y = torch.rand(50, 1, 8, 8), torch.arange(50)
+    batches = TensorBatches(x, y, batch_size=16)
+    aug = ShiftAugmented(batches, 2, seed=0)
+    assert len(aug) == len(batches) == 4
+    first = [b for b, _ in aug]
+    second = [b for b, _ in aug]
+    assert torch.equal(torch.cat([t for _, t in aug]), y)              # labels untouched, in order
+    assert not all(torch.equal(a, b) for a, b in zip(first, second))  # new shifts every epoch
+    again = [b for b, _ in ShiftAugmented(batches, 2, seed=0)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))        # seeded

@@ -18,7 +18,8 @@ from torch import nn
 from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, wrong
 from cnncourse.models.cnn import min_input_size
 
-__all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input"]
+__all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input",
+           "check_head_parameters"]
 
 
 def exercise_stack() -> nn.Sequential:
@@ -130,3 +131,29 @@ def check_smallest_input(side: int | None) -> Feedback:
         return wrong(name, _smallest_input_mistakes()[side])
     return wrong(name, f"{side} works, but it is not the smallest: work backwards from a 1x1 output "
                        "(a 2x2 pool needs 2 pixels, a 5x5 convolution without padding needs 4 more).")
+
+
+@checker("GAP head parameters")
+def check_head_parameters(count: int | None) -> Feedback:
+    """Check the number of learnable parameters of the head of :func:`exercise_stack` with
+    global average pooling: ``AdaptiveAvgPool2d(1) -> Flatten -> Linear(32, 10)``.
+
+    The reference is PyTorch's count for that head, built from the stack's last convolution.
+    """
+    name = "GAP head parameters"
+    count = read_number(count, name, integer=True, what="a parameter count (a whole number)")
+    stack = exercise_stack()
+    channels = stack[3].out_channels
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
+    expected = sum(p.numel() for p in head.parameters())
+    side = _reference_shape()[-1]
+    if count == expected:
+        return correct(name, f"one mean per channel: {channels} inputs x 10 outputs + 10 biases; "
+                             "the pooling itself learns nothing.")
+    if count == channels * 10:
+        return wrong(name, "close: the linear layer also has one bias per output.")
+    if count in (channels * side * side * 10 + 10, channels * side * side * 10):
+        return wrong(name, "that is the flatten head: after global average pooling each channel is "
+                           "one number, whatever the size of its map.")
+    return wrong(name, "global average pooling turns each feature map into one number; count the "
+                       "weights and biases of the linear layer that reads those numbers.")

@@ -133,6 +133,34 @@ def check_correlate(fn: Callable | None, cases: Iterable[tuple[int, int, int, in
     return correct(name, f"your function agrees with the reference on all {len(cases)} cases.")
 
 
+RGB_LAYER_QUESTION = {"in_channels": 3, "out_channels": 16, "kernel_size": 5}
+"""The layer of the channels exercise: ``Conv2d(3, 16, kernel_size=5)`` on colour images."""
+
+
+@checker("parameters of an RGB layer")
+def check_rgb_layer_parameters(answer: object) -> Feedback:
+    """Check the number of learnable parameters of ``Conv2d(3, 16, kernel_size=5)``.
+
+    The reference is PyTorch's own count of the layer's parameters.
+    """
+    name = "parameters of an RGB layer"
+    value = read_number(answer, name, integer=True, what="a parameter count (a whole number)")
+    q = RGB_LAYER_QUESTION
+    layer = torch.nn.Conv2d(q["in_channels"], q["out_channels"], q["kernel_size"])
+    expected = sum(p.numel() for p in layer.parameters())
+    k, c_in, c_out = q["kernel_size"], q["in_channels"], q["out_channels"]
+    if int(value) == expected:
+        return correct(name, f"{c_out} filters of {k}x{k}x{c_in} weights, plus one bias each.")
+    if int(value) == k * k * c_out + c_out:
+        return wrong(name, "each filter spans all the input channels: its weights form a k x k x c_in volume")
+    if int(value) == k * k * c_in * c_out:
+        return wrong(name, "the weights are right; every filter also has a bias")
+    if int(value) == (k * k + 1) * c_in * c_out:
+        return wrong(name, "a filter has one bias, not one per input channel")
+    return wrong(name, "count the weights of one filter (it covers every input channel), add its bias, "
+                       "and multiply by the number of filters")
+
+
 BRIGHTNESS_KERNELS = ("box blur", "gaussian blur", "sharpen", "laplacian", "sobel x", "sobel y")
 """The kernels the brightness exercise asks about (names in :data:`cnncourse.filters.KERNELS`)."""
 

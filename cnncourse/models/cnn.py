@@ -25,6 +25,7 @@ from cnncourse.models.mlp import _check_dropout, _check_sizes
 __all__ = [
     "MnistCNN",
     "ConvNet",
+    "GapCNN",
     "ResidualBlock",
     "ResidualCNN",
     "conv_block",
@@ -102,8 +103,8 @@ def min_input_size(model: nn.Module, limit: int = 4096) -> int:
 
 # --------------------------------------------------------------------------- blocks
 def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, padding: int = 0,
-               pool: int = 2) -> nn.Sequential:
-    """The classic CNN block: ``Conv2d -> ReLU -> MaxPool2d``.
+               pool: int = 2, batch_norm: bool = False) -> nn.Sequential:
+    """The classic CNN block: ``Conv2d -> ReLU -> MaxPool2d`` (``Conv2d -> BatchNorm2d -> ...``).
 
     Parameters
     ----------
@@ -115,19 +116,27 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, paddin
         Zero padding on every side (``kernel_size // 2`` keeps the size for odd kernels).
     pool
         Side and stride of the max-pooling window; 1 means no pooling.
+    batch_norm
+        Insert ``BatchNorm2d`` (Ioffe and Szegedy, 2015) between the convolution and the ReLU;
+        the convolution then has no bias, since the normalization's shift replaces it.
 
     Returns
     -------
     nn.Sequential
-        With children named ``conv``, ``relu`` and ``pool``.
+        With children named ``conv``, (``bn``,) ``relu`` and ``pool``.
     """
     in_channels = check_int(in_channels, "in_channels", minimum=1)
     out_channels = check_int(out_channels, "out_channels", minimum=1)
     kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
     padding = check_int(padding, "padding", minimum=0)
     pool = check_int(pool, "pool", minimum=1)
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm must be a bool, got {type(batch_norm).__name__} ({batch_norm!r})")
     layers: OrderedDict[str, nn.Module] = OrderedDict(
-        conv=nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding), relu=nn.ReLU())
+        conv=nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, bias=not batch_norm))
+    if batch_norm:
+        layers["bn"] = nn.BatchNorm2d(out_channels)
+    layers["relu"] = nn.ReLU()
     layers["pool"] = nn.MaxPool2d(pool) if pool > 1 else nn.Identity()
     return nn.Sequential(layers)
 
@@ -217,6 +226,74 @@ class ConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self, self.in_channels, self.image_size, self.smallest_input)
+        return self.classifier(self.features(x))
+
+
+class GapCNN(nn.Module):
+    """A CNN whose head is a global average over positions instead of flattening.
+
+    ``features``: one :func:`conv_block` per entry of ``channels`` (with ``BatchNorm2d``
+    when ``batch_norm``); ``classifier``: ``AdaptiveAvgPool2d(1)`` (global average pooling,
+    Lin et al. 2014) -> flatten -> one ``Linear(channels[-1], n_classes)``. The head sees
+    one number per channel, the mean of its feature map, whatever the map's size or where
+    on it a response lies: it has no weights per position, and the network accepts any
+    input at least as large as its smallest input.
+
+    Parameters
+    ----------
+    channels
+        Number of filters of each block, e.g. ``(32, 64)``.
+    kernel_sizes
+        Filter side, one int for all blocks or one per block.
+    paddings
+        Zero padding, one int for all blocks or one per block.
+    pool
+        Max-pooling window and stride of every block.
+    batch_norm
+        Batch normalization after every convolution.
+    in_channels
+        Channels of the input (1 for grey digits).
+    n_classes
+        Number of outputs (logits).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive channel count or kernel size, or an input smaller than the
+        blocks accept (the message names the smallest size).
+    """
+
+    def __init__(self, channels: Sequence[int] = (32, 64), kernel_sizes: int | Sequence[int] = 3,
+                 paddings: int | Sequence[int] = 1, pool: int = 2, batch_norm: bool = True,
+                 in_channels: int = 1, n_classes: int = 10) -> None:
+        super().__init__()
+        channels = tuple(channels)
+        if not channels:
+            raise ValueError("channels must name at least one block, e.g. (32, 64)")
+        channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
+        kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
+        pads = _per_block(paddings, len(channels), "paddings", 0)
+        in_channels = check_int(in_channels, "in_channels", minimum=1)
+        n_classes = check_int(n_classes, "n_classes", minimum=1)
+        self.in_channels = in_channels
+        blocks: OrderedDict[str, nn.Module] = OrderedDict()
+        c_in = in_channels
+        for i, (c, k, p) in enumerate(zip(channels, kernels, pads), start=1):
+            blocks[f"block{i}"] = conv_block(c_in, c, k, p, pool, batch_norm=batch_norm)
+            c_in = c
+        self.features = nn.Sequential(blocks)
+        self.classifier = nn.Sequential(OrderedDict(gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
+                                                    fc=nn.Linear(c_in, n_classes)))
+        self.smallest_input = min_input_size(self.features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_model_input(x, self, f"(N, {self.in_channels}, H, W)")
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"GapCNN expects a batch of images of shape (N, {self.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
+        if min(x.shape[-2:]) < self.smallest_input:
+            raise ValueError(f"GapCNN got images of size {tuple(x.shape[-2:])}: the smallest input size "
+                             f"accepted is {self.smallest_input}x{self.smallest_input}")
         return self.classifier(self.features(x))
 
 

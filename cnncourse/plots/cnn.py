@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from cnncourse._checks import check_int, to_numpy
 from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, legend_below, panel_grid
 
-__all__ = ["show_filters", "show_feature_maps", "show_shifted_digits", "show_shift_accuracy"]
+__all__ = ["show_filters", "show_filters_before_after", "show_feature_maps", "show_shifted_digits",
+           "show_shift_accuracy"]
 
 
 def _np(x) -> np.ndarray:
@@ -69,6 +70,52 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
             ax.axis("off")
     if title:
         fig.suptitle(title)
+    plt.close(fig)
+    return fig
+
+
+def show_filters_before_after(before, after, ncols: int = 8, size: float = 0.8,
+                              labels: Sequence[str] = ("before training", "after training"),
+                              scores: Sequence[Sequence[float]] | None = None) -> Figure:
+    """The same filters at two moments, one block of rows each, filter ``i`` at the same place.
+
+    Parameters
+    ----------
+    before, after
+        Weights of the same ``Conv2d`` layer, ``(out, in, k, k)`` or ``(n, k, k)``; for several
+        input channels the first one is drawn.
+    ncols
+        Filters per row (8 keeps 5x5 filters legible in a 390-px column).
+    size
+        Inches per filter.
+    labels
+        The two block titles.
+    scores
+        Optional two sequences of one number per filter, written under each filter.
+    """
+    blocks = [to_numpy(before), to_numpy(after)]
+    blocks = [b[:, 0] if b.ndim == 4 else b for b in blocks]
+    if blocks[0].shape != blocks[1].shape or blocks[0].ndim != 3:
+        raise ValueError(f"before and after must have the same shape (out, in, k, k) or (n, k, k), "
+                         f"got {np.shape(before)} and {np.shape(after)}")
+    ncols = check_int(ncols, "ncols", minimum=1)
+    n = len(blocks[0])
+    ncols = min(ncols, n)
+    rows = -(-n // ncols)
+    fig = plt.figure(figsize=(size * ncols, 2 * (size * 1.25) * rows + 0.8), layout="constrained")
+    subfigs = fig.subfigures(2, 1)
+    for b, (sub, w, label) in enumerate(zip(subfigs, blocks, labels)):
+        axes = sub.subplots(rows, ncols, squeeze=False)
+        sub.suptitle(label, fontsize=10)
+        for i, ax in enumerate(axes.flat):
+            _plain(ax)
+            if i >= n:
+                ax.axis("off")
+                continue
+            limit = float(np.abs(w[i]).max()) or 1.0
+            ax.imshow(w[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+            if scores is not None:
+                ax.set_xlabel(f"{float(scores[b][i]):.2f}", fontsize=9, labelpad=1)
     plt.close(fig)
     return fig
 

@@ -269,3 +269,42 @@ def show_gradients(image, gx, gy, magnitude, direction, size: float = 2.8) -> Fi
     inset.axis("off")
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
+
+
+def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float = 1.7) -> Figure:
+    """A colour photograph, its red, green and blue channels, and optional feature maps.
+
+    Parameters
+    ----------
+    rgb
+        ``(H, W, 3)`` or ``(3, H, W)`` values in 0-255 (or 0-1).
+    maps
+        Title -> 2-D feature map, drawn in a second row (signed maps in red and blue).
+    size
+        Side of one panel in inches (four panels per row).
+    """
+    arr = rgb.detach().cpu().numpy() if hasattr(rgb, "detach") else np.asarray(rgb)
+    arr = np.asarray(arr, dtype=float)
+    if arr.ndim == 3 and arr.shape[0] == 3 and arr.shape[-1] != 3:
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"rgb must have shape (H, W, 3) or (3, H, W), got {arr.shape}")
+    scale = 255.0 if arr.max() > 1.0 else 1.0
+    maps = dict(maps or {})
+    ncols = 4
+    nrows = 1 + -(-len(maps) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3),
+                             layout="constrained", squeeze=False)
+    axes[0, 0].imshow(np.clip(arr / scale, 0, 1))
+    _plain(axes[0, 0], "colour")
+    for i, name in enumerate(("red", "green", "blue")):
+        axes[0, i + 1].imshow(arr[..., i], cmap="gray", vmin=0, vmax=scale)
+        _plain(axes[0, i + 1], f"{name} channel")
+    flat = list(axes.flat[ncols:])
+    for ax in flat[len(maps):]:
+        ax.axis("off")
+    for ax, (title, img) in zip(flat, maps.items()):
+        _imshow_signed(ax, _np(img))
+        _plain(ax, title)
+    plt.close(fig)  # returned, not left open: the notebook shows it once
+    return fig
