@@ -218,6 +218,12 @@ def test_page(open_page, page_path, view, scheme):
         suffixes = sorted(Path(h.split("?")[0]).suffix for h in report["downloads"])
         if ".ipynb" not in suffixes or ".md" not in suffixes:
             problems.append(f"download menu offers {suffixes or 'nothing'}, expected .md and .ipynb")
+    if page_path.startswith("lessons/") and view == "desktop":
+        # code a reader must scroll sideways to read: a line wider than the text column
+        wide = page.evaluate("""() => [...document.querySelectorAll('.cell_input pre')]
+            .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+            .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), ''))""")
+        problems += [f"code cell scrolls sideways at 1280 px: {line.strip()[:60]!r}..." for line in wide]
     page.screenshot(path=_shot(page_path, view, scheme), full_page=view == "desktop")
     problems += w.problems()
     assert not problems, f"{page_path} at {view}, {scheme} ({report['title']}):\n  " + "\n  ".join(problems)
