@@ -39,6 +39,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # Pages about the site itself, left out of the PDF: the build report tabulates the run that
 # built the HTML pages (with emoji status marks no print font has).
 SCREEN_ONLY = ("book/build-report",)
+HTML_ONLY_EXTENSIONS = ("offline_site", "pdf_download", "search_ranking", "ipynb_download")
 
 
 def toc_files(toc: dict) -> list[str]:
@@ -107,6 +108,11 @@ def pdf_config(config: dict) -> dict:
     """The book's configuration with execution off (the notebooks are already executed)."""
     config = json.loads(json.dumps(config))
     config.setdefault("execute", {})["execute_notebooks"] = "off"
+    # Extensions that shape the HTML pages only: the LaTeX builder needs none of them (and
+    # offline_site runs the site's JavaScript vendoring from the repository's scripts/).
+    extensions = config.get("sphinx", {}).get("local_extensions") or {}
+    for name in HTML_ONLY_EXTENSIONS:
+        extensions.pop(name, None)
     return config
 
 
