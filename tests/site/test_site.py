@@ -221,7 +221,7 @@ def test_page(open_page, page_path, view, scheme):
     if page_path.startswith("lessons/") and view == "desktop":
         # code a reader must scroll sideways to read: a line wider than the text column
         wide = page.evaluate("""() => [...document.querySelectorAll('.cell_input pre')]
-            .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+            .filter(pre => pre.checkVisibility() && pre.scrollWidth > pre.clientWidth + 1)
             .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), ''))""")
         problems += [f"code cell scrolls sideways at 1280 px: {line.strip()[:60]!r}..." for line in wide]
     page.screenshot(path=_shot(page_path, view, scheme), full_page=view == "desktop")
