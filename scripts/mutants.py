@@ -66,8 +66,8 @@ MUTANTS = [
     Mutant("zero-pads-by-extending", "cnncourse/filters.py",
            (('    if edge == "zero":\n        out = x.new_zeros', '    if False:\n        out = x.new_zeros'),),
            _t("test_filters", "test_property_zero_mode_matches_conv2d")),
-    Mutant("output-size-rounds-up", "cnncourse/filters.py",
-           (("return (n + 2 * padding - k) // stride + 1", "return -(-(n + 2 * padding - k) // stride) + 1"),),
+    Mutant("output-size-rounds-up", "cnncourse/geometry.py",
+           (("n = (span + (stride - 1 if ceil_mode else 0)) // stride + 1", "n = (span + stride - 1) // stride + 1"),),
            _t("test_filters", "test_property_output_size_counts_the_kernel_positions")),
     # geometry: the property tests against real Conv2d / MaxPool2d / AvgPool2d layers
     Mutant("ceil-mode-keeps-a-window-past-the-input", "cnncourse/geometry.py",
@@ -141,7 +141,7 @@ MUTANTS = [
            (("- g.padding[b][0]) * jump[a]", ") * jump[a]"),),
            _t("test_receptive_field", "test_gradient_support_matches_the_theory")),
     Mutant("branches-keep-the-first-field", "cnncourse/receptive_field.py",
-           (("size.append(int(round(hi - lo)) + 1)", "size.append(first.size[a])"),),
+           (("size.append(round(hi - lo) + 1)", "size.append(first.size[a])"),),
            _t("test_receptive_field", "test_residual_branches_take_the_union")),
     # training: non-finite loss, atomic checkpoints, exact resume, seeding
     Mutant("loss-not-checked", "cnncourse/training.py",
