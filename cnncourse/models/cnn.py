@@ -153,6 +153,24 @@ def _too_small(image_size: int, smallest: int, what: str) -> ValueError:
                       f"nothing. The smallest input size accepted is {smallest}x{smallest}.")
 
 
+def _block_stack(channels, kernel_sizes, paddings, pool, in_channels: int, batch_norm: bool, example: str):
+    """``nn.Sequential(block1, block2, ...)`` of :func:`conv_block`, one per entry of ``channels``,
+    with the checked settings ``(features, channels, kernels, paddings, pool)``."""
+    channels = tuple(channels)
+    if not channels:
+        raise ValueError(f"channels must name at least one block, e.g. {example}")
+    channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
+    kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
+    pads = _per_block(paddings, len(channels), "paddings", 0)
+    pool = check_int(pool, "pool", minimum=1)
+    blocks: OrderedDict[str, nn.Module] = OrderedDict()
+    c_in = in_channels
+    for i, (c, k, p) in enumerate(zip(channels, kernels, pads), start=1):
+        blocks[f"block{i}"] = conv_block(c_in, c, k, p, pool, batch_norm=batch_norm)
+        c_in = c
+    return nn.Sequential(blocks), channels, kernels, pads, pool
+
+
 class ConvNet(nn.Module):
     """A configurable CNN for MNIST: conv blocks, then fully connected layers.
 
@@ -192,24 +210,14 @@ class ConvNet(nn.Module):
                  dropout: float = 0.0, image_size: int = 28, in_channels: int = 1,
                  n_classes: int = 10) -> None:
         super().__init__()
-        channels = tuple(channels)
-        if not channels:
-            raise ValueError("channels must name at least one block, e.g. (24, 32)")
-        channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
-        kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
-        pads = _per_block(paddings, len(channels), "paddings", 0)
-        pool = check_int(pool, "pool", minimum=1)
         hidden = check_int(hidden, "hidden", minimum=0)
         image_size = check_int(image_size, "image_size", minimum=1)
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         n_classes = check_int(n_classes, "n_classes", minimum=1)
         self.image_size, self.in_channels = image_size, in_channels
-        blocks: OrderedDict[str, nn.Module] = OrderedDict()
-        c_in = in_channels
-        for i, (c, k, p) in enumerate(zip(channels, kernels, pads), start=1):
-            blocks[f"block{i}"] = conv_block(c_in, c, k, p, pool)
-            c_in = c
-        self.features = nn.Sequential(blocks)
+        self.features, channels, kernels, pads, pool = _block_stack(
+            channels, kernel_sizes, paddings, pool, in_channels, batch_norm=False, example="(24, 32)")
+        c_in = channels[-1]
         side = _output_side(self.features, (image_size, image_size))
         if side is None:
             raise _too_small(image_size, min_input_size(self.features), f"{len(channels)} blocks with "
@@ -267,21 +275,12 @@ class GapCNN(nn.Module):
                  paddings: int | Sequence[int] = 1, pool: int = 2, batch_norm: bool = True,
                  in_channels: int = 1, n_classes: int = 10) -> None:
         super().__init__()
-        channels = tuple(channels)
-        if not channels:
-            raise ValueError("channels must name at least one block, e.g. (32, 64)")
-        channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
-        kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
-        pads = _per_block(paddings, len(channels), "paddings", 0)
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         n_classes = check_int(n_classes, "n_classes", minimum=1)
         self.in_channels = in_channels
-        blocks: OrderedDict[str, nn.Module] = OrderedDict()
-        c_in = in_channels
-        for i, (c, k, p) in enumerate(zip(channels, kernels, pads), start=1):
-            blocks[f"block{i}"] = conv_block(c_in, c, k, p, pool, batch_norm=batch_norm)
-            c_in = c
-        self.features = nn.Sequential(blocks)
+        self.features, channels, _, _, _ = _block_stack(
+            channels, kernel_sizes, paddings, pool, in_channels, batch_norm=batch_norm, example="(32, 64)")
+        c_in = channels[-1]
         self.classifier = nn.Sequential(OrderedDict(gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
                                                     fc=nn.Linear(c_in, n_classes)))
         self.smallest_input = min_input_size(self.features)
