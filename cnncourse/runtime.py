@@ -310,6 +310,31 @@ class TrainingConfig:
         return "\n".join(lines)
 
 
+def autocast(device: torch.device | str, dtype: torch.dtype | None):
+    """The context in which a configuration's arithmetic runs: ``torch.autocast`` in ``dtype``
+    on ``device``'s type, or a context that changes nothing for ``dtype=None`` (float32).
+
+    Raises
+    ------
+    ValueError
+        For a ``dtype`` other than ``torch.bfloat16``, ``torch.float16`` or ``None``.
+    """
+    if dtype is None:
+        return contextlib.nullcontext()
+    if dtype not in (torch.bfloat16, torch.float16):
+        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype}")
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def to_device(x: torch.Tensor, device: torch.device | str, channels_last: bool = False) -> torch.Tensor:
+    """``x`` on ``device``; a 4-D batch ``(N, C, H, W)`` also in the channels_last memory format
+    when ``channels_last`` is true (the numbers and the shape stay the same)."""
+    x = x.to(device, non_blocking=True)
+    if channels_last and x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 FLOAT32 = TrainingConfig(channels_last=False, autocast_dtype=None)
 _CANDIDATES = (FLOAT32, TrainingConfig(True, None), TrainingConfig(True, torch.bfloat16))
 _configs: dict[str, TrainingConfig] = {}
@@ -433,9 +458,7 @@ def _probe_rates(device: torch.device, candidates: tuple[TrainingConfig, ...], r
             torch.cuda.synchronize(device)
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        autocast = (torch.autocast(device.type, dtype=config.autocast_dtype)
-                    if config.autocast_dtype is not None else contextlib.nullcontext())
-        with autocast:
+        with autocast(device, config.autocast_dtype):
             loss = nn.functional.cross_entropy(model(images), y)
         loss.backward()
         optimizer.step()

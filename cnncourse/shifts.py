@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from cnncourse._checks import check_choice, check_float, check_int, describe
+from cnncourse.runtime import autocast, to_device
 
 __all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts", "random_shifts",
            "ShiftAugmented"]
@@ -100,7 +101,9 @@ def direction_shifts(max_shift: int = 4, directions: Iterable[str] = tuple(DIREC
 
 def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                           shifts: Iterable[tuple[int, int]], transform: Callable | None = None,
-                          fill: float = 0, batch_size: int = 250) -> dict[tuple[int, int], float]:
+                          fill: float = 0, batch_size: int = 250, *,
+                          autocast_dtype: torch.dtype | None = None,
+                          channels_last: bool = False) -> dict[tuple[int, int], float]:
     """Accuracy of ``model`` on copies of a test set shifted by each offset.
 
     Every image is shifted first (in its raw form, with the background ``fill``), then
@@ -121,6 +124,9 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
         Background value of the raw images.
     batch_size
         Images per forward pass (see :func:`cnncourse.data.mnist_loaders` for why 250).
+    autocast_dtype, channels_last
+        The precision and memory format of the forward passes, as in
+        :func:`cnncourse.training.evaluate` (``TrainingConfig.options()`` gives both).
 
     Returns
     -------
@@ -139,7 +145,7 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), autocast(device, autocast_dtype):
             for offset in shifts:
                 offset = _offset_pair(offset)
                 if offset in results:
@@ -149,7 +155,7 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
                     x = shift_images(images[start:start + batch_size], *offset, fill=fill)
                     if transform is not None:
                         x = transform(x)
-                    logits = model(x.to(device))
+                    logits = model(to_device(x, device, channels_last))
                     correct += int((logits.argmax(1).cpu() == labels[start:start + batch_size].cpu()).sum())
                 results[offset] = correct / len(images)
     finally:

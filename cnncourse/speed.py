@@ -19,7 +19,9 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnncourse._checks import check_float, check_int
-from cnncourse.training import _autocast, _check_model, _model_device, _to_device
+from cnncourse.runtime import autocast as _autocast
+from cnncourse.runtime import to_device as _to_device
+from cnncourse.training import _check_model, _model_device
 
 
 def _sync(device: torch.device) -> None:

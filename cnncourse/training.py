@@ -20,6 +20,8 @@ import torch
 from torch import nn
 
 from cnncourse._checks import check_int, check_model_input, describe
+from cnncourse.runtime import autocast as _autocast
+from cnncourse.runtime import to_device as _to_device
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -317,21 +319,6 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
 
 
 # --------------------------------------------------------------------------- fit
-def _to_device(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    x = x.to(device, non_blocking=True)
-    if channels_last and x.ndim == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
-
-
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return contextlib.nullcontext()
-    if dtype not in (torch.bfloat16, torch.float16):
-        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype}")
-    return torch.autocast(device.type, dtype=dtype)
-
-
 def _compute_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
     """The device to compute on: ``device`` if given (it must hold the model), else the model's."""
     here = _model_device(model)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import io
 
-import matplotlib.text
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from cnncourse.plots import _layout
+
 DPI = 100          # matplotlib's default figure.dpi, used by the inline backend
 DESKTOP = 672      # px, the text column of the book's theme at desktop widths
 PHONE = 358        # px, the text column on a 390 px phone (16 px of margin each side)
-MIN_PX = 9.0       # smallest legible text
+MIN_PX = 9.0       # smallest legible text on the desktop column
+PHONE_MIN_PX = 8.5  # and on a phone
 
 
 def png_width(fig: Figure) -> int:
@@ -27,22 +29,8 @@ def png_width(fig: Figure) -> int:
     return Image.open(buffer).size[0]
 
 
-def texts(fig: Figure) -> list[matplotlib.text.Text]:
-    """Every visible, non-empty text artist of the figure (titles, labels, ticks, annotations)."""
-    fig.canvas.draw()
-    found = []
-    for t in fig.findobj(matplotlib.text.Text):
-        if not t.get_visible() or not t.get_text().strip():
-            continue
-        ax = t.axes
-        if ax is not None and not ax.get_visible():
-            continue
-        found.append(t)
-    return found
-
-
 def smallest_text_px(fig: Figure, column: int) -> float:
     """Rendered height in px of the smallest text when the figure is shown ``column`` px wide."""
     scale = min(1.0, column / png_width(fig))
-    sizes = [t.get_fontsize() for t in texts(fig)]
-    return float(np.min(sizes)) * DPI / 72 * scale if sizes else np.inf
+    size = _layout.smallest_text_px(fig, DPI)
+    return size * scale if size is not None else np.inf

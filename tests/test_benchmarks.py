@@ -98,3 +98,26 @@ def test_unknown_benchmark_recipe_is_a_clear_error(run, capsys):
     with pytest.raises(SystemExit):
         run.main(["--recipes", "slowest"])
     assert "unknown recipe(s) ['slowest']" in capsys.readouterr().err
+
+
+def test_test_outputs_rows_time_make_test_outputs_idle_and_loaded(run, monkeypatch, capsys):
+    class Spinner:
+        def __init__(self, command):
+            pass
+
+        def terminate(self):
+            pass
+
+        def wait(self):
+            pass
+
+    import types
+
+    timings = iter([300.0, 450.0])
+    monkeypatch.setattr(run, "subprocess", types.SimpleNamespace(Popen=Spinner))
+    monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(run, "test_outputs_seconds", lambda: next(timings))
+    assert run.main(["--skip", "throughput,recipes,lessons,load", "--test-outputs"]) == 0
+    out = capsys.readouterr().out
+    assert "test_outputs_seconds/idle" in out and "300.00" in out
+    assert "ratio/load/test_outputs" in out and "1.50" in out

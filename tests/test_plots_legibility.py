@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from legibility import DESKTOP, MIN_PX, PHONE, smallest_text_px
+from legibility import DESKTOP, MIN_PX, PHONE, PHONE_MIN_PX, smallest_text_px
 
 from cnncourse.plots import _layout
 from cnncourse.plots import activations as A
@@ -143,7 +143,7 @@ cases = {
 def test_text_is_legible_on_desktop_and_phone(name):
     fig = cases[name]()
     assert smallest_text_px(fig, DESKTOP) >= MIN_PX
-    assert smallest_text_px(fig, PHONE) >= MIN_PX - 0.5
+    assert smallest_text_px(fig, PHONE) >= PHONE_MIN_PX
 
 
 @pytest.mark.parametrize("name", list(cases))
@@ -170,3 +170,42 @@ def test_panel_grid_switches_off_the_unused_axes():
     fig, axes = _layout.panel_grid(5, 1.75, 2.0)
     assert len(axes) == 5 and len(fig.axes) == 6
     assert sum(ax.axison for ax in fig.axes) == 5
+
+
+# ------------------------------------------------------------------ the size recorded for the site
+def test_smallest_text_px_reads_the_smallest_visible_text():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    ax.set_title("title", fontsize=14)
+    ax.set_xlabel("x", fontsize=7)
+    ax.text(0.5, 0.5, "hidden", fontsize=3).set_visible(False)
+    ax.text(0.5, 0.5, "   ", fontsize=2)  # blank: nothing to read
+    assert _layout.smallest_text_px(fig, dpi=72) == 7.0
+    assert _layout.smallest_text_px(fig, dpi=144) == 14.0
+    plt.close(fig)
+    empty = plt.figure()
+    assert _layout.smallest_text_px(empty) is None
+    plt.close(empty)
+
+
+def test_png_carries_the_text_size():
+    import io
+
+    from PIL import Image
+
+    fig = T.show_curves({"a": [1, 2, 3]})
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    png = _layout.png_with_text_size(buffer.getvalue(), 12.345)
+    image = Image.open(io.BytesIO(png))
+    image.load()  # every chunk's CRC is checked while reading
+    assert image.text[_layout.TEXT_SIZE_KEY] == "12.35"
+    assert _layout.png_with_text_size(buffer.getvalue(), None) == buffer.getvalue()
+    with pytest.raises(ValueError, match="png must be a PNG"):
+        _layout.png_with_text_size(b"GIF89a" + bytes(40), 10.0)
+
+
+def test_outside_ipython_nothing_is_registered():
+    assert _layout.record_text_size_in_png() is False

@@ -249,3 +249,17 @@ def test_unreadable_or_unwritable_cache_still_gives_a_choice(monkeypatch, tmp_pa
 def test_cpu_description_names_the_model_and_flags():
     text = runtime.cpu_description()
     assert "[" in text and text.endswith("]")
+
+
+def test_autocast_and_to_device():
+    x = torch.randn(2, 3, 4, 5)
+    assert runtime.to_device(x, "cpu") is x or torch.equal(runtime.to_device(x, "cpu"), x)
+    moved = runtime.to_device(x, "cpu", channels_last=True)
+    assert torch.equal(moved, x) and moved.is_contiguous(memory_format=torch.channels_last)
+    assert runtime.to_device(torch.randn(3, 4), "cpu", channels_last=True).is_contiguous()
+    with runtime.autocast("cpu", torch.bfloat16):
+        assert (torch.randn(4, 4) @ torch.randn(4, 4)).dtype == torch.bfloat16
+    with runtime.autocast(torch.device("cpu"), None):
+        assert (torch.randn(4, 4) @ torch.randn(4, 4)).dtype == torch.float32
+    with pytest.raises(ValueError, match="autocast_dtype must be torch.bfloat16, torch.float16 or None"):
+        runtime.autocast("cpu", torch.float64)

@@ -145,3 +145,24 @@ def test_shift_augmented_batches():
     assert not all(torch.equal(a, b) for a, b in zip(first, second))  # new shifts every epoch
     again = [b for b, _ in ShiftAugmented(batches, 2, seed=0)]
     assert all(torch.equal(a, b) for a, b in zip(first, again))        # seeded
+
+
+def test_accuracy_under_shifts_in_a_training_configuration():
+    """The precision and memory format of the forward passes are those of evaluate()."""
+    from torch import nn
+
+    from cnncourse.data import standardize
+    from cnncourse.training import evaluate
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (64,))
+    for options in ({}, {"channels_last": True}, {"channels_last": True, "autocast_dtype": torch.bfloat16}):
+        shifted = accuracy_under_shifts(model, images, labels, [(0, 0)], transform=standardize,
+                                        batch_size=16, **options)
+        x = standardize(images)
+        expected = evaluate(model, [(x[i:i + 16], labels[i:i + 16]) for i in range(0, 64, 16)], **options)
+        assert shifted[(0, 0)] == expected.accuracy, options
+    with pytest.raises(ValueError, match="autocast_dtype"):
+        accuracy_under_shifts(model, images, labels, [(0, 0)], autocast_dtype=torch.int8)

@@ -3,3 +3,7 @@
 Every function returns a :class:`matplotlib.figure.Figure` so that a lesson cell can end
 with the call and the book shows the figure once.
 """
+
+from cnncourse.plots._layout import record_text_size_in_png
+
+record_text_size_in_png()  # in a kernel: every figure's PNG records its smallest text size

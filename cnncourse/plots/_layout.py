@@ -9,10 +9,16 @@ wider wrap into further rows.
 
 from __future__ import annotations
 
+import base64
+import importlib
 import math
+import struct
+import zlib
 
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
+from matplotlib.figure import Figure
 
 MAX_WIDTH = 5.4  # inches
 MIN_FONT = 10.0  # points
@@ -49,3 +55,85 @@ def legend_below(fig, ax, ncols: int | None = None):
         return None
     return fig.legend(handles, labels, loc="outside lower center",
                       ncols=ncols or min(len(labels), 3), frameon=False)
+
+
+# ------------------------------------------------------------------ text size, recorded in the PNG
+TEXT_SIZE_KEY = "cnncourse:smallest-text-px"
+"""The PNG text chunk that holds the height, in pixels of the PNG itself, of a figure's smallest
+text: shown at ``w`` px wide, a PNG ``W`` px wide shows that text ``value * w / W`` px tall (the
+browser test of the site reads it)."""
+
+
+def visible_texts(fig) -> list[matplotlib.text.Text]:
+    """Every visible, non-empty text artist of a drawn figure (titles, labels, ticks, legends)."""
+    found = []
+    for text in fig.findobj(matplotlib.text.Text):
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        if text.axes is not None and not text.axes.get_visible():
+            continue
+        found.append(text)
+    return found
+
+
+def smallest_text_px(fig, dpi: float | None = None, *, draw: bool = True) -> float | None:
+    """Height in pixels of the figure's smallest text when saved at ``dpi`` (default: the
+    figure's own), or ``None`` for a figure without text.
+
+    ``draw`` draws the figure first: tick labels get their text only when it is drawn.
+    """
+    if draw:
+        fig.canvas.draw()
+    sizes = [text.get_fontsize() for text in visible_texts(fig)]
+    return min(sizes) * (dpi or fig.dpi) / 72 if sizes else None
+
+
+def png_with_text_size(png: bytes, size_px: float | None) -> bytes:
+    """``png`` with a ``TEXT_SIZE_KEY`` text chunk after its header (unchanged when ``size_px`` is None)."""
+    if size_px is None:
+        return png
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("png must be a PNG file starting with its IHDR chunk")
+    data = TEXT_SIZE_KEY.encode("latin-1") + b"\0" + f"{size_px:.2f}".encode("latin-1")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    end_of_header = 8 + 4 + 4 + 13 + 4
+    return png[:end_of_header] + chunk + png[end_of_header:]
+
+
+def record_text_size_in_png() -> bool:
+    """In an IPython kernel, make the PNG of every shown figure carry its smallest text size.
+
+    Wraps the PNG formatter that IPython's inline backend registered for matplotlib figures
+    (same options, e.g. ``bbox_inches="tight"``), so the built site can check how large a
+    figure's text is rendered at each screen width. Returns whether it did; outside IPython
+    it does nothing.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    backend = plt.get_backend()
+    if backend.startswith("module://"):  # the inline backend registers its formatters on import
+        importlib.import_module(backend.removeprefix("module://"))
+    formatter = shell.display_formatter.formatters["image/png"]
+    current = formatter.lookup_by_type(Figure) if Figure in formatter.type_printers else None
+    if current is None or getattr(current, "_cnncourse", False):
+        return current is not None
+    options = dict(getattr(current, "keywords", {}) or {})
+    options.pop("fmt", None)
+    options.pop("base64", None)
+
+    def png(fig):
+        data = print_figure(fig, "png", base64=False, **options)  # draws the figure
+        if data is None:  # a figure with nothing in it
+            return None
+        size = smallest_text_px(fig, options.get("dpi"), draw=False)
+        return base64.b64encode(png_with_text_size(data, size)).decode("ascii")
+
+    png._cnncourse = True
+    formatter.for_type(Figure, png)
+    return True

@@ -25,7 +25,10 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import pytest
 import torch
+from legibility import MIN_PX, PHONE_MIN_PX
+from PIL import Image
 
+from cnncourse.plots._layout import TEXT_SIZE_KEY
 from conftest import SCREENSHOTS, SITE, serve, watch
 
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_modules", "_downloads"}
@@ -199,6 +202,37 @@ def _wait_for_widgets(page, timeout_ms: int = 30000) -> None:
     }""", timeout=timeout_ms)
 
 
+# The figures of the cell outputs as the page shows them: file, width of the PNG, width on screen.
+FIGURES = """() => [...document.querySelectorAll('article .cell_output img')]
+    .filter(img => img.checkVisibility())
+    .map(img => ({src: img.getAttribute('src'), natural: img.naturalWidth,
+                  shown: img.getBoundingClientRect().width}))"""
+
+
+def _small_figure_text(page_path: str, view: str, figures: list[dict], root: Path = SITE) -> list[str]:
+    """Figures whose smallest text the page shows under 9 px (8.5 px on a phone).
+
+    The height comes from the PNG itself: ``cnncourse.plots`` records the smallest text of every
+    figure a lesson shows (``TEXT_SIZE_KEY``, in pixels of the PNG), and the page scales it by
+    the width it shows the image at.
+    """
+    smallest = MIN_PX if view == "desktop" else PHONE_MIN_PX
+    problems = []
+    for figure in figures:
+        name = figure["src"]
+        file = root / posixpath.normpath(posixpath.join(posixpath.dirname(page_path), unquote(name)))
+        if not file.is_file() or file.suffix != ".png" or not figure["natural"]:
+            continue  # a missing image is reported by INSPECT; other formats carry no record
+        recorded = Image.open(file).text.get(TEXT_SIZE_KEY)
+        if recorded is None:
+            problems.append(f"figure without a recorded text size (not drawn through cnncourse.plots?): {name}")
+            continue
+        shown = float(recorded) * figure["shown"] / figure["natural"]
+        if shown < smallest:
+            problems.append(f"figure text {shown:.1f} px tall at {view} width (at least {smallest} px): {name}")
+    return problems
+
+
 # --------------------------------------------------------------------------- every page
 @pytest.mark.parametrize("view, scheme", [("desktop", "light"), ("phone", "dark")])
 @pytest.mark.parametrize("page_path", PAGES)
@@ -224,6 +258,8 @@ def test_page(open_page, page_path, view, scheme):
             .filter(pre => pre.checkVisibility() && pre.scrollWidth > pre.clientWidth + 1)
             .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), ''))""")
         problems += [f"code cell scrolls sideways at 1280 px: {line.strip()[:60]!r}..." for line in wide]
+    if page_path.startswith("lessons/"):
+        problems += _small_figure_text(page_path, view, page.evaluate(FIGURES))
     page.screenshot(path=_shot(page_path, view, scheme), full_page=view == "desktop")
     problems += w.problems()
     assert not problems, f"{page_path} at {view}, {scheme} ({report['title']}):\n  " + "\n  ".join(problems)
@@ -533,3 +569,19 @@ def test_the_checks_catch_a_broken_page(contexts, tmp_path):
     assert any("example.org" in r for r in w.blocked), w.blocked
     assert any("broken on purpose" in e for e in w.console_errors), w.console_errors
     w.page.close()
+
+
+def test_the_figure_text_check_catches_small_text(tmp_path):
+    """A figure shown at half its width with 10 px text fails; 20 px text passes; no record fails."""
+    from cnncourse.plots._layout import png_with_text_size
+
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "small.png").write_bytes(png_with_text_size(_png_1px(), 10.0))
+    (tmp_path / "large.png").write_bytes(png_with_text_size(_png_1px(), 20.0))
+    (tmp_path / "bare.png").write_bytes(_png_1px())
+    shown = [{"src": f"../{name}.png", "natural": 1000, "shown": 500} for name in ("small", "large", "bare")]
+    problems = _small_figure_text("lessons/page.html", "desktop", shown, root=tmp_path)
+    assert len(problems) == 2, problems
+    assert "5.0 px tall at desktop width" in problems[0] and "small.png" in problems[0]
+    assert "without a recorded text size" in problems[1] and "bare.png" in problems[1]
+    assert _small_figure_text("lessons/page.html", "phone", shown[1:2], root=tmp_path) == []
