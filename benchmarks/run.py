@@ -95,7 +95,8 @@ def throughput(model_name: str, path: str, device: torch.device, batch_size: int
         batches = fast_loaders(batch_size, device=device)[0]
     else:  # bound: one pre-made batch on the device, no data handling at all
         batches = [next(iter(fast_loaders(batch_size, device=device)[0]))]
-    spread = {"max_spread": 0.05, "max_seconds": 60} if path == "bound" else {}
+    # the bound: weights fixed (lr 0), so repeating its one batch cannot change the arithmetic
+    spread = {"max_spread": 0.05, "max_seconds": 60, "lr": 0.0} if path == "bound" else {}
     return measure_throughput(model, batches, steps=steps, warmup=10, repeats=repeats, **config.options(),
                               **spread)
 

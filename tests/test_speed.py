@@ -150,3 +150,19 @@ def test_peak_matmul_rate():
         peak_matmul_flops(seconds=0)
     with pytest.raises(ValueError, match="dtype must be"):
         peak_matmul_flops(dtype=torch.int8)
+
+
+def test_subnormal_numbers_are_flushed_while_measuring_only():
+    """A model that memorizes its few batches drives its gradients into subnormal numbers, which
+    CPUs process many times slower: the measurement flushes them, and switches that off after."""
+    seen = []
+
+    class Probe(torch.nn.Linear):
+        def forward(self, x):
+            seen.append(float(torch.tensor([1e-39]) * 1.0))  # 1e-39 is subnormal in float32
+            return super().forward(x.flatten(1))
+
+    batch = (torch.randn(4, 1, 2, 2), torch.randint(0, 3, (4,)))
+    measure_throughput(Probe(4, 3), [batch], steps=2, warmup=1, repeats=1)
+    assert seen and all(value == 0.0 for value in seen)
+    assert float(torch.tensor([1e-39]) * 1.0) != 0.0

@@ -121,8 +121,10 @@ def record_text_size_in_png() -> bool:
         importlib.import_module(backend.removeprefix("module://"))
     formatter = shell.display_formatter.formatters["image/png"]
     current = formatter.lookup_by_type(Figure) if Figure in formatter.type_printers else None
-    if current is None or getattr(current, "_cnncourse", False):
-        return current is not None
+    if current is not None and getattr(current, "_cnncourse", False):
+        return True
+    if getattr(current, "func", None) is not print_figure:  # none, or another format (retina)
+        return False
     options = dict(getattr(current, "keywords", {}) or {})
     options.pop("fmt", None)
     options.pop("base64", None)

@@ -4,10 +4,12 @@ light and the dark theme.
 
 Every page fails on a failed request, a request to another host, a console error, math that
 MathJax did not render, a missing image or alt text, a broken internal link, an execution
-error or unrendered reST. The explorers must render, react to each control, and show values
-equal to cnncourse's (filters, pooling, receptive_field) to 1e-6; every answer box must answer
-a right, a known-wrong and an unknown answer as its Python checker does; both sidebar toggles
-must open and close at both widths. Screenshots go to artifacts/screenshots/ (look at them).
+error or unrendered reST; a lesson page also fails on a code cell that scrolls sideways at
+1280 px and on a figure whose smallest text it shows under 9 px (8.5 px on the phone). The
+explorers must render, react to each control, and show values equal to cnncourse's (filters,
+pooling, receptive_field) to 1e-6; every answer box must answer a right, a known-wrong and an
+unknown answer as its Python checker does; both sidebar toggles must open and close at both
+widths. Screenshots go to artifacts/screenshots/ (look at them).
 """
 
 from __future__ import annotations
