@@ -169,8 +169,8 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
         return images
 
     # A model that memorizes the few batches it repeats drives its gradients into subnormal
-    # numbers, which CPUs process up to 50 times slower (one batch of the lesson MLP, 2,000
-    # steps at lr=1e-3: from 18,000 to 300 images/s). Flushing them to zero while timing keeps
+    # numbers, which CPUs process many times slower (one batch of the lesson MLP at lr=1e-3 fell
+    # to about 300 images/s after 2,000 steps). Flushing them to zero while timing keeps
     # the arithmetic at its ordinary speed.
     torch.set_flush_denormal(True)
     try:

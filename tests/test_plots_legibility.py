@@ -24,7 +24,9 @@ from cnncourse.plots import images as I
 from cnncourse.plots import pooling as P
 from cnncourse.plots import receptive_field as R
 from cnncourse.plots import training as T
+from cnncourse.filters import get_kernel
 from cnncourse.training import EpochRecord, History
+from cnncourse.widgets import ErfExplorer, KernelExplorer, PoolingExplorer
 
 rng = np.random.default_rng(0)
 torch.manual_seed(0)
@@ -116,6 +118,29 @@ cases = {
     "show_unchanged_fractions": lambda: P.show_unchanged_fractions(
         [2, 3, 4], {"max": [0.5, 0.4, 0.3], "avg": [0.1, 0.1, 0.1]}
     ),
+    # shaped like lesson 7's: four long labels, which once widened the figure past the column
+    "show_unchanged_fractions, long labels": lambda: P.show_unchanged_fractions(
+        [1, 2, 3, 4],
+        {f"{what}, 1 px {where}": [1, 0.5, 0.4, 0.3]
+         for what, where in (("digits", "right"), ("digits", "down"), ("digits", "diagonal"),
+                             ("edge maps", "right"))},
+    ),
+    # lesson 5's bank, with its 5x5 kernel
+    "show_kernels, lesson 5": lambda: F.show_kernels(
+        {name: get_kernel(name) for name in ("box blur", "gaussian blur", "sharpen", "laplacian", "sobel x")}
+    ),
+    "show_rgb_channels, lesson 5": lambda: F.show_rgb_channels(
+        torch.rand(3, 64, 64) * 255,
+        {"Sobel x on all\nchannels": rng.random((62, 62)), "Sobel x: red\nminus blue": rng.random((62, 62))},
+    ),
+    "show_filters_before_after, lesson 8": lambda: C.show_filters_before_after(
+        torch.randn(24, 1, 5, 5), torch.randn(24, 1, 5, 5), ncols=8,
+        scores=(rng.random(24), rng.random(24)),
+    ),
+    # the explorers' static figures, as lessons 5, 7 and 9 draw them
+    "KernelExplorer.static_figure": lambda: KernelExplorer().static_figure(),
+    "PoolingExplorer.static_figure": lambda: PoolingExplorer().static_figure(windows=(1, 2, 4)),
+    "ErfExplorer.static_figure": lambda: ErfExplorer().static_figure(depths=(1, 3, 6), dilations=(1, 2)),
     "show_usage_map": lambda: R.show_usage_map(
         {"one": rng.random((9, 9)), "two": rng.random((9, 9))}
     ),

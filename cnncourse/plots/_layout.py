@@ -49,12 +49,20 @@ def panel_grid(n: int, panel_width: float, panel_height: float, *, max_width: fl
 
 
 def legend_below(fig, ax, ncols: int | None = None):
-    """The legend of ``ax`` under the figure, where it cannot cover data."""
+    """The legend of ``ax`` under the figure, where it cannot cover data, in as many columns
+    (at most ``ncols``, default 3) as fit the figure's width: a wider legend would widen the
+    saved figure, and the page would shrink all its text."""
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
-    return fig.legend(handles, labels, loc="outside lower center",
-                      ncols=ncols or min(len(labels), 3), frameon=False)
+    ncols = ncols or min(len(labels), 3)
+    renderer = fig.canvas.get_renderer()
+    while True:
+        legend = fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False)
+        if ncols == 1 or legend.get_window_extent(renderer).width <= fig.bbox.width:
+            return legend
+        legend.remove()
+        ncols -= 1
 
 
 # ------------------------------------------------------------------ text size, recorded in the PNG

@@ -102,6 +102,7 @@ def show_filters_before_after(before, after, ncols: int = 8, size: float = 0.8,
     n = len(blocks[0])
     ncols = min(ncols, n)
     rows = -(-n // ncols)
+    size = min(size, MAX_WIDTH / ncols)  # the banks within the text column
     fig = plt.figure(figsize=(size * ncols, 2 * (size * 1.25) * rows + 0.8), layout="constrained")
     subfigs = fig.subfigures(2, 1)
     for b, (sub, w, label) in enumerate(zip(subfigs, blocks, labels)):
@@ -115,7 +116,7 @@ def show_filters_before_after(before, after, ncols: int = 8, size: float = 0.8,
             limit = float(np.abs(w[i]).max()) or 1.0
             ax.imshow(w[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
             if scores is not None:
-                ax.set_xlabel(f"{float(scores[b][i]):.2f}", fontsize=9, labelpad=1)
+                ax.set_xlabel(f"{float(scores[b][i]):.2f}", fontsize=MIN_FONT, labelpad=1)
     plt.close(fig)
     return fig
 

@@ -17,7 +17,7 @@ from matplotlib.patches import Rectangle
 
 from cnncourse._checks import to_numpy
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
-from cnncourse.plots._layout import MAX_WIDTH, columns, panel_grid
+from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, panel_grid
 
 
 def _np(x) -> np.ndarray:
@@ -38,7 +38,7 @@ def _fmt(v: float) -> str:
 def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_norm=None) -> None:
     """Write every value of a small matrix into its cell (light text on dark cells)."""
     h, w = values.shape
-    fontsize = fontsize or max(9.0, min(12.0, 33.0 / max(h, w)))
+    fontsize = fontsize or max(MIN_FONT, min(12.0, 33.0 / max(h, w)))
     im = ax.images[-1] if ax.images else None
     for i in range(h):
         for j in range(w):
@@ -179,7 +179,7 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     for cell, (name, k) in zip(cells[1:], kernels.items()):
         top, bottom = cell.subplots(2, 1, height_ratios=[1.4, 2])
         draw_kernel(top, k, f"{name}\n(sum {_fmt(round(float(_np(k).sum()), 3))})",
-                    numbers=_np(k).size <= 9, fontsize=9.5)
+                    numbers=_np(k).size <= 9, fontsize=MIN_FONT)
         out = correlate2d(img, k, edge=edge).numpy()
         _imshow_signed(bottom, out, signed=abs(float(_np(k).sum())) < 1e-6, robust=True,
                        vrange=(float(img.min()), float(img.max())))
@@ -293,6 +293,7 @@ def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float
     maps = dict(maps or {})
     ncols = 4
     nrows = 1 + -(-len(maps) // ncols)
+    size = min(size, MAX_WIDTH / ncols)  # four panels within the text column
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3),
                              layout="constrained", squeeze=False)
     axes[0, 0].imshow(np.clip(arr / scale, 0, 1))

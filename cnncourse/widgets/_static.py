@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from cnncourse.plots._layout import MIN_FONT
 from cnncourse.plots.filters import _fmt, _imshow_signed, _plain, annotate_grid, draw_kernel
 
 
@@ -38,7 +39,7 @@ def _kernel_panels(axes, padded: np.ndarray, off: int, shape: tuple[int, int], k
     ax.imshow(products, cmap="RdBu_r", vmin=-lim, vmax=lim)
     annotate_grid(ax, products)
     value = float(products.sum())
-    _plain(ax, f"products, sum = {_fmt(round(value, 4))}")
+    _plain(ax, f"products\nsum = {_fmt(round(value, 4))}")
     ax = axes[4]
     _imshow_signed(ax, output)
     ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
@@ -62,9 +63,9 @@ def _pooling_panels(axes, shown: np.ndarray, pooled: np.ndarray, changed: np.nda
                                     edgecolor=colour, linewidth=2))
     _plain(axes[0], f"{title} {shown.shape[0]}x{shown.shape[1]}")
     _imshow_signed(axes[1], pooled, signed=False)
-    _plain(axes[1], f"{mode} pool, window {window}, stride {stride}: {pooled.shape[0]}x{pooled.shape[1]}")
+    _plain(axes[1], f"{mode} pool, window {window},\nstride {stride}: {pooled.shape[0]}x{pooled.shape[1]}")
     axes[2].imshow(changed, cmap="Reds", vmin=0, vmax=1)
-    _plain(axes[2], f"changed by the shift: {int(changed.sum())} of {changed.size}")
+    _plain(axes[2], f"changed by the shift:\n{int(changed.sum())} of {changed.size}")
 
 
 
@@ -92,4 +93,4 @@ def _erf_panels(axes, maps: dict[str, np.ndarray], box, support_box, profile: bo
     ax.set_xlabel("input column")
     ax.set_ylabel("central row, peak = 1")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=MIN_FONT, loc="upper right")

@@ -14,6 +14,7 @@ import traitlets
 from matplotlib.figure import Figure
 from torch import nn
 
+from cnncourse.plots._layout import MAX_WIDTH
 from cnncourse.receptive_field import (
     conv_stack,
     effective_receptive_field,
@@ -271,7 +272,7 @@ class ErfExplorer(anywidget.AnyWidget):
             _check_choice(d, "dilations", ERF_DILATIONS)
         rows = len(dilations) + bool(self.trained)
         cols = max(len(depths), 3)
-        fig, axes = plt.subplots(rows, cols, figsize=(2.9 * cols, 3.0 * rows), squeeze=False,
+        fig, axes = plt.subplots(rows, cols, figsize=(MAX_WIDTH, 2.2 * rows), squeeze=False,
                                  layout="constrained")
         for ax_row, dil in zip(axes, dilations):
             for ax, depth in zip(ax_row, depths):
@@ -292,8 +293,8 @@ class ErfExplorer(anywidget.AnyWidget):
             maps = {}
             if t["before"] is not None:
                 before = np.asarray(t["before"]).reshape(side, side)
-                maps[f"before training: radius {fit_gaussian(before).radius:.1f}"] = before
-            maps[f"trained: radius {fit_gaussian(erf).radius:.1f} px"] = erf
+                maps[f"before training:\nradius {fit_gaussian(before).radius:.1f}"] = before
+            maps[f"trained:\nradius {fit_gaussian(erf).radius:.1f} px"] = erf
             ax_row = axes[-1]
             _erf_panels(list(ax_row[:len(maps) + 1]), maps, box, support_extent(gradient_support(stack, side)))
             for ax in ax_row[len(maps) + 1:]:

@@ -12,6 +12,7 @@ import traitlets
 from matplotlib.figure import Figure
 
 from cnncourse.filters import EDGE_MODES, as_tensor, correlate2d, pad
+from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT
 from cnncourse.widgets._shared import (
     CUSTOM,
     _check_choice,
@@ -157,22 +158,24 @@ class KernelExplorer(anywidget.AnyWidget):
     def static_figure(self, settings: Sequence[tuple[str, str]] = (("sobel x", "zero"),
                                                                    ("laplacian", "crop"),
                                                                    ("box blur", "extend"))) -> Figure:
-        """The current image under a few kernels and edge modes, one row each.
+        """The current image under a few kernels and edge modes, one column each.
 
-        Each row is what the explorer draws for ``(kernel name, edge mode)`` at the current
-        position (kept inside the output): the input with its border and the window, the
-        window's numbers, the kernel, the products with their sum, and the output.
+        Each column is what the explorer draws for ``(kernel name, edge mode)`` at the current
+        position (kept inside the output), from top to bottom: the input with its border and
+        the window, the window's numbers, the kernel, the products with their sum, and the
+        output. Three columns fill the book's text column.
 
         Parameters
         ----------
         settings
-            ``(kernel name, edge mode)`` pairs, one per row.
+            ``(kernel name, edge mode)`` pairs, one per column.
         """
-        fig, axes = plt.subplots(len(settings), 5, figsize=(13, 2.8 * len(settings)), squeeze=False,
-                                 gridspec_kw={"width_ratios": [3, 1.3, 1.3, 1.3, 3]}, layout="constrained")
+        fig, axes = plt.subplots(5, len(settings), figsize=(min(MAX_WIDTH, 1.8 * len(settings)), 8.5),
+                                 squeeze=False, gridspec_kw={"height_ratios": [2.2, 1, 1, 1, 2.2]},
+                                 layout="constrained")
         img = self.image_tensor.double()
         kernels = named_kernels()
-        for ax_row, (name, edge) in zip(axes, settings):
+        for ax_row, (name, edge) in zip(axes.T, settings):
             _check_choice(name, "kernel", tuple(kernels))
             _check_choice(edge, "edge", EDGE_MODES)
             k = kernels[name]
@@ -182,6 +185,6 @@ class KernelExplorer(anywidget.AnyWidget):
             r = min(self.row, out.shape[0] - 1)
             c = min(self.col, out.shape[1] - 1)
             _kernel_panels(ax_row, padded, off, tuple(img.shape), k, out, r, c, edge)
-            ax_row[0].set_ylabel(name, fontsize=11)
+            ax_row[0].set_title(f"{name}\n{ax_row[0].get_title()}", fontsize=MIN_FONT)
         plt.close(fig)  # returned, not left open: the notebook shows it once
         return fig

@@ -11,6 +11,7 @@ import torch
 import traitlets
 from matplotlib.figure import Figure
 
+from cnncourse.plots._layout import MAX_WIDTH
 from cnncourse.pooling import POOL_MODES, pool2d, shift
 from cnncourse.widgets._shared import _check_choice, _check_int_range, esm, image_choices, state_image
 from cnncourse.widgets._static import _DIRECTIONS, _pooling_panels
@@ -131,19 +132,20 @@ class PoolingExplorer(anywidget.AnyWidget):
         return int(self._state()["active"].sum())
 
     def static_figure(self, windows: Sequence[int] = (1, 2, 4)) -> Figure:
-        """Max pooling of the current image with a few windows (stride = window), one row each.
+        """Max pooling of the current image with a few windows (stride = window), one column each.
 
-        Each row shows the input, its pooled map and the outputs that a 1-pixel shift in the
-        current direction changes; window 1 (no pooling) is the baseline.
+        Each column shows the input, its pooled map and the outputs that a 1-pixel shift in the
+        current direction changes; window 1 (no pooling) is the baseline. Three columns fill the
+        book's text column.
 
         Parameters
         ----------
         windows
-            Window sizes (= strides), one per row.
+            Window sizes (= strides), one per column.
         """
-        fig, axes = plt.subplots(len(windows), 3, figsize=(9.5, 3.0 * len(windows)), squeeze=False,
-                                 layout="constrained")
-        for ax_row, w in zip(axes, windows):
+        fig, axes = plt.subplots(3, len(windows), figsize=(min(MAX_WIDTH, 1.8 * len(windows)), 6.6),
+                                 squeeze=False, layout="constrained")
+        for ax_row, w in zip(axes.T, windows):
             w = _check_int_range(w, "window", 1, 6)
             s = _pool_state(self.image_tensor, w, w, "max", self.direction, False)
             _pooling_panels(ax_row, s["shown"].numpy(), s["pooled"].numpy(), s["changed"], w, w,
