@@ -15,6 +15,7 @@ import pytest
 import torch
 from legibility import DESKTOP, MIN_PX, PHONE, PHONE_MIN_PX, smallest_text_px
 
+from cnncourse.filters import get_kernel
 from cnncourse.plots import _layout
 from cnncourse.plots import activations as A
 from cnncourse.plots import cnn as C
@@ -24,7 +25,6 @@ from cnncourse.plots import images as I
 from cnncourse.plots import pooling as P
 from cnncourse.plots import receptive_field as R
 from cnncourse.plots import training as T
-from cnncourse.filters import get_kernel
 from cnncourse.training import EpochRecord, History
 from cnncourse.widgets import ErfExplorer, KernelExplorer, PoolingExplorer
 
