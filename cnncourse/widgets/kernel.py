@@ -170,8 +170,8 @@ class KernelExplorer(anywidget.AnyWidget):
         settings
             ``(kernel name, edge mode)`` pairs, one per column.
         """
-        fig, axes = plt.subplots(5, len(settings), figsize=(min(MAX_WIDTH, 1.8 * len(settings)), 8.5),
-                                 squeeze=False, gridspec_kw={"height_ratios": [2.2, 1, 1, 1, 2.2]},
+        fig, axes = plt.subplots(5, len(settings), figsize=(min(MAX_WIDTH, 1.8 * len(settings)), 9.5),
+                                 squeeze=False, gridspec_kw={"height_ratios": [2, 1.4, 1.4, 1.4, 2]},
                                  layout="constrained")
         img = self.image_tensor.double()
         kernels = named_kernels()
