@@ -119,7 +119,7 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
         configure_threads()
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        _use_deterministic_algorithms()
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     random.seed(seed)
@@ -151,6 +151,23 @@ THREADS_ENV = "CNNCOURSE_THREADS"
 
 _threads_configured: int | None = None
 _DEFAULT_THREADS = torch.get_num_threads()  # PyTorch's own choice: the physical cores
+
+
+def _use_deterministic_algorithms() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without its import cost.
+
+    Since torch 2.5 the public call also sets ``torch._inductor.config.deterministic``, and
+    importing that module loads the whole compiler stack: 1.3 to 1.7 s on a 2-core Xeon
+    (torch 2.14), once in every lesson's kernel, for a flag that only ``torch.compile`` reads.
+    Until the compiler is loaded, the flag is set instead through the environment variable it
+    reads when it loads (``TORCHINDUCTOR_DETERMINISTIC``), and the kernels' switch directly.
+    """
+    set_switch = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if "torch._inductor.config" in sys.modules or set_switch is None:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        return
+    os.environ.setdefault("TORCHINDUCTOR_DETERMINISTIC", "1")
+    set_switch(True, warn_only=True)
 
 
 def _usable_cpus() -> list[int]:

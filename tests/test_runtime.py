@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -263,3 +266,22 @@ def test_autocast_and_to_device():
         assert (torch.randn(4, 4) @ torch.randn(4, 4)).dtype == torch.float32
     with pytest.raises(ValueError, match="autocast_dtype must be torch.bfloat16, torch.float16 or None"):
         runtime.autocast("cpu", torch.float64)
+
+
+def test_seeding_is_deterministic_without_loading_the_compiler():
+    """seed_everything turns on deterministic kernels without importing torch._inductor (1.3 s
+    of every lesson's start), and a compiler loaded afterwards still sees the flag."""
+    code = (
+        "import sys, torch\n"
+        "from cnncourse.runtime import seed_everything\n"
+        "seed_everything(0)\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert 'torch._inductor.config' not in sys.modules\n"
+        "import torch._inductor.config as c\n"
+        "assert c.deterministic is True\n"
+        "seed_everything(1)  # with the compiler loaded: the public call\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_DETERMINISTIC"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
