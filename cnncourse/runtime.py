@@ -93,6 +93,10 @@ def pick_device(name: str | None = None) -> torch.device:
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     """Seed Python, NumPy and PyTorch, and ask PyTorch for deterministic kernels.
 
+    Deterministic mode is requested without PyTorch's filling of new tensors with NaN
+    (``torch.utils.deterministic.fill_uninitialized_memory``), which only guards against
+    reading memory before writing it and slowed training measurably.
+
     On the CPU this makes a run reproducible bit for bit on the same machine. On CUDA it
     also sets ``CUBLAS_WORKSPACE_CONFIG`` (effective only before CUDA initialises, which is
     why lessons call this first) and turns the cuDNN autotuner off.
@@ -120,6 +124,10 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         _use_deterministic_algorithms()
+        # Deterministic mode also fills every new tensor with NaN before an operation writes
+        # it, a debugging aid against reading memory never written; no computation here does,
+        # and the filling cost 5 to 19 % of a CNN training step (2-core Xeon, torch 2.14).
+        torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     random.seed(seed)

@@ -40,15 +40,26 @@ def test_conv_parameter_count_is_the_formula_and_pytorchs(c_in, c_out, k):
                                                         (28, 3, 0, 1, 26), (64, 5, 2, 4, 16)])
 def test_conv_block_shapes(size, k, p, pool, expected):
     block = conv_block(3, 8, k, p, pool)
-    assert [type(m) for m in block] == [nn.Conv2d, nn.ReLU, nn.MaxPool2d if pool > 1 else nn.Identity]
+    assert [type(m) for m in block] == [nn.Conv2d, nn.MaxPool2d if pool > 1 else nn.Identity, nn.ReLU]
     assert block(torch.randn(2, 3, size, size)).shape == (2, 8, expected, expected)
 
 
-def test_conv_block_is_conv_relu_pool():
-    block = conv_block(1, 4, 3)
-    x = torch.randn(2, 1, 10, 10)
-    expected = nn.functional.max_pool2d(torch.relu(block.conv(x)), 2)
-    assert torch.equal(block(x), expected)
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_conv_block_computes_the_classic_conv_relu_pool(batch_norm):
+    """Pooling before the ReLU gives the classic order's outputs and gradients, bit for bit."""
+    torch.manual_seed(0)
+    block = conv_block(3, 4, 3, batch_norm=batch_norm)
+    pre = block.bn if batch_norm else nn.Identity()
+    x = torch.randn(2, 3, 11, 11, requires_grad=True)
+    out = block(x)
+    assert [name for name, _ in block.named_children()][-2:] == ["pool", "relu"]
+    out.square().sum().backward()
+    got = x.grad.clone()
+    x.grad = None
+    classic = nn.functional.max_pool2d(torch.relu(pre(block.conv(x))), 2)
+    assert torch.equal(out, classic)
+    classic.square().sum().backward()
+    assert torch.equal(got, x.grad)
 
 
 def test_conv_block_checks_arguments():
@@ -205,7 +216,7 @@ def test_residual_cnn_runs_and_skip_gets_gradient():
 def test_summary_rows_of_convnet():
     model = ConvNet()
     summary = summarize(model, (1, 28, 28))
-    assert [r.name for r in summary.rows][:3] == ["features.block1.conv", "features.block1.relu", "features.block1.pool"]
+    assert [r.name for r in summary.rows][:3] == ["features.block1.conv", "features.block1.pool", "features.block1.relu"]
     shapes = {r.name: r.output_shape for r in summary.rows}
     assert shapes["features.block1.conv"] == (24, 24, 24)
     assert shapes["features.block1.pool"] == (24, 12, 12)
@@ -254,10 +265,11 @@ def test_summary_restores_training_mode():
 def test_feature_maps():
     model = ConvNet()
     x = torch.randn(2, 1, 28, 28)
-    maps = feature_maps(model, x, ["features.block1.relu", "features.block2.pool"])
-    assert list(maps) == ["features.block1.relu", "features.block2.pool"]
-    assert maps["features.block1.relu"].shape == (2, 24, 24, 24) and (maps["features.block1.relu"] >= 0).all()
-    assert torch.equal(maps["features.block2.pool"], model.features(x))
+    maps = feature_maps(model, x, ["features.block1.relu", "features.block2.conv", "features.block2.relu"])
+    assert list(maps) == ["features.block1.relu", "features.block2.conv", "features.block2.relu"]
+    assert maps["features.block1.relu"].shape == (2, 24, 12, 12) and (maps["features.block1.relu"] >= 0).all()
+    assert maps["features.block2.conv"].shape == (2, 32, 10, 10) and (maps["features.block2.conv"] < 0).any()
+    assert torch.equal(maps["features.block2.relu"], model.features(x))
     with pytest.raises(ValueError, match="not in the model"):
         feature_maps(model, x, ["block9"])
 
@@ -265,7 +277,7 @@ def test_feature_maps():
 # --------------------------------------------------------------------------- BatchNorm, GAP
 def test_conv_block_with_batch_norm():
     block = conv_block(3, 8, 3, padding=1, batch_norm=True)
-    assert [name for name, _ in block.named_children()] == ["conv", "bn", "relu", "pool"]
+    assert [name for name, _ in block.named_children()] == ["conv", "bn", "pool", "relu"]
     assert block.conv.bias is None
     # (k*k*c_in) weights per filter, no bias, plus BatchNorm's scale and shift per channel
     assert count_parameters(block) == 3 * 3 * 3 * 8 + 2 * 8

@@ -277,6 +277,7 @@ def test_seeding_is_deterministic_without_loading_the_compiler():
         "seed_everything(0)\n"
         "assert torch.are_deterministic_algorithms_enabled()\n"
         "assert torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert torch.utils.deterministic.fill_uninitialized_memory is False\n"
         "assert 'torch._inductor.config' not in sys.modules\n"
         "import torch._inductor.config as c\n"
         "assert c.deterministic is True\n"
