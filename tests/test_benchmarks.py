@@ -121,3 +121,29 @@ def test_test_outputs_rows_time_make_test_outputs_idle_and_loaded(run, monkeypat
     out = capsys.readouterr().out
     assert "test_outputs_seconds/idle" in out and "300.00" in out
     assert "ratio/load/test_outputs" in out and "1.50" in out
+
+
+def test_recipes_take_turns_seed_by_seed(run, monkeypatch, capsys):
+    """A slow spell of the host must hit every recipe alike: seed 0 of each, then seed 1 of each."""
+    calls = []
+    monkeypatch.setattr(run, "warm_up_process", lambda device: calls.append("warm-up"))
+    monkeypatch.setattr(run, "mnist_tensors", lambda device, val_size: {
+        "train": (torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)),
+        "test": (torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long))})
+    seconds = {"fastest": 20.0, "cnncourse": 4.0}
+
+    def fake_time_to_99(contender, seed, device, data):
+        calls.append((contender.name, seed))
+        return seconds[contender.name] + seed
+
+    monkeypatch.setattr(run, "time_to_99", fake_time_to_99)
+    assert run.main(["--skip", "throughput,lessons,load", "--recipes", "fastest,cnncourse",
+                     "--seeds", "3"]) == 0
+    assert calls == ["warm-up", ("fastest", 0), ("cnncourse", 0), ("fastest", 1), ("cnncourse", 1),
+                     ("fastest", 2), ("cnncourse", 2)]
+    out = capsys.readouterr().out
+    assert "ratio/time_to_99/fastest_over_cnncourse" in out and "4.20" in out  # 21 / 5
+
+
+def test_warm_up_process_runs(run):
+    run.warm_up_process(torch.device("cpu"))
