@@ -549,6 +549,10 @@ def training_config(device: torch.device | str | None = None) -> TrainingConfig:
     times as fast. Whether bfloat16 pays depends on the hardware: CPUs with AMX or AVX-512-BF16
     units run it faster than float32, CPUs with only AVX2 several times slower.
 
+    ``torch.compile`` is not a candidate: on a 2-core Xeon with AMX (torch 2.14) compiling
+    this CNN's training step took 34 s, and the compiled step then trained at 0.8x the rate
+    of the uncompiled one (``benchmarks/RESULTS.md``), so it cannot pay within a lesson.
+
     The choice is made once per process and recorded once per machine, in
     ``training-config.json`` of ``$CNNCOURSE_CACHE`` (default ``~/.cache/cnncourse``), keyed by
     the device (processor model and flags, or GPU name), the torch version and the thread
