@@ -206,6 +206,13 @@ def time_to_99(recipe: Contender, seed: int, device: torch.device, data: dict) -
     return None
 
 
+def header_line(device: torch.device) -> str:
+    """``# <device, threads, torch>, <processor and its AMX/AVX-512/AVX2 flags>, python, wait policy``."""
+    what = f", {cpu_description()}" if device.type == "cpu" else ""
+    return (f"# {device_summary(device)}{what}, python {platform.python_version()}, "
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+
+
 # ------------------------------------------------------------------ lessons
 def lesson_seconds(pattern: str = "*.md") -> dict[str, float]:
     """Wall seconds to execute each lesson in a fresh kernel, as the book build does."""
@@ -280,9 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{name:45s} {value:12.2f} {unit}", flush=True)
 
-    what = f", {cpu_description()}" if device.type == "cpu" else ""
-    header = (f"# {device_summary(device)}{what}, python {platform.python_version()}, "
-              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    header = header_line(device)
     print(header if not args.json else json.dumps({"header": header}), flush=True)
 
     if "throughput" not in skip:

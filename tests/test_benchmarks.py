@@ -147,3 +147,28 @@ def test_recipes_take_turns_seed_by_seed(run, monkeypatch, capsys):
 
 def test_warm_up_process_runs(run):
     run.warm_up_process(torch.device("cpu"))
+
+
+def test_book_ab_takes_turns_and_keeps_the_fastest_pass(tmp_path, capsys):
+    book_ab = load_script("book_ab")
+    for version, stems in (("old", ["01-a", "02-b", "03-gone"]), ("new", ["01-a", "02-b", "04-new"])):
+        (tmp_path / version / "lessons").mkdir(parents=True)
+        for stem in stems:
+            (tmp_path / version / "lessons" / f"{stem}.md").write_text("")
+    calls, seconds = [], iter([5.0, 6.0, 9.0, 8.0, 4.0, 7.0, 10.0, 9.5])
+
+    def fake_run(root, stem):
+        calls.append((root.name, stem))
+        return next(seconds)
+
+    found = book_ab.compare(tmp_path / "old", tmp_path / "new", passes=2, run=fake_run)
+    # only the lessons both have; the order alternates from one lesson to the next
+    assert calls == [("old", "01-a"), ("new", "01-a"), ("new", "02-b"), ("old", "02-b"),
+                     ("old", "01-a"), ("new", "01-a"), ("new", "02-b"), ("old", "02-b")]
+    assert found == {"old": {"01-a": 4.0, "02-b": 8.0}, "new": {"01-a": 6.0, "02-b": 9.0}}
+
+
+def test_book_ab_refuses_an_unknown_revision():
+    book_ab = load_script("book_ab")
+    with pytest.raises(SystemExit, match="not-a-commit.*is not a commit"):
+        book_ab.main(["not-a-commit"])
