@@ -27,26 +27,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def execute_lesson(root: Path, stem: str) -> float:
+def execute_lesson(root: Path, stem: str, env: dict[str, str] | None = None) -> float:
     """Wall seconds to execute ``root/lessons/<stem>.md`` in a fresh kernel that imports
-    ``cnncourse`` from ``root``."""
+    ``cnncourse`` from ``root``, with the environment variables ``env`` set for it."""
     import jupytext
     from nbclient import NotebookClient
 
     path = root / "lessons" / f"{stem}.md"
     notebook = jupytext.read(path)
-    before = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = str(root)  # the kernel inherits it: this version's package first
+    # the kernel inherits this process's environment: this version's package first
+    changes = {"PYTHONPATH": str(root), **(env or {})}
+    before = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     try:
         start = time.perf_counter()
         NotebookClient(notebook, timeout=1800, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         return time.perf_counter() - start
     finally:
-        if before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
@@ -68,11 +71,12 @@ def worktree(ref: str) -> Iterator[Path]:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
 
 
-def compare(old: Path, new: Path, passes: int = 1, run: Callable[[Path, str], float] = execute_lesson,
-            pattern: str = "*") -> dict[str, dict[str, float]]:
+def compare(old: Path, new: Path, passes: int = 1, run: Callable[..., float] = execute_lesson,
+            pattern: str = "*", old_env: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
     """Seconds per lesson of both versions, ``{"old": {stem: s}, "new": {stem: s}}``, the fastest
     of ``passes`` turns; only lessons both versions have (and whose name matches the glob
-    ``pattern``) are timed."""
+    ``pattern``) are timed. ``old_env``: environment variables for the old version's kernels
+    only (``run(root, stem, env)``)."""
     stems = sorted({p.stem for p in (old / "lessons").glob(f"{pattern}.md")}
                    & {p.stem for p in (new / "lessons").glob(f"{pattern}.md")})
     if not stems:
@@ -84,7 +88,7 @@ def compare(old: Path, new: Path, passes: int = 1, run: Callable[[Path, str], fl
             order = (("old", old), ("new", new)) if turn % 2 == 0 else (("new", new), ("old", old))
             turn += 1
             for name, root in order:
-                seconds = run(root, stem)
+                seconds = run(root, stem, old_env if name == "old" else None)
                 found[name][stem] = min(seconds, found[name].get(stem, float("inf")))
             print(f"# {stem}: old {found['old'][stem]:.1f} s, new {found['new'][stem]:.1f} s", flush=True)
     return found
@@ -95,9 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("ref", help="the earlier commit (any git revision)")
     parser.add_argument("--passes", type=int, default=1, help="turns per lesson and version (default 1)")
     parser.add_argument("--lessons", default="*", help="glob of lesson names, e.g. '08*' (default: all)")
+    parser.add_argument("--old-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the old version's kernels only, e.g. "
+                             "CNNCOURSE_CACHE=DIR to make it train in the configuration recorded there")
     args = parser.parse_args(argv)
     if args.passes < 1:
         parser.error(f"--passes must be at least 1, got {args.passes}")
+    old_env = {}
+    for item in args.old_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--old-env must be NAME=VALUE, got {item!r}")
+        old_env[name] = value
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from run import header_line  # make bench's: processor, flags, threads, torch
 
@@ -106,12 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     configure_threads()
     print(header_line(pick_device()), flush=True)
     with worktree(args.ref) as old:
-        found = compare(old, ROOT, args.passes, pattern=args.lessons)
+        found = compare(old, ROOT, args.passes, pattern=args.lessons, old_env=old_env)
     for stem in found["new"]:
         for name in ("old", "new"):
             print(f"{f'lesson_seconds/{stem}/{name}':52s} {found[name][stem]:10.2f} s")
     total = {name: sum(found[name].values()) for name in found}
-    print(f"{'book_seconds/old':52s} {total['old']:10.2f} s   ({args.ref})")
+    print(f"{'book_seconds/old':52s} {total['old']:10.2f} s   ({args.ref}{', ' if old_env else ''}"
+          f"{' '.join(args.old_env)})")
     print(f"{'book_seconds/new':52s} {total['new']:10.2f} s")
     print(f"{'ratio/book_seconds/new_over_old':52s} {total['new'] / total['old']:10.2f} x")
     return 0

@@ -157,18 +157,23 @@ def test_book_ab_takes_turns_and_keeps_the_fastest_pass(tmp_path, capsys):
             (tmp_path / version / "lessons" / f"{stem}.md").write_text("")
     calls, seconds = [], iter([5.0, 6.0, 9.0, 8.0, 4.0, 7.0, 10.0, 9.5])
 
-    def fake_run(root, stem):
+    def fake_run(root, stem, env):
         calls.append((root.name, stem))
+        assert env == ({"CNNCOURSE_CACHE": "/x"} if root.name == "old" else None)
         return next(seconds)
 
-    found = book_ab.compare(tmp_path / "old", tmp_path / "new", passes=2, run=fake_run)
+    found = book_ab.compare(tmp_path / "old", tmp_path / "new", passes=2, run=fake_run,
+                            old_env={"CNNCOURSE_CACHE": "/x"})
     # only the lessons both have; the order alternates from one lesson to the next
     assert calls == [("old", "01-a"), ("new", "01-a"), ("new", "02-b"), ("old", "02-b"),
                      ("old", "01-a"), ("new", "01-a"), ("new", "02-b"), ("old", "02-b")]
     assert found == {"old": {"01-a": 4.0, "02-b": 8.0}, "new": {"01-a": 6.0, "02-b": 9.0}}
 
 
-def test_book_ab_refuses_an_unknown_revision():
+def test_book_ab_refuses_an_unknown_revision_and_a_malformed_env(capsys):
     book_ab = load_script("book_ab")
     with pytest.raises(SystemExit, match="not-a-commit.*is not a commit"):
         book_ab.main(["not-a-commit"])
+    with pytest.raises(SystemExit):
+        book_ab.main(["HEAD", "--old-env", "CNNCOURSE_CACHE"])
+    assert "--old-env must be NAME=VALUE, got 'CNNCOURSE_CACHE'" in capsys.readouterr().err
