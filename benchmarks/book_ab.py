@@ -16,40 +16,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # for run.py, make bench's script
 
 
 def execute_lesson(root: Path, stem: str, env: dict[str, str] | None = None) -> float:
     """Wall seconds to execute ``root/lessons/<stem>.md`` in a fresh kernel that imports
     ``cnncourse`` from ``root``, with the environment variables ``env`` set for it."""
-    import jupytext
-    from nbclient import NotebookClient
+    from run import execute_lesson as execute  # make bench's, as lesson_seconds runs a lesson
 
-    path = root / "lessons" / f"{stem}.md"
-    notebook = jupytext.read(path)
-    # the kernel inherits this process's environment: this version's package first
-    changes = {"PYTHONPATH": str(root), **(env or {})}
-    before = {name: os.environ.get(name) for name in changes}
-    os.environ.update(changes)
-    try:
-        start = time.perf_counter()
-        NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        return time.perf_counter() - start
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return execute(root / "lessons" / f"{stem}.md", {"PYTHONPATH": str(root), **(env or {})})
 
 
 @contextlib.contextmanager
@@ -111,7 +93,6 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not name:
             parser.error(f"--old-env must be NAME=VALUE, got {item!r}")
         old_env[name] = value
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from run import header_line  # make bench's: processor, flags, threads, torch
 
     from cnncourse.runtime import configure_threads, pick_device

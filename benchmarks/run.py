@@ -214,19 +214,31 @@ def header_line(device: torch.device) -> str:
 
 
 # ------------------------------------------------------------------ lessons
-def lesson_seconds(pattern: str = "*.md") -> dict[str, float]:
-    """Wall seconds to execute each lesson in a fresh kernel, as the book build does."""
+def execute_lesson(path: Path, env: dict[str, str] | None = None) -> float:
+    """Wall seconds to execute the lesson ``path`` in a fresh kernel, as the book build does,
+    with the environment variables ``env`` set for the kernel (which inherits this process's)."""
     import jupytext
     from nbclient import NotebookClient
 
-    found = {}
-    for path in sorted((ROOT / "lessons").glob(pattern)):
-        notebook = jupytext.read(path)
+    notebook = jupytext.read(path)
+    before = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
         start = time.perf_counter()
         NotebookClient(notebook, timeout=1800, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-        found[path.stem] = time.perf_counter() - start
-    return found
+        return time.perf_counter() - start
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def lesson_seconds(pattern: str = "*.md") -> dict[str, float]:
+    """Wall seconds to execute each lesson in a fresh kernel, as the book build does."""
+    return {path.stem: execute_lesson(path) for path in sorted((ROOT / "lessons").glob(pattern))}
 
 
 def idle_and_loaded(run: Callable[[], float]) -> dict[str, float]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -177,3 +178,24 @@ def test_book_ab_refuses_an_unknown_revision_and_a_malformed_env(capsys):
     with pytest.raises(SystemExit):
         book_ab.main(["HEAD", "--old-env", "CNNCOURSE_CACHE"])
     assert "--old-env must be NAME=VALUE, got 'CNNCOURSE_CACHE'" in capsys.readouterr().err
+
+
+def test_execute_lesson_sets_the_kernel_environment_and_restores_it(run, monkeypatch, tmp_path):
+    import jupytext
+    import nbclient
+
+    seen = {}
+
+    class FakeClient:
+        def __init__(self, notebook, **options):
+            pass
+
+        def execute(self):
+            seen["cache"] = os.environ.get("CNNCOURSE_CACHE")
+
+    monkeypatch.setattr(jupytext, "read", lambda path: object())
+    monkeypatch.setattr(nbclient, "NotebookClient", FakeClient)
+    monkeypatch.delenv("CNNCOURSE_CACHE", raising=False)
+    assert run.execute_lesson(tmp_path / "x.md", {"CNNCOURSE_CACHE": "/somewhere"}) >= 0
+    assert seen == {"cache": "/somewhere"}
+    assert "CNNCOURSE_CACHE" not in os.environ
