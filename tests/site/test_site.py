@@ -261,6 +261,11 @@ def test_page(open_page, page_path, view, scheme):
             .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), ''))""")
         problems += [f"code cell scrolls sideways at 1280 px: {line.strip()[:60]!r}..." for line in wide]
     if page_path.startswith("lessons/"):
+        # printed output wraps (cnncourse.css): none may hide its end past the column's edge
+        cut = page.evaluate("""() => [...document.querySelectorAll('.cell_output pre')]
+            .filter(pre => pre.checkVisibility() && pre.scrollWidth > pre.clientWidth + 1)
+            .map(pre => pre.innerText.trim().split('\\n')[0])""")
+        problems += [f"printed output scrolls sideways: {line[:60]!r}..." for line in cut]
         problems += _small_figure_text(page_path, view, page.evaluate(FIGURES))
     page.screenshot(path=_shot(page_path, view, scheme), full_page=view == "desktop")
     problems += w.problems()
