@@ -34,10 +34,13 @@ backpropagation, the check of :func:`receptive_field`.
 This package computes; the figures are in :mod:`cnncourse.plots.receptive_field`. Its modules,
 one job each, import one way only (``pyproject.toml`` pins the order with import-linter):
 ``_graph`` traces the model with ``torch.fx`` and names its nodes; ``table`` holds the result
-table (:class:`LayerField`, :class:`ReceptiveField`); ``theory`` runs the recurrence;
-``counting`` builds the all-ones copy (:func:`usage_map`, :func:`gradient_support`,
-:func:`measure_field`); ``effective`` measures the effective field; ``fits`` fits Gaussians
-and power laws (NumPy and SciPy only). Everything public is importable from here.
+table (:class:`LayerField`, :class:`ReceptiveField`); ``_rules`` is the table of per-operation
+rules, each kind of operation with its classification, its geometry and its counting side by
+side (on ``_field``, the state of a tensor, and ``_windows``, the sliding window); ``theory``
+runs the recurrence; ``counting`` runs the all-ones copy (:func:`usage_map`,
+:func:`gradient_support`, :func:`measure_field`); ``effective`` measures the effective field;
+``fits`` fits Gaussians and power laws (NumPy and SciPy only). Everything public is importable
+from here.
 """
 
 from cnncourse.receptive_field._graph import flatten_layers

@@ -1,18 +1,17 @@
 """Tracing a model with ``torch.fx``: the model and its input size as the receptive field
-takes them, the traced nodes, their names in the table, and what each node does (the
-classification the theory and the counting copy share)."""
+takes them, the traced nodes, their names in the table, and reading a node (the name of what
+it calls, its parameters); what each node does is the rules' business (``_rules``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.fx as fx
 from torch import nn
 
 from cnncourse._checks import check_pair
-from cnncourse.geometry import Geometry, layer_geometry
 
 
 def _check_size(input_size, name: str = "input_size") -> tuple[int, int]:
@@ -101,62 +100,11 @@ def _as_model(layers) -> nn.Module:
 
 
 @dataclass
-class _Op:
-    """What one traced node does to the geometry (shared by the theory and the gradient check)."""
-
-    kind: str                   # see _classify
-    label: str                  # class or function name shown in the table
-    geometry: Geometry | None = None
-    conv: bool = False          # window that sums over channels (a convolution)
-    window: dict = field(default_factory=dict)  # the layer's own settings, for the check
-    arg: object = None          # dim, dims, output size, ... depending on kind
-    module: nn.Module | None = None
-
-
-@dataclass
 class _Traced:
     model: nn.Module
     nodes: list
     ops: dict
     names: dict
-
-
-_POINTWISE = {
-    "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu",
-    "silu", "mish", "sigmoid", "sigmoid_", "tanh", "tanh_", "softplus", "hardtanh", "hardtanh_",
-    "hardswish", "hardsigmoid", "softsign", "dropout", "dropout2d", "alpha_dropout",
-    "feature_alpha_dropout", "stochastic_depth", "batch_norm", "contiguous", "clone", "float",
-    "double", "to", "type_as", "abs", "neg", "exp", "sqrt", "rsqrt", "square", "clamp", "clamp_",
-    "clip", "pow", "erf",
-}
-_ADD = {"add", "add_", "iadd", "sub", "sub_", "isub"}
-_MUL = {"mul", "mul_", "imul", "truediv", "div", "div_", "itruediv"}
-_REDUCE = {"mean", "sum", "amax", "amin", "std", "var", "logsumexp"}
-_META = {"size", "dim", "getattr", "numel"}
-_SPLIT = {"chunk", "split", "tensor_split"}
-_ADAPTIVE = {"adaptive_avg_pool2d", "adaptive_max_pool2d"}
-_ARGS = {  # positional argument names of the functional windows
-    "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
-    "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"),
-    "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
-                   "divisor_override"),
-}
-
-
-def _bind(name: str, node) -> dict:
-    bound = dict(zip(_ARGS[name], node.args))
-    bound.update(node.kwargs)
-    return bound
-
-
-def _window_op(label: str, layer: nn.Module, module: nn.Module | None = None) -> _Op:
-    geometry = layer_geometry(layer)
-    settings = {"kernel_size": layer.kernel_size, "stride": layer.stride, "padding": layer.padding,
-                "dilation": getattr(layer, "dilation", 1), "ceil_mode": getattr(layer, "ceil_mode", False),
-                "padding_mode": getattr(layer, "padding_mode", "zeros")}
-    if isinstance(layer, nn.Conv2d) and settings["padding_mode"] != "zeros":
-        settings["reversed_padding"] = layer._reversed_padding_repeated_twice
-    return _Op("window", label, geometry, isinstance(layer, nn.Conv2d), settings, module=module)
 
 
 def _param(model: nn.Module, node) -> torch.Tensor | None:
@@ -168,95 +116,9 @@ def _param(model: nn.Module, node) -> torch.Tensor | None:
     return value if isinstance(value, torch.Tensor) else None
 
 
-def _classify(node, model: nn.Module, modules: dict) -> _Op | None:
-    """The geometric meaning of one node; ``None`` for an operation this module does not know."""
-    if node.op == "placeholder":
-        return _Op("input", "input")
-    if node.op == "get_attr":
-        return _Op("const", "constant")
-    if node.op == "output":
-        return _Op("output", "output")
-    if node.op == "call_module":
-        m = modules[node.target]
-        label = type(m).__name__
-        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            return _window_op(label, m, m)
-        if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-            return _Op("adaptive", label, arg=m.output_size)
-        if isinstance(m, nn.Flatten):
-            return _Op("flatten", label, arg=(m.start_dim, m.end_dim), module=m)
-        if isinstance(m, nn.Linear):
-            return _Op("linear", label)
-        if isinstance(m, nn.LayerNorm):
-            return _Op("norm", label, arg=len(m.normalized_shape))
-        if isinstance(m, (nn.GroupNorm, nn.InstanceNorm2d)):
-            return _Op("norm", label, arg=3)  # channels, rows and columns together
-        if isinstance(m, nn.LocalResponseNorm):  # across channels at each position
-            return _Op("pointwise", label)
-        try:
-            geometry = layer_geometry(m)
-        except TypeError:
-            return None
-        return _Op("pointwise", label) if geometry is None else _window_op(label, m, m)
-    name = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
-    if name in _POINTWISE:
-        return _Op("pointwise", name)
-    if name in _ADD:
-        return _Op("add", name)
-    if name in _MUL:
-        return _Op("mul", name)
-    if name in ("cat", "concat", "concatenate"):
-        return _Op("cat", name, arg=node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0))
-    if name == "flatten":
-        args = list(node.args[1:]) + [None, None]
-        start = node.kwargs.get("start_dim", args[0] if args[0] is not None else 0)
-        end = node.kwargs.get("end_dim", args[1] if args[1] is not None else -1)
-        return _Op("flatten", name, arg=(start, end))
-    if name == "permute":
-        dims = node.kwargs.get("dims", node.args[1:])
-        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
-            dims = dims[0]
-        return _Op("permute", name, arg=tuple(dims))
-    if name in ("transpose", "swapaxes"):
-        return _Op("transpose", name, arg=tuple(node.args[1:3]))
-    if name in ("view", "reshape"):
-        shape = node.args[1:]
-        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
-            shape = shape[0]
-        return _Op("reshape", name, arg=len(shape))
-    if name in _REDUCE:
-        dims = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
-        keep = node.kwargs.get("keepdim", node.args[2] if len(node.args) > 2 else False)
-        return _Op("reduce", name, arg=(dims, bool(keep)))
-    if name in _META:
-        return _Op("meta", name)
-    if name == "getitem":
-        return _Op("getitem", name, arg=node.args[1])
-    if name in _SPLIT:
-        return _Op("split", name, arg=node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0))
-    if name in _ADAPTIVE:
-        return _Op("adaptive", name, arg=node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None))
-    if name == "linear":
-        return _Op("linear", name)
-    if name == "layer_norm":
-        shape = node.kwargs.get("normalized_shape", node.args[1] if len(node.args) > 1 else ())
-        return _Op("norm", name, arg=len(shape) if isinstance(shape, (list, tuple)) else 1)
-    if name in ("group_norm", "instance_norm"):
-        return _Op("norm", name, arg=3)
-    if name in ("max_pool2d", "avg_pool2d"):
-        bound = _bind(name, node)
-        settings = {k: v for k, v in bound.items() if k in ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
-        layer = (nn.MaxPool2d if name == "max_pool2d" else nn.AvgPool2d)(**settings)
-        return _window_op(name, layer)
-    if name == "conv2d":
-        bound = _bind(name, node)
-        weight = _param(model, bound.get("weight"))
-        if weight is None:
-            return None
-        layer = nn.Conv2d(1, 1, tuple(weight.shape[-2:]), stride=bound.get("stride", 1),
-                          padding=bound.get("padding", 0), dilation=bound.get("dilation", 1))
-        return _window_op(name, layer)
-    return None
+def _call_name(node) -> str:
+    """The name of a called function or method (``"add"``, ``"flatten"``, ``"getitem"``)."""
+    return node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
 
 
 def _node_name(node, counts: dict) -> str:
@@ -269,7 +131,8 @@ def _node_name(node, counts: dict) -> str:
     return f"{scope}.{node.name}" if scope else node.name
 
 
-def _trace(layers) -> _Traced:
+def _trace(layers, classify) -> _Traced:
+    """Trace ``layers``; ``classify(node, model, modules)`` says what each node does (the rules)."""
     model = _as_model(layers)
     tracer = _Tracer()
     try:
@@ -287,10 +150,9 @@ def _trace(layers) -> _Traced:
     counts: dict = {}
     ops, names = {}, {}
     for node in nodes:
-        ops[node] = _classify(node, model, modules)
+        ops[node] = classify(node, model, modules)
         names[node] = _node_name(node, counts) if node.op not in ("placeholder", "output") else node.name
     return _Traced(model, nodes, ops, names)
-
 
 
 def _where(traced: _Traced, node, index: int | None = None) -> str:
@@ -300,6 +162,6 @@ def _where(traced: _Traced, node, index: int | None = None) -> str:
     elif node.op == "call_module":
         label = type(traced.model.get_submodule(node.target)).__name__
     else:
-        label = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
+        label = _call_name(node)
     at = f"layer {index} " if index is not None else ""
     return f"{at}({label}, node {traced.names[node]!r})"

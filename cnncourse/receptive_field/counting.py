@@ -4,82 +4,23 @@ and the field measured from it (:func:`measure_field`), the check of the theory.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 import torch.fx as fx
-import torch.nn.functional as F
 from torch import nn
 
 from cnncourse._checks import check_pair
-from cnncourse.geometry import output_shape
-from cnncourse.receptive_field._graph import _check_size, _Op, _param, _trace, _Traced, _where
-from cnncourse.receptive_field.theory import _Field, _propagate, _spatial_positions
+from cnncourse.receptive_field._field import _Field, _spatial_positions
+from cnncourse.receptive_field._graph import _check_size, _param, _Traced, _where
+from cnncourse.receptive_field._rules import _trace_rules
+from cnncourse.receptive_field.theory import _propagate
 
 
 # --------------------------------------------------------------------------- counting paths
-def _window_sum(x: torch.Tensor, dim: int, kernel: int, stride: int, dilation: int) -> torch.Tensor:
-    """Sum of the ``kernel`` taps ``dilation`` apart, windows ``stride`` apart, along ``dim``.
-
-    Python's slicing counts the windows (every start whose last tap is inside ``x``), so no
-    output-size formula is involved; exact in float64 and much faster than a float64 conv2d.
-    """
-    if kernel == 1 and stride == 1:
-        return x
-    length = x.shape[dim] - dilation * (kernel - 1)  # the positions where a window can start
-    if length < 1:
-        raise ValueError(f"a window of {dilation * (kernel - 1) + 1} pixels does not fit a map of {x.shape[dim]}")
-    total = None
-    for t in range(kernel):
-        part = x.narrow(dim, t * dilation, length)
-        part = part[..., ::stride, :] if dim == -2 else part[..., ::stride]
-        total = part if total is None else total + part
-    return total
-
-
-def _count_window(op: _Op, x: torch.Tensor) -> torch.Tensor:
-    w = op.window
-    if op.conv:  # every weight 1, one channel: sum the channels, then a window sum
-        x = x.sum(dim=-3, keepdim=True)
-        padding = w["padding"]
-        if "reversed_padding" in w:
-            x = F.pad(x, w["reversed_padding"], mode=w["padding_mode"])
-            padding = 0
-        kernel = check_pair(w["kernel_size"], "kernel_size")
-        stride = check_pair(w["stride"], "stride")
-        dilation = check_pair(w["dilation"], "dilation")
-        if isinstance(padding, str) and padding != "valid":  # "same": PyTorch's own padding rule
-            ones = torch.ones(1, 1, *kernel, dtype=x.dtype, device=x.device)
-            with warnings.catch_warnings():  # even kernels: PyTorch warns it pads a copy
-                warnings.filterwarnings("ignore", message="Using padding='same'")
-                return F.conv2d(x, ones, None, stride, padding, dilation)
-        pad = (0, 0) if isinstance(padding, str) else check_pair(padding, "padding")
-        if kernel == (1, 1) and stride == (1, 1) and pad == (0, 0):
-            return x
-        x = F.pad(x, (pad[1], pad[1], pad[0], pad[0])) if any(pad) else x
-        if dilation == (1, 1):  # a window sum: PyTorch's pooling kernel, fast in float64
-            return F.avg_pool2d(x, kernel, stride, 0, False, True, 1)
-        return _window_sum(_window_sum(x, -2, kernel[0], stride[0], dilation[0]),
-                           -1, kernel[1], stride[1], dilation[1])
-    g = op.geometry
-    if g.dilation == (1, 1):  # a window *sum* with PyTorch's own pooling geometry (ceil_mode too)
-        return F.avg_pool2d(x, w["kernel_size"], w["stride"], w["padding"], w["ceil_mode"],
-                            count_include_pad=True, divisor_override=1)
-    # dilated max pooling: a dilated window sum per channel, padded to PyTorch's output size
-    out = output_shape(g, tuple(x.shape[-2:]))
-    pads = []
-    for a in (1, 0):
-        before = g.padding[a][0]
-        span = (out[a] - 1) * g.stride[a] + g.dilation[a] * (g.kernel_size[a] - 1) + 1
-        pads += [before, max(span - x.shape[-2 + a] - before, 0)]
-    c = x.shape[-3]
-    ones = torch.ones(c, 1, *g.kernel_size, dtype=x.dtype, device=x.device)
-    return F.conv2d(F.pad(x, pads), ones, None, g.stride, 0, g.dilation, groups=c)
-
-
 def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
     """The all-ones, one-channel, linear copy of the traced model run on ``x``, as far as the
     nodes in ``keep`` need."""
@@ -105,32 +46,9 @@ def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
         args = fx.node.map_arg(node.args, lambda n: env[n])
         kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
         tensors = [v for v in args if isinstance(v, torch.Tensor)]
-        kind = op.kind if op is not None else None
+        run = partial(_run, traced, node, args, kwargs)  # the node as it is
         try:
-            if kind == "window":
-                value = _count_window(op, tensors[0])
-            elif kind == "pointwise":
-                value = tensors[0]
-            elif kind == "add":
-                value = sum(tensors[1:], tensors[0])
-            elif kind == "mul":  # the largest factor times the others scaled to 1: the value
-                # stays that of one factor (no overflow through many gates), the gradient positive
-                main = max(range(len(tensors)), key=lambda i: tensors[i].numel())
-                value = tensors[main]
-                for i, t in enumerate(tensors):
-                    if i != main:
-                        value = value * (t / t.detach().clamp_min(1e-300))
-            elif kind == "adaptive":
-                value = F.adaptive_avg_pool2d(tensors[0], op.arg)
-            elif kind == "linear":
-                value = tensors[0].sum(dim=-1, keepdim=True)
-            elif kind == "norm":
-                value = tensors[0] + tensors[0].mean(dim=tuple(range(-op.arg, 0)), keepdim=True)
-            elif kind == "reduce" and op.label in ("amax", "amin"):  # a max routes to one winner
-                dims, keep_dim = op.arg
-                value = tensors[0].mean(dim=dims, keepdim=keep_dim)
-            else:  # shapes, indexing, concatenation, flatten, permute, reductions: as they are
-                value = _run(traced, node, args, kwargs)
+            value = run() if op is None else op.rule.count(op, tensors, run)
         except (RuntimeError, ValueError) as exc:
             raise ValueError(f"the counting copy cannot run {_where(traced, node)}: {exc}") from None
         env[node] = value
@@ -232,7 +150,7 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
         As :func:`receptive_field`; for a unit outside the output map or an unknown node.
     """
     shape = _check_size(input_size)
-    traced = _trace(layers)
+    traced = _trace_rules(layers)
     (target,), env, outputs = _measured(traced, shape, [node])
     f, y, x = env[target], outputs[target], outputs["x"]
     if unit is None:
@@ -341,7 +259,7 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
         as :func:`receptive_field`.
     """
     shape = _check_size(input_size)
-    traced = _trace(layers)
+    traced = _trace_rules(layers)
     names = [node] if node is None or isinstance(node, str) else list(node)
     targets, env, outputs = _measured(traced, shape, names)
     x = outputs["x"]
