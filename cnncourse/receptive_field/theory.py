@@ -35,8 +35,9 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
             continue
         values = []
         fx.node.map_arg((node.args, node.kwargs), lambda n, acc=values: acc.append(env[n]))
-        fields = [v for v in values if isinstance(v, _Field)]
-        if node.op == "get_attr" or (not fields and not any(isinstance(v, _Many) for v in values)):
+        # the pieces of a chunk/split (a tuple passed on whole, as to cat) have the field of the whole
+        fields = [v.field if isinstance(v, _Many) else v for v in values if isinstance(v, (_Field, _Many))]
+        if node.op == "get_attr" or not fields:
             env[node] = _META_VALUE if any(v is _META_VALUE for v in values) else None
             continue
         where = _where(traced, node, len(rows))
