@@ -455,6 +455,25 @@ def test_cat_gates_and_channels_last_layers():
         receptive_field(lambda_module(lambda x: torch.cat([x, x], dim=3)))
 
 
+class _Regroup(nn.Module):
+    def __init__(self, regroup):
+        super().__init__()
+        self.conv, self.regroup = nn.Conv2d(1, 4, 3, stride=2), regroup
+
+    def forward(self, x):
+        return self.regroup(self.conv(x))
+
+
+def test_split_pieces_concatenated_keep_the_field():
+    """torch.cat of the tuple that torch.split / chunk return: the pieces have the field of the
+    whole (before the fix: AttributeError 'NoneType' object has no attribute 'dims')."""
+    for regroup in (lambda y: torch.cat(torch.split(y, 2, dim=1), dim=1), lambda y: torch.cat(y.chunk(2, 1), 1)):
+        rf = _theory_equals_measurement(_Regroup(regroup), 21, [None])
+        assert rf[-1].kind == "cat" and rf.size == (3, 3) and rf.jump == (2, 2) and rf.start == (1.0, 1.0)
+    with pytest.raises(ValueError, match=r"\(cat, node 'cat'\) concatenates along a spatial axis"):
+        receptive_field(_Regroup(lambda y: torch.cat(torch.split(y, 2, dim=1), dim=2)))
+
+
 def test_layer_norm_over_the_map_sees_everything():
     rf = receptive_field([nn.Conv2d(1, 1, 3), nn.LayerNorm([6, 6])], 8)
     assert rf.whole and rf.jump == (1, 1)

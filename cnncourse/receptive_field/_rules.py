@@ -1,0 +1,481 @@
+"""One table of per-operation rules: for every kind of operation, side by side, how a traced
+node of that kind is recognised, what it does to the receptive field (the theory) and what it
+computes in the all-ones counting copy (the check).
+
+A rule is a class: ``modules`` (layer classes, tested with ``isinstance`` in table order) and
+``functions`` (function and method names) say which nodes it takes; ``read_module`` and
+``read_call`` read what it needs from the layer or the call (a dim, an output size, the
+window's geometry) into the node's :class:`_Op`; ``geometry`` maps the :class:`_Field` of the
+inputs (``f`` is the first of them) to that of the output; ``count`` gives the counting copy's
+value (``run()`` runs the node as it is). A new operation is one new class in :data:`_RULES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import torch.nn.functional as F
+from torch import nn
+
+from cnncourse.geometry import Geometry, layer_geometry
+from cnncourse.receptive_field._field import _META_VALUE, _Field, _global, _Many, _merge, _norm_dim, _spatial_positions
+from cnncourse.receptive_field._graph import _call_name, _param, _trace, _Traced
+from cnncourse.receptive_field._windows import _apply_window, _count_window, _window_attrs
+
+
+@dataclass
+class _Op:
+    """One traced node as its rule read it (shared by the theory and the counting copy)."""
+
+    rule: _Rule
+    label: str                  # class or function name shown in the table
+    geometry: Geometry | None = None
+    conv: bool = False          # window that sums over channels (a convolution)
+    window: dict = field(default_factory=dict)  # the layer's own settings, for the check
+    arg: object = None          # dim, dims, output size, ... depending on the rule
+    module: nn.Module | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
+
+
+class _Rule:
+    """The defaults: nothing to read, no geometry of its own, counted by running the node."""
+
+    kind = ""
+    modules: tuple[type, ...] = ()
+    functions: frozenset[str] = frozenset()
+
+    def read_module(self, m: nn.Module) -> dict:
+        return {}
+
+    def read_call(self, node, name: str, model: nn.Module) -> dict | None:
+        return {}
+
+    def geometry(self, op: _Op, f: _Field | None, fields: list, values: list, where: str, input_size):
+        raise NotImplementedError(f"{self.kind} nodes are read by the theory itself")
+
+    def count(self, op: _Op, tensors: list, run):
+        return run()
+
+
+class _Boundary(_Rule):
+    """The input, constants (``get_attr``) and the output: the theory and the copy read them."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+# --------------------------------------------------------------------------- windows
+class _Window(_Rule):
+    """Convolutions and poolings: the recurrence of size, jump and centre; a window sum."""
+
+    kind = "window"
+    modules = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+    functions = frozenset({"conv2d", "max_pool2d", "avg_pool2d"})
+    ARGS = {  # positional argument names of the functional windows
+        "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+        "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+        "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                       "divisor_override"),
+    }
+
+    def read_module(self, m):
+        return _window_attrs(m, m)
+
+    def read_call(self, node, name, model):
+        bound = dict(zip(self.ARGS[name], node.args))
+        bound.update(node.kwargs)
+        if name == "conv2d":
+            weight = _param(model, bound.get("weight"))
+            if weight is None:
+                return None
+            layer = nn.Conv2d(1, 1, tuple(weight.shape[-2:]), stride=bound.get("stride", 1),
+                              padding=bound.get("padding", 0), dilation=bound.get("dilation", 1))
+        else:
+            settings = {k: v for k, v in bound.items() if k in ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
+            layer = (nn.MaxPool2d if name == "max_pool2d" else nn.AvgPool2d)(**settings)
+        return _window_attrs(layer)
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        # on a globally pooled map (a gate's 1x1 convolutions) it stays global
+        return f if f.dims is None else _apply_window(f, op.geometry, where, input_size)
+
+    def count(self, op, tensors, run):
+        return _count_window(op, tensors[0])
+
+
+class _Adaptive(_Rule):
+    """Adaptive pooling: global to 1x1; a window when the map is a multiple of the output."""
+
+    kind = "adaptive"
+    modules = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+    functions = frozenset({"adaptive_avg_pool2d", "adaptive_max_pool2d"})
+
+    def read_module(self, m):
+        return {"arg": m.output_size}
+
+    def read_call(self, node, name, model):
+        return {"arg": node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is None:
+            return f
+        out = op.arg if isinstance(op.arg, (tuple, list)) else (op.arg, op.arg)
+        if f.dims != (-2, -1):
+            raise ValueError(f"{where} pools the last two axes, but the feature map's rows and "
+                             f"columns are at axes {f.dims}")
+        if all(o == 1 for o in out):
+            return _global(f.ndim)  # global pooling: every unit after it sees the whole input
+        if f.shape is None:
+            raise ValueError(f"{where} pools to {tuple(out)}: its windows depend on the map size. Give "
+                             "input_size, or pass the part of the model before it (model.features).")
+        kernel = []
+        for a in (0, 1):
+            o, n = out[a], f.shape[a]
+            if o is None or o == n:
+                kernel.append(1)
+            elif n % o == 0:
+                kernel.append(n // o)
+            else:
+                raise ValueError(f"{where} pools a {f.shape[0]}x{f.shape[1]} map to {tuple(out)}: its "
+                                 "windows overlap unevenly, so no single field describes a unit. Choose "
+                                 "an input_size that makes the map a multiple of the output size.")
+        return _apply_window(f, layer_geometry(nn.AvgPool2d(tuple(kernel))), where, input_size)
+
+    def count(self, op, tensors, run):
+        return F.adaptive_avg_pool2d(tensors[0], op.arg)
+
+
+# --------------------------------------------------------------------------- channels and shapes
+class _Linear(_Rule):
+    """``Linear`` mixes the last axis: fine on channels (channels last), refused on columns."""
+
+    kind = "linear"
+    modules = (nn.Linear,)
+    functions = frozenset({"linear"})
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is not None and (f.dims[1] == -1 or f.dims[0] == -1):
+            raise ValueError(f"{where} multiplies along the last axis, which is a spatial axis "
+                             "(the columns) of the feature map: flatten the map first (then every "
+                             "unit sees the whole input), or pass only the convolutional part "
+                             "(for example model.features)")
+        return f
+
+    def count(self, op, tensors, run):
+        return tensors[0].sum(dim=-1, keepdim=True)
+
+
+class _Norm(_Rule):
+    """Layer, group and instance normalization over the last ``arg`` axes: spatial ones mix."""
+
+    kind = "norm"
+    modules = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm2d)
+    functions = frozenset({"layer_norm", "group_norm", "instance_norm"})
+
+    def read_module(self, m):  # group and instance norm: channels, rows and columns together
+        return {"arg": len(m.normalized_shape) if isinstance(m, nn.LayerNorm) else 3}
+
+    def read_call(self, node, name, model):
+        if name != "layer_norm":
+            return {"arg": 3}
+        shape = node.kwargs.get("normalized_shape", node.args[1] if len(node.args) > 1 else ())
+        return {"arg": len(shape) if isinstance(shape, (list, tuple)) else 1}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is None:
+            return f
+        mixed = any(p >= f.ndim - op.arg for p in _spatial_positions(f))
+        return replace(f, whole=True) if mixed else f
+
+    def count(self, op, tensors, run):
+        return tensors[0] + tensors[0].mean(dim=tuple(range(-op.arg, 0)), keepdim=True)
+
+
+class _Pointwise(_Rule):
+    """Element-wise layers and functions (and normalization across channels): field unchanged."""
+
+    kind = "pointwise"
+    modules = (nn.LocalResponseNorm,)  # across channels at each position
+    functions = frozenset({
+        "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu",
+        "silu", "mish", "sigmoid", "sigmoid_", "tanh", "tanh_", "softplus", "hardtanh", "hardtanh_",
+        "hardswish", "hardsigmoid", "softsign", "dropout", "dropout2d", "alpha_dropout",
+        "feature_alpha_dropout", "stochastic_depth", "batch_norm", "contiguous", "clone", "float",
+        "double", "to", "type_as", "abs", "neg", "exp", "sqrt", "rsqrt", "square", "clamp", "clamp_",
+        "clip", "pow", "erf",
+    })
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        return _merge(fields, where)
+
+    def count(self, op, tensors, run):
+        return tensors[0]
+
+
+class _Add(_Pointwise):
+    """Branches that meet in a sum or a difference: the union of their fields."""
+
+    kind = "add"
+    modules = ()
+    functions = frozenset({"add", "add_", "iadd", "sub", "sub_", "isub"})
+
+    def count(self, op, tensors, run):
+        return sum(tensors[1:], tensors[0])
+
+
+class _Mul(_Pointwise):
+    """Branches that meet in a product (a gate): the union of their fields."""
+
+    kind = "mul"
+    modules = ()
+    functions = frozenset({"mul", "mul_", "imul", "truediv", "div", "div_", "itruediv"})
+
+    def count(self, op, tensors, run):  # the largest factor times the others scaled to 1: the value
+        # stays that of one factor (no overflow through many gates), the gradient positive
+        main = max(range(len(tensors)), key=lambda i: tensors[i].numel())
+        value = tensors[main]
+        for i, t in enumerate(tensors):
+            if i != main:
+                value = value * (t / t.detach().clamp_min(1e-300))
+        return value
+
+
+class _Cat(_Pointwise):
+    """Concatenation on the channels: the union of the fields; refused on a spatial axis."""
+
+    kind = "cat"
+    modules = ()
+    functions = frozenset({"cat", "concat", "concatenate"})
+
+    def read_call(self, node, name, model):
+        return {"arg": node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is not None and len(fields) >= 1:
+            dim = _norm_dim(op.arg, f.ndim, where)
+            if dim in _spatial_positions(f):
+                raise ValueError(f"{where} concatenates along a spatial axis: the units of the "
+                                 "result do not share one geometry")
+        return _merge(fields, where)
+
+    def count(self, op, tensors, run):
+        return run()
+
+
+class _Flatten(_Rule):
+    """``flatten``: of the spatial axes, every unit sees the whole input; else axes move."""
+
+    kind = "flatten"
+    modules = (nn.Flatten,)
+    functions = frozenset({"flatten"})
+
+    def read_module(self, m):
+        return {"arg": (m.start_dim, m.end_dim), "module": m}
+
+    def read_call(self, node, name, model):
+        args = list(node.args[1:]) + [None, None]
+        start = node.kwargs.get("start_dim", args[0] if args[0] is not None else 0)
+        end = node.kwargs.get("end_dim", args[1] if args[1] is not None else -1)
+        return {"arg": (start, end)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        start, end = (_norm_dim(d, f.ndim, where) for d in op.arg)
+        if f.dims is None or any(start <= p <= end for p in _spatial_positions(f)):
+            return _global(f.ndim - (end - start))  # nothing spatial is left
+        shift = end - start if _spatial_positions(f)[0] < start else 0
+        return replace(f, ndim=f.ndim - (end - start), dims=(f.dims[0] + shift, f.dims[1] + shift))
+
+
+class _Permute(_Rule):
+    """``permute``: the rows and columns move to other axes."""
+
+    kind = "permute"
+    functions = frozenset({"permute"})
+
+    def read_call(self, node, name, model):
+        dims = node.kwargs.get("dims", node.args[1:])
+        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+            dims = dims[0]
+        return {"arg": tuple(dims)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is None:
+            return f
+        perm = [_norm_dim(d, f.ndim, where) for d in op.arg]
+        return replace(f, dims=tuple(perm.index(p) - f.ndim for p in _spatial_positions(f)))
+
+
+class _Transpose(_Rule):
+    """``transpose`` / ``swapaxes``: two axes trade places."""
+
+    kind = "transpose"
+    functions = frozenset({"transpose", "swapaxes"})
+
+    def read_call(self, node, name, model):
+        return {"arg": tuple(node.args[1:3])}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is None:
+            return f
+        a, b = (_norm_dim(d, f.ndim, where) for d in op.arg)
+        swap = {a: b, b: a}
+        return replace(f, dims=tuple(swap.get(p, p) - f.ndim for p in _spatial_positions(f)))
+
+
+class _Reshape(_Rule):
+    """``view`` / ``reshape`` to at most two axes flattens the map; more axes cannot be followed."""
+
+    kind = "reshape"
+    functions = frozenset({"view", "reshape"})
+
+    def read_call(self, node, name, model):
+        shape = node.args[1:]
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = shape[0]
+        return {"arg": len(shape)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is None or op.arg <= 2:
+            return _global(op.arg)
+        raise ValueError(f"{where} reshapes a feature map into {op.arg} axes: the rows and columns "
+                         "cannot be followed through it. Pass the part of the model before it.")
+
+
+class _Reduce(_Rule):
+    """Reductions: over a spatial axis every unit sees the whole input; a max counts as a mean."""
+
+    kind = "reduce"
+    functions = frozenset({"mean", "sum", "amax", "amin", "std", "var", "logsumexp"})
+
+    def read_call(self, node, name, model):
+        dims = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
+        keep = node.kwargs.get("keepdim", node.args[2] if len(node.args) > 2 else False)
+        return {"arg": (dims, bool(keep))}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        dims, keep = op.arg
+        if f.dims is None:
+            n = f.ndim if dims is None else len(dims) if isinstance(dims, (list, tuple)) else 1
+            return _global(f.ndim if keep else f.ndim - (f.ndim if dims is None else n))
+        pos = _spatial_positions(f)
+        reduced = list(range(f.ndim)) if dims is None else [
+            _norm_dim(d, f.ndim, where) for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+        if any(p in reduced for p in pos):
+            return _global(f.ndim if keep else f.ndim - len(reduced))
+        if keep:
+            return f
+        return replace(f, ndim=f.ndim - len(reduced),
+                       dims=tuple(d + sum(r > p for r in reduced) for d, p in zip(f.dims, pos)))
+
+    def count(self, op, tensors, run):
+        if op.label in ("amax", "amin"):  # a max routes to one winner
+            dims, keep_dim = op.arg
+            return tensors[0].mean(dim=dims, keepdim=keep_dim)
+        return run()
+
+
+class _Meta(_Rule):
+    """Sizes and shapes: values computed from the input's shape, not from its pixels."""
+
+    kind = "meta"
+    functions = frozenset({"size", "dim", "getattr", "numel"})
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        return _META_VALUE
+
+
+class _Getitem(_Rule):
+    """Indexing: a piece of a split, a size, or a tensor indexed on non-spatial axes."""
+
+    kind = "getitem"
+    functions = frozenset({"getitem"})
+
+    def read_call(self, node, name, model):
+        return {"arg": node.args[1]}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        base = values[0]
+        if isinstance(base, _Many):
+            return base.field
+        if base is _META_VALUE:
+            return _META_VALUE
+        items = op.arg if isinstance(op.arg, tuple) else (op.arg,)
+        if f.dims is None:
+            return f
+        pos = _spatial_positions(f)
+        if any(i is None for i in items) or sum(i is Ellipsis for i in items) > 1:
+            raise ValueError(f"{where} adds axes to the feature map (None): not supported")
+        if Ellipsis in items:
+            at = items.index(Ellipsis)
+            items = items[:at] + (slice(None),) * (f.ndim - len(items) + 1) + items[at + 1:]
+        dropped = 0
+        for p, item in enumerate(items):
+            if p in pos:
+                if item != slice(None):
+                    raise ValueError(f"{where} crops or indexes a spatial axis of the feature map: the "
+                                     "field of the result is not a sliding window")
+            elif not isinstance(item, slice):
+                dropped += 1
+        return replace(f, ndim=f.ndim - dropped)
+
+
+class _Split(_Rule):
+    """``chunk`` / ``split`` on a non-spatial axis: every piece has the field of the whole."""
+
+    kind = "split"
+    functions = frozenset({"chunk", "split", "tensor_split"})
+
+    def read_call(self, node, name, model):
+        return {"arg": node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        if f.dims is not None and _norm_dim(op.arg, f.ndim, where) in _spatial_positions(f):
+            raise ValueError(f"{where} splits the feature map along a spatial axis; the field of "
+                             "the pieces is not a sliding window")
+        return _Many(f)
+
+
+# --------------------------------------------------------------------------- the table
+_WINDOW, _POINTWISE = _Window(), _Pointwise()
+_RULES: tuple[_Rule, ...] = (  # layer classes are tested in this order
+    _WINDOW, _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(),
+    _Permute(), _Transpose(), _Reshape(), _Reduce(), _Meta(), _Getitem(), _Split(),
+)
+_FUNCTIONS: dict[str, _Rule] = {}
+for _rule in _RULES:
+    for _name in _rule.functions:
+        if _name in _FUNCTIONS:
+            raise RuntimeError(f"{_name!r} is claimed by the rules {_FUNCTIONS[_name].kind} and {_rule.kind}")
+        _FUNCTIONS[_name] = _rule
+del _rule, _name
+_BOUNDARY = {"placeholder": (_Boundary("input"), "input"), "get_attr": (_Boundary("const"), "constant"),
+             "output": (_Boundary("output"), "output")}
+
+
+def _classify(node, model: nn.Module, modules: dict) -> _Op | None:
+    """The rule of one node and what it read; ``None`` for an operation no rule knows."""
+    if node.op in _BOUNDARY:
+        return _Op(*_BOUNDARY[node.op])
+    if node.op == "call_module":
+        m = modules[node.target]
+        label = type(m).__name__
+        for rule in _RULES:
+            if isinstance(m, rule.modules):
+                return _Op(rule, label, **rule.read_module(m))
+        try:  # a layer no rule lists: element-wise if geometry says it keeps the map's size
+            geometry = layer_geometry(m)
+        except TypeError:
+            return None
+        return _Op(_POINTWISE, label) if geometry is None else _Op(_WINDOW, label, **_window_attrs(m, m))
+    name = _call_name(node)
+    rule = _FUNCTIONS.get(name)
+    attrs = None if rule is None else rule.read_call(node, name, model)
+    return None if attrs is None else _Op(rule, name, **attrs)
+
+
+def _trace_rules(layers) -> _Traced:
+    """Trace ``layers`` and give every node its rule."""
+    return _trace(layers, _classify)
