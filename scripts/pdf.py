@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # Pages about the site itself, left out of the PDF: the build report tabulates the run that
 # built the HTML pages (with emoji status marks no print font has).
 SCREEN_ONLY = ("book/build-report",)
-HTML_ONLY_EXTENSIONS = ("offline_site", "pdf_download", "search_ranking", "ipynb_download")
+HTML_ONLY_EXTENSIONS = (
+    "offline_site", "pdf_download", "search_ranking", "ipynb_download", "prose_values")
+EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
 
 
 def toc_files(toc: dict) -> list[str]:
@@ -77,6 +80,30 @@ def printed_toc(toc: dict) -> dict:
     if "chapters" in toc:
         toc["chapters"] = keep(toc["chapters"])
     return toc
+
+
+def with_prose_values(notebook: dict, values: dict, name: str = "notebook") -> dict:
+    """Replace each ``{eval}`expr``` of the Markdown cells by the text the HTML build showed.
+
+    ``values`` is the ``<lesson>.prose.json`` that ``book/_ext/prose_values.py`` wrote in the
+    same build. A role without a recorded value is an error naming it (the PDF would print a
+    blank where the site shows a number).
+    """
+    missing = []
+
+    def value(match):
+        if match.group(1) not in values:
+            missing.append(match.group(1))
+            return match.group(0)
+        return values[match.group(1)]
+
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = EVAL_ROLE.sub(value, source)
+    if missing:
+        raise ValueError(f"{name}: no value recorded for {sorted(set(missing))}: run `make book`")
+    return notebook
 
 
 def printable(notebook: dict, glue: dict | None = None) -> dict:
@@ -149,6 +176,9 @@ def prepare() -> None:
         glue_file = executed.with_suffix(".glue.json")
         glue = json.loads(glue_file.read_text()) if glue_file.is_file() else None
         notebook = printable(json.loads(executed.read_text()), glue)
+        prose_file = executed.with_suffix(".prose.json")
+        prose = json.loads(prose_file.read_text()) if prose_file.is_file() else {}
+        notebook = with_prose_values(notebook, prose, name)
         target.write_text(json.dumps(notebook))
     if missing:
         sys.exit("scripts/pdf.py: no executed notebook for " + ", ".join(missing)

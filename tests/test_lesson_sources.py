@@ -1,11 +1,13 @@
-"""What the reader sees of a lesson's code: only the lesson's code, at most 88 characters wide.
+"""What the reader sees of a lesson: only the lesson's code, at most 88 characters wide, in MyST
+that both the book (MyST-NB) and JupyterLab (jupyterlab-myst) render.
 
 Read from the lessons' MyST sources (jupytext), so it holds before any book is built; the
-browser test checks the same width on the rendered pages.
+browser test checks the same width on the rendered pages, and tests/lab the rendering in Lab.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -21,11 +23,43 @@ def _visible_code_cells(path: Path):
             yield index, cell.source
 
 
+# The MyST both renderers understand. MyST-NB's glue, sphinxcontrib-bibtex's {cite} and Sphinx's
+# {doc} show as raw text in JupyterLab: numbers in prose are {eval}`prose.name`, citations and
+# links to other pages are Markdown links ([Luo et al., 2016](../book/references.md)).
+ROLES = {"term", "eval"}
+DIRECTIVES = {"admonition", "dropdown", "code-cell", "note", "tip", "warning", "important"}
+ROLE = re.compile(r"\{([a-z][a-z:-]*)\}`")
+DIRECTIVE = re.compile(r"^(?:`{3,}|:{3,})\{([a-z][a-z:-]*)\}", re.MULTILINE)
+PROSE_SET = re.compile(r"\bprose\.(\w+)\s*=|setattr\(prose,\s*f?\"(\w+)")
+
+
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
-def test_glue_is_plumbing_in_hidden_cells(path):
-    shown = [index for index, source in _visible_code_cells(path)
-             if any(line.lstrip().startswith("glue(") for line in source.splitlines())]
-    assert not shown, f"{path.name}: cells {shown} show glue() calls; move them into a hide-input cell"
+def test_myst_renders_in_the_book_and_in_jupyterlab(path):
+    text = path.read_text(encoding="utf-8")
+    roles = set(ROLE.findall(text)) - ROLES
+    directives = set(DIRECTIVE.findall(text)) - DIRECTIVES
+    assert not roles, f"{path.name}: roles {sorted(roles)} have no JupyterLab rendering; use {sorted(ROLES)}"
+    assert not directives, f"{path.name}: directives {sorted(directives)} are not in {sorted(DIRECTIVES)}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_prose_values_are_set_in_hidden_cells_before_the_text_uses_them(path):
+    """{eval}`prose.x` is evaluated where the text stands (MyST-NB inline execution, and
+    jupyterlab-myst when the cell runs), so x must be set by an earlier, hidden code cell."""
+    set_so_far, problems = set(), []
+    hidden = {index for index, _ in enumerate(jupytext.read(path).cells)} - {i for i, _ in _visible_code_cells(path)}
+    for index, cell in enumerate(jupytext.read(path).cells):
+        if cell.cell_type == "code":
+            names = {a or b for a, b in PROSE_SET.findall(cell.source)}
+            if names and index not in hidden:
+                problems.append(f"cell {index} sets prose values in a visible cell")
+            # setattr(prose, f"adam_{key}", ...) sets a family: match by prefix
+            set_so_far |= names
+        else:
+            for name in re.findall(r"\{eval\}`prose\.(\w+)`", cell.source):
+                if not any(name == s or (s.endswith("_") and name.startswith(s)) for s in set_so_far):
+                    problems.append(f"cell {index} shows prose.{name} before a code cell sets it")
+    assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
