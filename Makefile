@@ -14,7 +14,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help bench seeds mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site lab clean distclean
+.PHONY: help bench seeds mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
@@ -23,9 +23,11 @@ help:
 	@echo "make lint    ruff and the import-layer contract (part of make test)"
 	@echo "make test-outputs  nbval --nbval over the executed notebooks of the last book build"
 	@echo "make test-site     headless-Chromium check + screenshots of the built site (_build/html)"
+	@echo "make test-lab      every lesson opened, run, answered and saved in a real JupyterLab (artifacts/lab)"
 	@echo "make pdf     the whole book as one PDF, _build/latex/cnncourse.pdf (from the executed lessons)"
 	@echo "make test-pdf      read the PDF: every page, figure and glossary term there, nothing cut off"
-	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks)"
+	@echo "make student the student edition: every lesson as .ipynb without its solutions (_build/student)"
+	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks, MyST rendered)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
 	@echo "make seeds   test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
 	@echo "make mutants break the code on purpose, one check at a time, and see the tests notice"
@@ -83,7 +85,7 @@ test-pdf: data $(PDF)
 	$(BIN)/python -m pytest -q tests/pdf
 
 test-unit: data
-	$(BIN)/python -m pytest -q tests --ignore=tests/pdf
+	$(BIN)/python -m pytest -q tests --ignore=tests/pdf --ignore=tests/lab --ignore=tests/student
 
 # Every lesson runs under nbval, with no network. When the built book is up to date, its executed
 # notebooks are re-run and every output compared (test-outputs, which also proves every cell
@@ -136,6 +138,21 @@ test: lint test-unit
 	$(MAKE) --no-print-directory test-lessons
 	$(MAKE) --no-print-directory test-pdf
 	$(MAKE) --no-print-directory test-site
+	$(MAKE) --no-print-directory test-lab
+	$(MAKE) --no-print-directory test-student
+
+# The instructor's seat: the lessons without their solutions, one .ipynb each (cnncourse/teaching/student.py).
+student: setup
+	$(BIN)/python -m cnncourse.teaching.student --out _build/student
+
+# Every student notebook runs top to bottom in a fresh kernel, offline (tests/student).
+test-student: data student
+	scripts/offline $(BIN)/python -m pytest -q -p no:cacheprovider tests/student
+
+# The learner's seat (tests/lab): JupyterLab started as `make lab` starts it, on a scratch copy of the
+# lessons; every lesson opened, run, its widgets moved, one exercise answered and saved (about 8 min).
+test-lab: data
+	bash tests/site/setup.sh && scripts/offline $(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
 
 # Speed and accuracy figures (not a test: nothing is asserted); see benchmarks/RESULTS.md.
 bench: data
@@ -149,12 +166,11 @@ seeds: data
 mutants: data
 	$(BIN)/python scripts/mutants.py
 
-# JupyterLab opens .md files as Jupytext notebooks through the environment's settings overrides.
-LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+# The learner's seat (cnncourse/teaching/lab.py): JupyterLab at the course's root on 127.0.0.1, the .md
+# lessons opening as notebooks rendered by jupyterlab-myst, the next free port if JUPYTER_PORT (or 8888) is
+# taken, --allow-root as root. LAB_ARGS passes options through (e.g. LAB_ARGS=--no-browser).
 lab: data
-	mkdir -p $(dir $(LAB_OVERRIDES))
-	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
-	cd lessons && ../$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	$(BIN)/python -m cnncourse.teaching.lab $(LAB_ARGS)
 
 clean:
 	rm -rf _build

@@ -580,3 +580,36 @@ def training_config(device: torch.device | str | None = None) -> TrainingConfig:
         config = _record(path, key, choose_config(_probe_rates(device, _candidates(device))))
     _configs[key] = config
     return config
+
+
+def atomic_write(path: str | os.PathLike, payload: bytes | str) -> Path:
+    """Write ``payload`` to ``path`` so that a reader sees the old file or the new one, never half.
+
+    The bytes (a ``str`` is encoded as UTF-8) go to a temporary file in the same folder, are
+    flushed to disk, and the temporary file is renamed over ``path``; an interrupted write
+    leaves ``path`` as it was and no temporary file behind. Missing parent folders are made.
+
+    Raises
+    ------
+    TypeError
+        If ``payload`` is neither ``bytes`` nor ``str``.
+    """
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    if not isinstance(payload, (bytes, bytearray)):
+        raise TypeError(f"payload must be bytes or str, got {type(payload).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path

@@ -87,3 +87,16 @@ def _smallest_input() -> int:
 
 _side = _smallest_input()
 ANSWERS["smallest input", "Smallest side, in pixels:"] = (cnn.check_smallest_input, _side, _side + 1, 1999)
+
+
+def type_answer(box, kind: str, answer) -> None:
+    """Answer an answer box as a reader does: type, tick or choose, then press its button."""
+    if kind in ("number", "list"):
+        text = ", ".join(str(a) for a in answer) if kind == "list" else str(answer)
+        box.locator("input[type=text]").fill(text)
+    elif kind == "choice":
+        box.locator(f"input[value='{answer}']").check()
+    else:
+        for option in box.locator("input[type=checkbox]").all():
+            option.set_checked(option.get_attribute("value") in answer)
+    box.locator("button").click()

@@ -507,22 +507,13 @@ def _expected_answers() -> dict:
     return ANSWERS
 
 
-def _type_answer(box, kind: str, answer) -> None:
-    if kind in ("number", "list"):
-        text = ", ".join(str(a) for a in answer) if kind == "list" else str(answer)
-        box.locator("input[type=text]").fill(text)
-    elif kind == "choice":
-        box.locator(f"input[value='{answer}']").check()
-    else:
-        for option in box.locator("input[type=checkbox]").all():
-            option.set_checked(option.get_attribute("value") in answer)
-    box.locator("button").click()
-
 
 @pytest.mark.parametrize("view", ["desktop", "phone"])
 @pytest.mark.parametrize("page_path", ANSWER_PAGES or ["(no page with answer boxes)"])
 def test_answer_boxes(open_page, page_path, view):
     assert ANSWER_PAGES, "no page has an answer box"
+    from answers import type_answer
+
     table = _expected_answers()
     w = open_page(page_path, view, "dark" if view == "phone" else "light")
     boxes = w.page.locator(".cnc-answer")
@@ -538,7 +529,7 @@ def test_answer_boxes(open_page, page_path, view):
         if unknown is not None:  # a set or choice box knows every possible answer
             trials.append((unknown, "unknown", None))
         for answer, verdict, message in trials:
-            _type_answer(box, kind, answer)
+            type_answer(box, kind, answer)
             got = box.get_attribute("data-verdict")
             text = box.locator(".cnc-answer-feedback").inner_text()
             assert got == verdict, f"{key}: answer {answer!r} gave {got!r} ({text}), expected {verdict!r}"

@@ -1,0 +1,84 @@
+"""The student edition keeps every exercise and loses every solution (make student).
+
+Execution of the written notebooks is in tests/student (make test-student): it runs every lesson.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from cnncourse.teaching.marking import is_solution
+from cnncourse.teaching.student import LICENCE_NOTE, student_notebook, write_student_edition
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "lessons").glob("*.md"))
+PLACEHOLDER = re.compile(r"^\w+ = (\.\.\.|None)(\s+#.*)?$", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student")
+    return {e.source.name: e for e in write_student_edition(out)}
+
+
+def _text(cells) -> str:
+    return "\n".join(cell.source for cell in cells)
+
+
+def test_one_notebook_per_lesson(edition):
+    assert sorted(edition) == [p.name for p in LESSONS]
+    for e in edition.values():
+        assert e.path.name == e.source.stem + ".ipynb" and e.path.parent.name == "lessons"
+        nbformat.validate(nbformat.read(e.path, as_version=4))
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_no_solution_is_left(edition, lesson):
+    original = jupytext.read(lesson).cells
+    student = nbformat.read(edition[lesson.name].path, as_version=4).cells
+    removed = [c for c in original if is_solution(c)]
+    kept_text = _text([c for c in original if not is_solution(c)])
+    assert removed and edition[lesson.name].removed == len(removed)
+    assert not any(is_solution(c) for c in student)
+    student_text = _text(student)
+    # Every line a solution cell has and no other cell has: the worked text, each checked answer.
+    leaks = [line.strip() for c in removed for line in c.source.splitlines()
+             if len(line.strip()) >= 12 and line.strip() not in kept_text and line.strip() in student_text]
+    assert not leaks, f"{lesson.name}: solution text left in the student edition: {leaks[:3]}"
+    assert "{dropdown} Worked solution" not in student_text and "{dropdown} Solution" not in student_text
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_every_exercise_is_kept(edition, lesson):
+    original = _text(jupytext.read(lesson).cells)
+    notebook = nbformat.read(edition[lesson.name].path, as_version=4)
+    placeholders = [m.group(0) for m in PLACEHOLDER.finditer(original)]
+    assert placeholders, f"{lesson.name} has no exercise placeholder"
+    student_text = _text(notebook.cells)
+    assert all(p in student_text for p in placeholders)
+    boxes = original.count("answer_box(")
+    assert student_text.count("answer_box(") == boxes
+    assert notebook.cells[0].source == LICENCE_NOTE and "CC BY 4.0" in LICENCE_NOTE and "MIT" in LICENCE_NOTE
+
+
+def test_a_lesson_with_an_unmarked_solution_gets_no_edition():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("answer = ...\ncheck(answer)"),
+        nbformat.v4.new_markdown_cell("````{dropdown} Worked solution\n42\n````"),
+        nbformat.v4.new_code_cell("assert check(42)", metadata={"tags": ["hide-input"],
+                                                                "jupyter": {"source_hidden": True}}),
+    ])
+    with pytest.raises(ValueError, match="demo: the solutions are not marked.*without the 'solution' tag"):
+        student_notebook(nb, "demo")
+
+
+@pytest.mark.parametrize("bad", [[], [Path("README.md")], [Path("lessons/99-missing.md")]],
+                         ids=["empty", "not-a-lesson", "missing"])
+def test_bad_lesson_lists_are_named(tmp_path, bad):
+    with pytest.raises(ValueError, match="lessons"):
+        write_student_edition(tmp_path, bad)
