@@ -41,7 +41,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # built the HTML pages (with emoji status marks no print font has).
 SCREEN_ONLY = ("book/build-report",)
 HTML_ONLY_EXTENSIONS = (
-    "offline_site", "pdf_download", "search_ranking", "ipynb_download", "prose_values")
+    "offline_site", "pdf_download", "search_ranking", "ipynb_download", "prose_values",
+    "figure_captions")
 EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
 
 

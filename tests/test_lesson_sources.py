@@ -71,3 +71,23 @@ def test_code_fits_the_column(path):
 
 def test_the_lessons_are_found():
     assert len(LESSONS) >= 10
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_figure_has_its_caption_in_a_cell_lab_shows(path):
+    """The caption is a Markdown cell after the figure (JupyterLab shows it; the book moves it
+    into the figure, book/_ext/figure_captions.py), never figure metadata Lab cannot show."""
+    cells = jupytext.read(path).cells
+    problems = []
+    for index, cell in enumerate(cells):
+        figure = cell.metadata.get("mystnb", {}).get("figure") if cell.cell_type == "code" else None
+        if figure is None:
+            continue
+        if "caption" in figure:
+            problems.append(f"cell {index}: caption in the metadata, which JupyterLab never shows")
+        following = cells[index + 1] if index + 1 < len(cells) else None
+        if following is None or "figure-caption" not in following.metadata.get("tags", []):
+            problems.append(f"cell {index}: figure {figure.get('name')} has no 'figure-caption' cell after it")
+        if not cell.metadata.get("mystnb", {}).get("image", {}).get("alt"):
+            problems.append(f"cell {index}: figure {figure.get('name')} has no alt text")
+    assert not problems, f"{path.name}: " + "; ".join(problems)
