@@ -27,7 +27,7 @@ def _visible_code_cells(path: Path):
 # {doc} show as raw text in JupyterLab: numbers in prose are {eval}`prose.name`, citations and
 # links to other pages are Markdown links ([Luo et al., 2016](../book/references.md)).
 ROLES = {"term", "eval"}
-DIRECTIVES = {"admonition", "dropdown", "code-cell", "note", "tip", "warning", "important"}
+DIRECTIVES = {"admonition", "dropdown", "code-cell", "note", "tip", "warning", "important", "glossary"}
 ROLE = re.compile(r"\{([a-z][a-z:-]*)\}`")
 DIRECTIVE = re.compile(r"^(?:`{3,}|:{3,})\{([a-z][a-z:-]*)\}", re.MULTILINE)
 PROSE_SET = re.compile(r"\bprose\.(\w+)\s*=|setattr\(prose,\s*f?\"(\w+)")
