@@ -9,7 +9,7 @@ import jupytext
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
-from figure_captions import move_captions  # noqa: E402
+from figure_captions import move_captions
 
 LESSON = """---
 jupytext:
