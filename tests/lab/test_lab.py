@@ -288,14 +288,17 @@ def test_lesson_in_jupyterlab(lab, browser, source):
         assert not problems, f"{lesson}: " + "; ".join(problems[:10])
         assert not any(any(s["details"]) for s in seen.values()), f"{lesson}: a dropdown opened itself"
 
-        explorers = _check_explorers(page, lesson)
-        boxes = _check_answer_boxes(page, lesson)
-        page.screenshot(path=str(ARTIFACTS / f"{source.stem}-run.png"))
-        if explorers or boxes:
-            page.locator(f"{PANEL} .cnx, {PANEL} .cnc-answer").first.evaluate(
-                "el => el.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+        widgets = page.locator(f"{PANEL} .cnx, {PANEL} .cnc-answer")
+        if widgets.count():  # as the learner first sees them, before the test moves anything
+            widgets.first.evaluate("el => el.closest('.jp-Cell').scrollIntoView({block: 'start'})")
             page.wait_for_timeout(1500)  # the windowed notebook lays out the cells now in view
             page.screenshot(path=str(ARTIFACTS / f"{source.stem}-widgets.png"))
+        explorers = _check_explorers(page, lesson)
+        boxes = _check_answer_boxes(page, lesson)
+        # a widget that never rendered would pass the two checks above with nothing to check
+        assert explorers or "Explorer(" not in original, f"{lesson}: no explorer rendered in Lab"
+        assert boxes or "answer_box(" not in original, f"{lesson}: no answer box rendered in Lab"
+        page.screenshot(path=str(ARTIFACTS / f"{source.stem}-run.png"))
 
         index, old, new = _exercise_line(on_disk)
         _edit_cell(page, index, new)
