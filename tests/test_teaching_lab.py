@@ -90,3 +90,14 @@ def test_atomic_write_replaces_whole_files(tmp_path):
     with pytest.raises(TypeError, match="payload must be bytes or str, got int"):
         atomic_write(path, 3)
     assert path.read_bytes() == b"new"
+
+
+@pytest.mark.parametrize("value, port", [(None, 8888), ("", 8888), ("9000", 9000)])
+def test_jupyter_port_is_read(value, port):
+    assert lab._port_from_env(value) == port
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000", "-1", "88.5"])
+def test_a_bad_jupyter_port_is_named(value):
+    with pytest.raises(SystemExit, match=f"JUPYTER_PORT must be a port number from 1 to 65535, got '{value}'"):
+        lab._port_from_env(value)

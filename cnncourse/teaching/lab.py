@@ -135,6 +135,19 @@ def lab_command(port: int, *, open_browser: bool = True, extra: list[str] | None
     return command + list(extra or [])
 
 
+def _port_from_env(value: str | None) -> int:
+    """The port JUPYTER_PORT asks for (8888 when unset); SystemExit with a clear message otherwise."""
+    if value is None or value.strip() == "":
+        return 8888
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise SystemExit(f"make lab: JUPYTER_PORT must be a port number from 1 to 65535, got {value!r}")
+    return port
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnncourse.teaching.lab", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=None,
@@ -143,11 +156,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="folder JupyterLab serves (default: the course's root)")
     args, extra = parser.parse_known_args(argv)
-    wanted = args.port if args.port is not None else int(os.environ.get("JUPYTER_PORT", "8888"))
+    wanted = args.port if args.port is not None else _port_from_env(os.environ.get("JUPYTER_PORT"))
     port = free_port(wanted)
     if port != wanted:
         print(f"make lab: port {wanted} is taken; using port {port} instead.", flush=True)
-    write_lab_settings(Path(sys.prefix))
+    try:
+        write_lab_settings(Path(sys.prefix))
+    except OSError as err:  # an environment the user may not write to: lessons open with Open With
+        print(f"make lab: could not write JupyterLab's settings into {sys.prefix} ({err}); "
+              "open a lesson with right-click > Open With > Jupytext Notebook", flush=True)
     print(f"make lab: JupyterLab on http://127.0.0.1:{port}/lab (this computer only; "
           f"the address with its token follows). Start with {FIRST_LESSON}.", flush=True)
     command = lab_command(port, open_browser=not args.no_browser, extra=extra, root=args.root)
