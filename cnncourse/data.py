@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from cnncourse._checks import check_float, check_int
+from cnncourse.runtime import atomic_write
 
 DATA_ENV = "CNNCOURSE_DATA"
 """Environment variable naming the data folder (default: ``data/`` in the repository)."""
@@ -170,24 +171,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     if array.ndim == 0 or array.ndim > 255:
         raise ValueError(f"array must have 1 to 255 dimensions, got {array.ndim}")
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    _atomic_write(Path(path), header + np.ascontiguousarray(array).tobytes())
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(Path(path), header + np.ascontiguousarray(array).tobytes())
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -8,9 +8,9 @@ the fast :class:`cnncourse.data.TensorBatches` alike.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from cnncourse._checks import check_int, check_model_input, describe
+from cnncourse.runtime import atomic_write
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import to_device as _to_device
 
@@ -288,20 +289,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
     interrupted save leaves the previous checkpoint intact.
     """
     _check_model(model)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"model": model.state_dict(), **extra}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), **extra}, buffer)
+    return atomic_write(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:

@@ -148,13 +148,11 @@ MUTANTS = [
            (("    if not bool(torch.isfinite(loss)):", "    if False:"),),
            _t("test_interruption", "test_non_finite_loss_stops_with_a_hint")
            + _t("test_bad_input", "test_nan_input_to_training_is_reported")),
-    Mutant("checkpoint-written-in-place", "cnncourse/training.py",
-           (('        with os.fdopen(fd, "wb") as fh:\n            torch.save({"model"',
-             '        with open(path, "wb") as fh:\n            torch.save({"model"'),
-            ("        os.replace(tmp, path)\n    except BaseException:\n        with contextlib.suppress(FileNotFoundError):\n"
-             "            os.unlink(tmp)\n        raise\n    return path",
-             "        os.close(fd)\n        os.unlink(tmp)\n    except BaseException:\n"
-             "        with contextlib.suppress(FileNotFoundError):\n            os.unlink(tmp)\n        raise\n    return path")),
+    Mutant("checkpoint-written-in-place", "cnncourse/runtime.py",
+           (("    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f\".{path.name}.\", suffix=\".tmp\")\n"
+             "    try:\n        with os.fdopen(fd, \"wb\") as fh:",
+             "    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f\".{path.name}.\", suffix=\".tmp\")\n"
+             "    os.close(fd)\n    tmp = path\n    try:\n        with open(path, \"wb\") as fh:"),),
            _t("test_interruption", "test_checkpoint_survives_a_kill_during_save")),
     Mutant("resume-forgets-the-shuffle-state", "cnncourse/training.py",
            (('        generator.set_state(state["loader"])', "        pass"),),
