@@ -569,22 +569,47 @@ def template_fit(filters: ArrayLike, templates: ArrayLike) -> torch.Tensor:
 
 
 def uncovered_pixels(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
-    """Pixels at the end of a (padded) axis that no kernel position covers.
+    """Pixels of the image at the end of an axis that no kernel position covers.
 
-    The last window starts at ``(n_out - 1) * stride`` and ends at
-    ``(n_out - 1) * stride + k``; what lies beyond, ``n + 2p`` minus that, is never seen.
-    0 means the setting tiles the padded input exactly (nothing dropped by the floor in
-    :func:`output_size`).
+    With ``n_out`` positions (:func:`output_size`), the last window starts at
+    ``(n_out - 1) * stride`` of the padded axis, that is at ``(n_out - 1) * stride - padding``
+    in image coordinates, and ends ``k - 1`` pixels later. The image pixels beyond it are never
+    seen. Padding pixels left uncovered are not counted: they hold no image. 0 means every
+    image pixel reaches the output.
+
+    Parameters
+    ----------
+    n
+        Length of the image axis, in pixels (positive).
+    k
+        Kernel size (positive, at most ``n + 2 * padding``).
+    padding
+        Zero padding on each side (non-negative).
+    stride
+        Step between kernel positions (positive).
+
+    Returns
+    -------
+    int
+        The number of uncovered image pixels, between 0 and ``stride - 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`output_size`, for arguments that are not integers in range.
 
     Examples
     --------
     >>> uncovered_pixels(28, 2, stride=2)   # 2x2 windows tile 28 pixels
     0
-    >>> uncovered_pixels(28, 3, stride=2)   # 13 windows end at pixel 27: one row is lost
+    >>> uncovered_pixels(28, 3, stride=2)   # 13 windows end at pixel 26: pixel 27 is lost
     1
+    >>> uncovered_pixels(28, 3, padding=1, stride=2)  # the last window ends on pixel 27
+    0
     """
     n_out = output_size(n, k, padding, stride)
-    return n + 2 * padding - ((n_out - 1) * stride + k)
+    last_end = (n_out - 1) * stride + k - 1 - padding   # image coordinates
+    return max(0, n - 1 - last_end)
 
 
 # --------------------------------------------------------------------------- classic kernels

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from cnncourse.exercises.receptive_field import check_erf_growth, check_field_size, check_jump
+from cnncourse.exercises.receptive_field import (
+    check_erf_growth,
+    check_field_size,
+    check_jump,
+    erf_growth_range,
+)
+from cnncourse.receptive_field import conv_stack, effective_receptive_field, fit_gaussian, fit_power_law
 
 
 def stack_with_pool():
@@ -80,6 +86,51 @@ def test_jump_hints(answer, hint):
 def test_jump_forgot_pooling():
     fb = check_jump(1, stack_with_pool())
     assert not fb and "pooling" in fb.message
+
+
+def test_erf_growth_range_edges_are_included():
+    # 1.1 * 2 is 2.2000000000000002 in floating point: the learner who types 2.2 is right
+    low, high = erf_growth_range(4)
+    assert check_erf_growth(low) and check_erf_growth(high)
+    assert check_erf_growth(1.8) and check_erf_growth(2.2)
+    assert not check_erf_growth(1.79) and not check_erf_growth(2.21)
+
+
+@pytest.mark.parametrize("factor", [2.2, 2.205, 2.20, 2.35, 2.45, 2.47])
+def test_erf_growth_accepts_the_factors_the_lesson_measured(factor):
+    """The factors issue 31 read off lesson 9's data for a 4x deeper stack, all accepted once
+    the lesson passes its measurements."""
+    measured = [2.20, 2.35, 2.45, 2.47]
+    assert check_erf_growth(factor, depth_ratio=4, measured=measured)
+    assert not check_erf_growth(2.47 * 1.06, depth_ratio=4, measured=measured)
+    assert "theoretical" in check_erf_growth(4, depth_ratio=4, measured=measured).message
+
+
+def test_erf_growth_range_holds_lesson_9s_own_measurement():
+    """Lesson 9's measurement, re-run with the lesson's own settings (depths 1-16, 8 channels,
+    40x40 inputs, 16 inputs x 4 initialisations, seed = depth): every factor its data gives
+    for a 4x deeper stack, and each rounded to the answer box's one decimal, is accepted, and
+    the square-root law too."""
+    depths = [1, 2, 4, 8, 16]
+    radius = [fit_gaussian(effective_receptive_field(lambda d=d: conv_stack(d, channels=8), 40, n_inputs=16,
+                                                     n_inits=4, seed=d)).radius for d in depths]
+    growth4 = [radius[i + 2] / radius[i] for i in range(3)] + [4 ** fit_power_law(depths, radius)[0]]
+    for factor in growth4 + [round(f, 1) for f in growth4] + [2.0]:
+        assert check_erf_growth(factor, depth_ratio=4, measured=growth4), (factor, growth4)
+    assert not check_erf_growth(4, depth_ratio=4, measured=growth4)
+
+
+@pytest.mark.parametrize("measured, error, words", [
+    ([1.0], ValueError, ["measured[0]", "1"]),
+    ([float("nan")], ValueError, ["measured[0]", "nan"]),
+    ([4.5], ValueError, ["measured[0]", "below depth_ratio"]),
+    ("2.2", TypeError, ["measured", "str"]),
+    (2.2, TypeError, ["measured", "float"]),
+])
+def test_erf_growth_bad_measurements(measured, error, words):
+    with pytest.raises(error) as raised:
+        check_erf_growth(2, depth_ratio=4, measured=measured)
+    assert all(w in str(raised.value) for w in words), str(raised.value)
 
 
 def test_erf_growth_hints():

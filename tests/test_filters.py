@@ -355,11 +355,19 @@ def test_compose_kernels_equals_two_correlations():
         fl.compose_kernels(_rand(4, 1, 3, 3), _rand(2, 3, 3, 3))
 
 
-@pytest.mark.parametrize("n, k, p, s", [(28, 3, 0, 2), (28, 2, 0, 2), (27, 4, 1, 3), (10, 10, 0, 1), (7, 3, 1, 3)])
-def test_uncovered_pixels_matches_last_window(n, k, p, s):
-    # the last window PyTorch uses ends at (n_out - 1) * s + k of the padded axis
-    n_out = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), padding=p, stride=s).shape[-1]
-    assert fl.uncovered_pixels(n, k, p, s) == n + 2 * p - ((n_out - 1) * s + k)
+@pytest.mark.parametrize("n, k, p, s", [(28, 3, 0, 2), (28, 2, 0, 2), (28, 3, 1, 2), (27, 4, 1, 3),
+                                        (10, 10, 0, 1), (7, 3, 1, 3), (28, 5, 0, 3), (28, 7, 0, 7),
+                                        (28, 5, 2, 4), (9, 4, 2, 5), (1, 1, 0, 1)])
+def test_uncovered_pixels_are_the_image_pixels_without_gradient(n, k, p, s):
+    # the reference: an image pixel is covered when it changes some output, i.e. its gradient
+    # through PyTorch's convolution with an all-ones kernel is non-zero
+    x = torch.zeros(1, 1, 1, n, requires_grad=True)
+    F.conv2d(x, torch.ones(1, 1, 1, k), padding=(0, p), stride=(1, s)).sum().backward()
+    unseen = (x.grad[0, 0, 0] == 0).int().tolist()
+    tail = len(unseen) - len("".join(map(str, unseen)).rstrip("1"))
+    if s <= k:  # a stride longer than the kernel also skips pixels between windows
+        assert sum(unseen) == tail, "only pixels at the end of the axis are ever missed"
+    assert fl.uncovered_pixels(n, k, p, s) == tail
     assert 0 <= fl.uncovered_pixels(n, k, p, s) < s
 
 

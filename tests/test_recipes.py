@@ -16,10 +16,11 @@ from cnncourse.training import History, fit
 
 
 def test_the_lessons_recipes_keep_their_numbers():
-    assert (LESSON3_MLP.epochs, LESSON3_MLP.batch_size, LESSON3_MLP.max_lr, LESSON3_MLP.betas,
-            LESSON3_MLP.label_smoothing, LESSON3_MLP.weight_decay) == (12, 512, 4e-3, (0.9, 0.999), 0.1, 0.0)
-    assert (LESSON8_CNN.epochs, LESSON8_CNN.batch_size, LESSON8_CNN.max_lr, LESSON8_CNN.betas,
-            LESSON8_CNN.label_smoothing) == (3, 256, 0.01, (0.7, 0.9), 0.1)
+    assert (LESSON3_MLP.epochs, LESSON3_MLP.batch_size, LESSON3_MLP.max_lr, LESSON3_MLP.beta1_range,
+            LESSON3_MLP.beta2, LESSON3_MLP.label_smoothing, LESSON3_MLP.weight_decay
+            ) == (12, 512, 4e-3, (0.95, 0.85), 0.999, 0.1, 0.0)
+    assert (LESSON8_CNN.epochs, LESSON8_CNN.batch_size, LESSON8_CNN.max_lr, LESSON8_CNN.beta1_range,
+            LESSON8_CNN.beta2, LESSON8_CNN.label_smoothing) == (3, 256, 0.01, (0.95, 0.85), 0.9, 0.1)
     assert dataclasses.replace(LESSON10_CNN, name=LESSON8_CNN.name, epochs=3) == LESSON8_CNN
     fastest = recipes.FASTEST_PUBLISHED
     assert (fastest.epochs, fastest.label_smoothing) == (2, 0.0)
@@ -36,9 +37,12 @@ def test_the_lessons_recipes_keep_their_numbers():
     ({"max_lr": "0.01"}, TypeError, ["max_lr", "number", "str"]),
     ({"label_smoothing": 1.0}, ValueError, ["label_smoothing", "[0.0, 1.0)", "1.0"]),
     ({"weight_decay": -1e-4}, ValueError, ["weight_decay", "non-negative", "-0.0001"]),
-    ({"betas": (0.9,)}, TypeError, ["betas", "two numbers"]),
-    ({"betas": [0.9, 0.99]}, TypeError, ["betas", "tuple"]),
-    ({"betas": (0.9, 1.0)}, ValueError, ["betas", "[0.0, 1.0)"]),
+    ({"beta1_range": (0.9,)}, TypeError, ["beta1_range", "two numbers"]),
+    ({"beta1_range": [0.95, 0.85]}, TypeError, ["beta1_range", "tuple"]),
+    ({"beta1_range": (1.0, 0.85)}, ValueError, ["beta1_range[0]", "[0.0, 1.0)"]),
+    ({"beta1_range": (0.85, 0.95)}, ValueError, ["beta1_range", "(highest, lowest)", "(0.85, 0.95)"]),
+    ({"beta2": 1.0}, ValueError, ["beta2", "[0.0, 1.0)", "1.0"]),
+    ({"beta2": float("nan")}, ValueError, ["beta2", "nan"]),
     ({"name": ""}, TypeError, ["name", "non-empty"]),
 ])
 def test_bad_recipes_are_refused_by_field(change, error, words):
@@ -50,7 +54,7 @@ def test_bad_recipes_are_refused_by_field(change, error, words):
 def test_one_cycle_is_torch_adam_and_one_cycle():
     torch.manual_seed(0)
     model = nn.Linear(3, 2)
-    recipe = Recipe("t", epochs=2, batch_size=4, max_lr=0.05, betas=(0.8, 0.95), weight_decay=1e-3)
+    recipe = Recipe("t", epochs=2, batch_size=4, max_lr=0.05, beta2=0.95, weight_decay=1e-3)
     optimizer, scheduler = one_cycle(model, recipe, steps_per_epoch=10)
     assert isinstance(optimizer, torch.optim.Adam)
     group = optimizer.param_groups[0]
@@ -67,8 +71,36 @@ def test_one_cycle_is_torch_adam_and_one_cycle():
         reference.step()
     assert [v for pair in ours for v in pair] == pytest.approx([v for pair in theirs for v in pair])
     assert max(lr for lr, _ in ours) == pytest.approx(0.05)
-    # OneCycleLR cycles Adam's first beta between 0.95 and 0.85, whatever the recipe's betas[0]
+    # OneCycleLR cycles Adam's first beta between 0.95 and 0.85, the recipe's beta1_range
     assert {round(beta1, 6) for _, beta1 in ours} >= {0.95, 0.85}
+
+
+@pytest.mark.parametrize("recipe", [recipes.LESSON3_MLP, recipes.LESSON8_CNN, recipes.LESSON10_CNN,
+                                    recipes.FASTEST_PUBLISHED,
+                                    Recipe("odd", epochs=3, batch_size=8, max_lr=0.2, beta1_range=(0.9, 0.5),
+                                           beta2=0.8, weight_decay=0.01)],
+                         ids=lambda r: r.name)
+def test_what_a_recipe_prints_is_what_the_optimizer_uses(recipe):
+    """Every optimizer setting a recipe's repr shows is read back from the optimizer and its
+    schedule, from construction to the last step (a lesson prints the repr)."""
+    steps_per_epoch = 10  # 30 % of the steps is a whole step, so the peak is stepped on
+    optimizer, scheduler = one_cycle(nn.Linear(2, 2), recipe, steps_per_epoch)
+    shown = repr(recipe)
+    for field in ("max_lr", "beta1_range", "beta2", "weight_decay", "epochs"):
+        assert f"{field}={getattr(recipe, field)!r}" in shown
+    highest, lowest = recipe.beta1_range
+    group = optimizer.param_groups[0]
+    assert group["betas"] == pytest.approx((highest, recipe.beta2)), "at construction, before any step"
+    assert group["weight_decay"] == recipe.weight_decay
+    seen_lr, seen_beta1 = [], []
+    for _ in range(recipe.epochs * steps_per_epoch):
+        seen_lr.append(group["lr"])
+        seen_beta1.append(group["betas"][0])
+        assert group["betas"][1] == recipe.beta2
+        optimizer.step()
+        scheduler.step()
+    assert max(seen_lr) == pytest.approx(recipe.max_lr)
+    assert max(seen_beta1) == pytest.approx(highest) and min(seen_beta1) == pytest.approx(lowest)
 
 
 def test_one_cycle_bad_input():
@@ -95,7 +127,7 @@ def _net():
 
 
 def test_train_is_fit_with_the_recipe():
-    recipe = Recipe("tiny", epochs=2, batch_size=8, max_lr=0.02, betas=(0.7, 0.9), label_smoothing=0.1)
+    recipe = Recipe("tiny", epochs=2, batch_size=8, max_lr=0.02, beta2=0.9, label_smoothing=0.1)
     train_batches, val_batches = _data()
     ours = _net()
     history = train(ours, recipe, train_batches, val_batches)

@@ -64,6 +64,17 @@ def unanswered(exercise: str) -> Feedback:
     return Feedback(exercise, None, "replace the placeholder with your answer and run the cell again.")
 
 
+def within(got: float, low: float, high: float) -> bool:
+    """Whether ``got`` lies in ``[low, high]``, both ends included up to rounding.
+
+    Accepted ranges are written as a reference times a tolerance (``0.9 * 2``), which floating
+    point does not hit exactly: ``1.1 * 2`` is 2.2000000000000002, so a plain ``<=`` would turn
+    away the learner who typed 2.2. Every range comparison of a checker goes through here.
+    """
+    slack = 1e-9 * max(abs(low), abs(high), 1.0)
+    return low - slack <= got <= high + slack
+
+
 def is_placeholder(answer: object) -> bool:
     """True for ``None`` and ``...``, the placeholders exercise cells start with."""
     return answer is None or answer is Ellipsis

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from torch import nn
 
 from cnncourse._checks import check_float
-from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, wrong
+from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, within, wrong
 from cnncourse.receptive_field import ReceptiveField, receptive_field
 
-__all__ = ["check_field_size", "check_jump", "check_stage_field", "check_erf_growth"]
+__all__ = ["check_field_size", "check_jump", "check_stage_field", "check_erf_growth", "erf_growth_range"]
 
 
 def _as_pixels(answer: object, exercise: str) -> tuple[int, int]:
@@ -193,13 +193,50 @@ def check_stage_field(answer: object, model: nn.Module, stage: str,
                            "after the stride-2 convolution the jump has doubled.")
 
 
+def erf_growth_range(depth_ratio: float, measured: Iterable[float] = ()) -> tuple[float, float]:
+    """The growth factors of the ERF radius :func:`check_erf_growth` accepts, ``(low, high)``.
+
+    The square-root law of Luo et al. (2016) predicts ``sqrt(depth_ratio)`` for deep stacks;
+    shallow stacks, whose ERF has not become Gaussian yet, grow faster. So the range runs from
+    10 % below the law to 5 % above the largest factor measured (or 10 % above the law when
+    nothing was measured): every factor the learner can read off the lesson's own data passes.
+
+    Parameters
+    ----------
+    depth_ratio
+        How many times deeper the stack becomes (> 1).
+    measured
+        Growth factors of the ERF radius for a ``depth_ratio`` times deeper stack, as measured
+        (ratios of fitted radii, or ``depth_ratio ** slope`` for a fitted log-log slope); each
+        finite and above 1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``depth_ratio`` that is not a number above 1, or a measured factor that is not a
+        finite number above 1 or is not below ``depth_ratio`` (the theoretical field's growth).
+    """
+    depth_ratio = check_float(depth_ratio, "depth_ratio", minimum=1, exclusive_minimum=True)
+    if isinstance(measured, (str, bytes)) or not isinstance(measured, Iterable):
+        raise TypeError(f"measured must be a sequence of growth factors, got {type(measured).__name__}")
+    factors = [check_float(f, f"measured[{i}]", minimum=1, exclusive_minimum=True)
+               for i, f in enumerate(measured)]
+    for i, f in enumerate(factors):
+        if f >= depth_ratio:
+            raise ValueError(f"measured[{i}] must be below depth_ratio={depth_ratio} (an ERF grows more "
+                             f"slowly than the theoretical field), got {f}")
+    law = math.sqrt(depth_ratio)
+    return 0.9 * law, max([1.1 * law] + [1.05 * f for f in factors])
+
+
 @checker("ERF growth", name_from="exercise")
-def check_erf_growth(answer: object, depth_ratio: float = 4.0,
+def check_erf_growth(answer: object, depth_ratio: float = 4.0, measured: Iterable[float] = (),
                      exercise: str = "ERF growth") -> Feedback:
     """Check by what factor the effective receptive field's radius grows when depth grows ``depth_ratio`` times.
 
-    The reference is the square-root law of Luo et al. (2016): a factor of
-    ``sqrt(depth_ratio)``; answers within 10 % are accepted.
+    Accepted: the range of :func:`erf_growth_range`, from the square-root law of Luo et al.
+    (2016), ``sqrt(depth_ratio)``, to the largest factor the lesson measured. The theoretical
+    field's growth, ``depth_ratio`` itself, gets a hint of its own.
 
     Parameters
     ----------
@@ -207,20 +244,30 @@ def check_erf_growth(answer: object, depth_ratio: float = 4.0,
         The growth factor (a number); ``None`` or ``...`` while unanswered.
     depth_ratio
         How many times deeper the network becomes (> 1).
+    measured
+        The growth factors the lesson measured (see :func:`erf_growth_range`), so that every
+        factor its data gives is accepted.
     exercise
         Name shown in the verdict.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad ``depth_ratio`` or ``measured`` (never for the learner's answer).
     """
-    depth_ratio = check_float(depth_ratio, "depth_ratio", minimum=1, exclusive_minimum=True)
+    low, high = erf_growth_range(depth_ratio, measured)
+    depth_ratio = float(depth_ratio)
     got = read_number(answer, exercise, what="a number (a growth factor)")
-    ref = math.sqrt(depth_ratio)
-    if abs(got - ref) <= 0.1 * ref:
-        return correct(exercise, "the effective field widens like the square root of depth, more slowly "
-                                 "than the theoretical one.")
-    if abs(got - depth_ratio) <= 0.1 * depth_ratio:
+    if within(got, low, high):
+        return correct(exercise, "the effective field widens about like the square root of depth, much more "
+                                 "slowly than the theoretical one.")
+    if within(got, 0.9 * depth_ratio, 1.1 * depth_ratio):
         return wrong(exercise, "that is how the *theoretical* field grows (linearly with depth). The effective "
                                "field is a sum of many small random steps: how does the spread of such a sum grow?")
     if got <= 1:
         return wrong(exercise, "a deeper stack never sees less: the factor is above 1.")
-    if got > ref:
-        return wrong(exercise, "too fast. Look at the slope of the ERF line on the log-log plot.")
-    return wrong(exercise, "too slow. Look at the slope of the ERF line on the log-log plot.")
+    if got > high:
+        return wrong(exercise, "too fast. A radius that grows like depth^b grows by depth_ratio^b: read b, the "
+                               "slope of the ERF line, off the log-log plot.")
+    return wrong(exercise, "too slow. A radius that grows like depth^b grows by depth_ratio^b: read b, the "
+                           "slope of the ERF line, off the log-log plot.")
