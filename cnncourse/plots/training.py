@@ -200,7 +200,7 @@ def show_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
 
 
 def show_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> Figure:
-    """The cross-entropy penalty ``-log p`` against the probability ``p`` given to the true class.
+    """The cross-entropy penalty ``-log ŷ`` against the probability ``ŷ`` given to the true class.
 
     Parameters
     ----------
@@ -216,10 +216,10 @@ def show_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> 
     ax.plot(p, -np.log(p), color="tab:blue")
     for q in marked:
         ax.plot(q, -np.log(q), "o", color="tab:red")
-        ax.annotate(f"p={q:g}: {-np.log(q):.2f}", (q, -np.log(q)), textcoords="offset points",
+        ax.annotate(f"ŷ={q:g}: {-np.log(q):.2f}", (q, -np.log(q)), textcoords="offset points",
                     xytext=(6, 4), fontsize=10)
-    ax.set_xlabel("probability p the model gives to the true class")
-    ax.set_ylabel("loss  -log p")
+    ax.set_xlabel("probability ŷ the model gives to the true class")
+    ax.set_ylabel("loss  -log ŷ")
     ax.grid(alpha=0.3)
     plt.close(fig)
     return fig
