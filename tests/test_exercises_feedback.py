@@ -45,7 +45,14 @@ from cnncourse.exercises.receptive_field import (
     check_stage_field,
 )
 from cnncourse.exercises.speed import check_epoch_seconds
-from cnncourse.exercises.training import check_cross_entropy, check_dropout, check_epoch_loss, check_test_time_scale
+from cnncourse.exercises.training import (
+    check_cross_entropy,
+    check_dropout,
+    check_epoch_loss,
+    check_he_std,
+    check_momentum_gain,
+    check_test_time_scale,
+)
 
 STACK = [nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3, stride=2)]
 
@@ -96,6 +103,8 @@ CHECKERS = {
     "epoch loss": (check_epoch_loss, None, "function"),
     "dropout": (check_dropout, None, "function"),
     "test-time scale": (check_test_time_scale, None, "number"),
+    "momentum gain": (check_momentum_gain, "10", "number"),
+    "he std": (check_he_std, None, "number"),
 }
 
 

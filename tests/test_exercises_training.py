@@ -75,3 +75,32 @@ def test_test_time_scale():
     assert "inverted" in _hint(check_test_time_scale(1 / 0.7))
     assert "larger" in _hint(check_test_time_scale(1))
     assert "one number" in _hint(check_test_time_scale("x"))
+
+
+def test_momentum_gain():
+    from cnncourse.exercises.training import check_momentum_gain
+
+    assert check_momentum_gain(10) and check_momentum_gain(9.95) and check_momentum_gain(2, momentum=0.5)
+    assert "weight of the previous velocity" in check_momentum_gain(0.9).message
+    assert "two steps" in check_momentum_gain(1.9).message
+    assert "grows beyond" in check_momentum_gain(1).message
+    assert not check_momentum_gain(5)
+    # the checker's reference is what SGD with momentum does: a constant gradient's step settles there
+    w = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=1.0, momentum=0.9)
+    for _ in range(300):
+        opt.zero_grad()
+        w.sum().backward()  # gradient 1, constant
+        before = w.detach().clone()
+        opt.step()
+    assert check_momentum_gain(float(before - w.detach()))
+
+
+def test_he_std():
+    from cnncourse.exercises.training import check_he_std
+
+    assert check_he_std((2 / 400) ** 0.5) and check_he_std(0.0707)
+    assert "variance" in check_he_std(2 / 400).message
+    assert "linear layer" in check_he_std(0.05).message
+    assert "default" in check_he_std(1 / (3 * 400) ** 0.5).message
+    assert check_he_std((2 / 100) ** 0.5, fan_in=100) and not check_he_std(0.3)

@@ -1,4 +1,4 @@
-"""Checkers for lessons 3 and 4: the loss, the training loop, dropout."""
+"""Checkers for lessons 3 and 4: the loss, the training loop, dropout, momentum, initialisation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from cnncourse._checks import check_float
+from cnncourse._checks import check_float, check_int
 from cnncourse.exercises.feedback import (
     Feedback,
     Rejected,
@@ -16,10 +16,13 @@ from cnncourse.exercises.feedback import (
     correct,
     read_number,
     read_tensor,
+    within,
     wrong,
 )
+from cnncourse.initialization import init_std
 
-__all__ = ["check_cross_entropy", "check_dropout", "check_epoch_loss", "check_test_time_scale"]
+__all__ = ["check_cross_entropy", "check_dropout", "check_epoch_loss", "check_test_time_scale",
+           "check_momentum_gain", "check_he_std"]
 
 
 @checker("cross-entropy")
@@ -149,3 +152,66 @@ def check_test_time_scale(answer: float | None, p: float = 0.3) -> Feedback:
         return wrong(name, "without any scaling the test-time activations would be larger than the "
                            "average activation seen in training.")
     return wrong(name, "think of the expected value of a unit that is present with some probability during training.")
+
+
+@checker("momentum gain")
+def check_momentum_gain(answer: float | None, momentum: float = 0.9) -> Feedback:
+    """Check how many times the plain SGD step a momentum step settles at, for a constant gradient.
+
+    With velocity ``v <- momentum * v + g`` and step ``-lr * v`` (``torch.optim.SGD``), a constant
+    gradient makes the velocity a geometric series whose limit is ``g / (1 - momentum)``: the
+    answer is ``1 / (1 - momentum)``, accepted within 1 %.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``momentum`` that is not a number in [0, 1) (never for the learner's answer).
+    """
+    name = "momentum gain"
+    momentum = check_float(momentum, "momentum", minimum=0, maximum=1, exclusive_maximum=True)
+    value = read_number(answer, name, what="a number (how many times the plain step)")
+    expected = 1 / (1 - momentum)
+    if within(value, 0.99 * expected, 1.01 * expected):
+        return correct(name, "the velocity sums a geometric series of past gradients, so steady slopes get "
+                             "long steps while gradients that change sign cancel.")
+    if momentum > 0 and within(value, 0.99 * momentum, 1.01 * momentum):
+        return wrong(name, "that is the weight of the previous velocity. Write out the velocity after 1, 2, 3 "
+                           "steps of the same gradient: what does the sum approach?")
+    if within(value, 0.99 * (1 + momentum), 1.01 * (1 + momentum)):
+        return wrong(name, "that is the velocity after two steps; keep going, the series does not stop there.")
+    if within(value, 1, 1):
+        return wrong(name, "with momentum the velocity keeps a share of every earlier gradient, so the step grows "
+                           "beyond the plain one.")
+    return wrong(name, "write the velocity after 1, 2, 3 steps of the same gradient g: g, (1 + m) g, ... "
+                       "and sum the geometric series.")
+
+
+@checker("He initialisation")
+def check_he_std(answer: float | None, fan_in: int = 400) -> Feedback:
+    """Check the standard deviation He initialisation gives the weights of a layer with ``fan_in`` inputs.
+
+    The reference is :func:`cnncourse.initialization.init_std` (``sqrt(2 / fan_in)``, He et al.
+    2015), accepted within 2 %. PyTorch's default and Xavier's rule get hints of their own.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``fan_in`` that is not a positive integer (never for the learner's answer).
+    """
+    name = "He initialisation"
+    fan_in = check_int(fan_in, "fan_in", minimum=1)
+    value = read_number(answer, name, what="a number (a standard deviation)")
+    expected = init_std("he", fan_in)
+    if within(value, 0.98 * expected, 1.02 * expected):
+        return correct(name, "twice the variance that keeps a linear layer's output spread, to make up for the "
+                             "half of the inputs a ReLU sets to zero.")
+    if within(value, 0.98 * expected ** 2, 1.02 * expected ** 2):
+        return wrong(name, "that is the variance; the question asks for the standard deviation.")
+    if within(value, 0.98 / fan_in ** 0.5, 1.02 / fan_in ** 0.5):
+        return wrong(name, "that keeps the spread of a linear layer. A ReLU zeroes half of its inputs: how much "
+                           "more variance do the weights need?")
+    default = init_std("default", fan_in)
+    if within(value, 0.98 * default, 1.02 * default):
+        return wrong(name, "that is PyTorch's default; He's rule is made for ReLU networks.")
+    return wrong(name, "the variance of a sum of fan_in products is fan_in times the variance of one; choose "
+                       "the weights' variance so that, after a ReLU halves it, the spread stays the same.")
