@@ -88,6 +88,7 @@ import os
 import pickle
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -453,7 +454,8 @@ class _Kernel:
         tmp.mkdir(exist_ok=True)
         env.update(TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp), PYTHONDONTWRITEBYTECODE="1",
                    IPYTHONDIR=str(self.private / "ipython"), MPLBACKEND="agg")
-        self._context = self.client.setup_kernel(env=env)
+        self._context = self.client.setup_kernel(env=env, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL)
         self._context.__enter__()
         return self
 
@@ -534,6 +536,10 @@ class _Reader:
         if _first_error(cell):
             raise RuntimeError(f"the kernel did not accept the grader's reader: {_first_error(cell)}")
         self.check_deadline = time.monotonic() + CHECK_TIMEOUT
+        # From now on a call that runs out of time is interrupted and answered at once, so one
+        # endless function costs its own exercise, not the rest of the submission.
+        kernel.client.interrupt_on_timeout = True
+        kernel.client.error_on_timeout = {"ename": "Timeout", "evalue": "the grader's limit", "traceback": []}
 
     def _path(self, kind: str) -> Path:
         return self.kernel.scratch / f".grader-{kind}-{secrets.token_hex(8)}.json"
@@ -545,6 +551,8 @@ class _Reader:
             raise _CallTimeout() from None
         except DeadKernelError:
             raise _KernelGone("the kernel died") from None
+        if time.monotonic() >= self.kernel.deadline:
+            raise _CallTimeout()
         if _first_error(cell) and not out.exists():
             raise _KernelGone(f"the grader's call failed in the kernel: {_first_error(cell)}")
         return _read_bounded(out)
