@@ -57,7 +57,10 @@ will write code that loops or crashes. What the grader guarantees:
   As a second line, the grader compares the files of ``DIR`` and of the course (package,
   lessons) before and after each submission; a change there voids the submission's grades.
 
-What it does not guarantee: native code (``ctypes``, a compiled extension) can get past an
+What it does not guarantee: the student edition keeps every checker (so that a student's
+notebook says "correct" or gives a hint), so a student can ask a checker about every small
+answer until one is right; an answer box adds nothing to that (it is computed in the student's
+kernel from the same checker), and the edition's files hold no outputs. Native code (``ctypes``, a compiled extension) can get past an
 audit hook, and nothing here limits memory or network. A class whose submissions may be
 hostile beyond that should run ``make grade`` in a container or a virtual machine, as any
 autograder (nbgrader, otter-grader) must.
