@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-COPIED = ["cnncourse", "tests", "scripts", "conftest.py", "pyproject.toml", "nbval-sanitize.cfg"]
+COPIED = ["cnncourse", "tests", "scripts", "lessons", "conftest.py", "pyproject.toml", "nbval-sanitize.cfg"]
 
 
 @dataclass(frozen=True)
