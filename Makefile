@@ -14,7 +14,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help bench seeds mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student lab clean distclean
+.PHONY: help bench seeds mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student grade lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
@@ -27,6 +27,8 @@ help:
 	@echo "make pdf     the whole book as one PDF, _build/latex/cnncourse.pdf (from the executed lessons)"
 	@echo "make test-pdf      read the PDF: every page, figure and glossary term there, nothing cut off"
 	@echo "make student the student edition: every lesson as .ipynb without its solutions (_build/student)"
+	@echo "make grade SUBMISSIONS=DIR [TIMEOUT=600]  grade DIR/<student>/<lesson>.ipynb with the course's checkers:"
+	@echo "             DIR/grades.csv and DIR/grades.md (each notebook run in a fresh kernel, in a scratch copy)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks, MyST rendered)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
 	@echo "make seeds   test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
@@ -144,6 +146,14 @@ test: lint test-unit
 # The instructor's seat: the lessons without their solutions, one .ipynb each (cnncourse/teaching/student.py).
 student: setup
 	$(BIN)/python -m cnncourse.teaching.student --out _build/student
+
+# The grader (cnncourse/teaching/grade.py): every DIR/<student>/<lesson>.ipynb run in a fresh kernel in a
+# scratch copy, TIMEOUT seconds at most, its answers judged by the course's checkers in the grader's own
+# process; writes DIR/grades.csv and DIR/grades.md and nothing else in DIR.
+TIMEOUT ?= 600
+grade: data
+	@if [ -z "$(SUBMISSIONS)" ]; then echo "make grade: say where the submissions are: make grade SUBMISSIONS=DIR [TIMEOUT=seconds]"; exit 2; fi
+	$(BIN)/python -m cnncourse.teaching.grade "$(SUBMISSIONS)" --timeout "$(TIMEOUT)"
 
 # Every student notebook runs top to bottom in a fresh kernel, offline (tests/student).
 test-student: data student

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-COPIED = ["cnncourse", "tests", "scripts", "conftest.py", "pyproject.toml", "nbval-sanitize.cfg"]
+COPIED = ["cnncourse", "tests", "scripts", "lessons", "conftest.py", "pyproject.toml", "nbval-sanitize.cfg"]
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,17 @@ MUTANTS = [
            (("", "[every-number]\nregex: \\d+(\\.\\d+)?\nreplace: NUMBER\n\n"),),
            _t("test_output_comparison", "test_unchanged_outputs_pass_and_an_altered_output_fails",
               "test_sanitize_file_keeps_computed_numbers")),
+    # the grader: its guard against writes outside the scratch copy, and checkers that never
+    # run where the submission ran (each mutant grades a small class, about a minute)
+    Mutant("grader-without-its-guard", "cnncourse/teaching/grade.py",
+           (("    sys.addaudithook(hook)\n", "    pass\n"),),
+           _t("test_teaching_grade", "test_writes_outside_the_scratch_copy_are_refused_and_reported")),
+    Mutant("grader-trusts-the-kernels-verdict", "cnncourse/teaching/grade.py",
+           (("        feedback = checkers[exercise.checker](*answers, *args, **kwargs)\n",
+             "        feedback = checkers[exercise.checker](*answers, *args, **kwargs)\n"
+             "        if any(callable(a) for a in answers):\n"
+             "            feedback = Feedback(exercise.name, True, 'the kernel says so')\n"),),
+           _t("test_teaching_grade", "test_patching_the_checkers_gains_nothing")),
 ]
 
 
