@@ -201,7 +201,7 @@ def test_reports_are_written_and_nothing_else_changes(graded):
     assert {r.result for r in rows} <= set(grade.RESULTS)
     summary = (folder / grade.SUMMARY_NAME).read_text()
     assert "| `flat_index` | `pixel_position` | `low, high` |" in summary
-    assert "| alice | ok | correct | correct | correct | 3/3 |" in summary
+    assert "| alice | ok | correct | correct | correct | 3/3 |" in summary, summary
 
 
 def test_right_answers_are_correct_and_placeholders_missing(graded):
@@ -209,7 +209,7 @@ def test_right_answers_are_correct_and_placeholders_missing(graded):
     for name in ("flat_index", "pixel_position", "low, high"):
         assert rows["alice", name]["result"] == "correct"
         assert rows["bob", name]["result"] == "missing"
-    assert ("alice", grade.RUN) not in rows
+    assert ("alice", grade.RUN) not in rows, rows["alice", grade.RUN]
 
 
 def test_a_notebook_that_raises_is_reported_and_graded_past_the_error(graded):

@@ -82,3 +82,26 @@ def test_a_lesson_with_an_unmarked_solution_gets_no_edition():
 def test_bad_lesson_lists_are_named(tmp_path, bad):
     with pytest.raises(ValueError, match="lessons"):
         write_student_edition(tmp_path, bad)
+
+
+def test_links_work_in_the_edition(edition):
+    """A link to another lesson points to its notebook in the edition; a link to a book page
+    (not in the edition) keeps its text and loses its target."""
+    for e in edition.values():
+        notebook = nbformat.read(e.path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "markdown":
+                continue
+            assert not re.search(r"\]\(\d\d-[\w-]+\.md", cell.source), (e.path.name, cell.source[:200])
+            assert "](../book/" not in cell.source, (e.path.name, cell.source[:200])
+            for target in re.findall(r"\]\((\d\d-[\w-]+\.ipynb)", cell.source):
+                assert (e.path.parent / target).is_file(), (e.path.name, target)
+
+
+def test_edition_links():
+    from cnncourse.teaching.student import edition_links
+
+    assert edition_links("see [Pooling](07-pooling.md) and [its end](07-pooling.md#summary)") == (
+        "see [Pooling](07-pooling.ipynb) and [its end](07-pooling.ipynb#summary)")
+    assert edition_links("([Luo et al., 2016](../book/references.md))") == "(Luo et al., 2016)"
+    assert edition_links("[a site](https://example.org/x.md)") == "[a site](https://example.org/x.md)"

@@ -12,12 +12,18 @@ Why not nbgrader or otter-grader: both strip solutions from ``.ipynb`` by marker
 the student copies (jupytext#157). The lessons already mark solutions as whole cells, once, with
 a tag that the book and JupyterLab also read, so stripping is removing tagged cells from the
 notebook Jupytext reads, which is what this module does.
+
+Links follow the edition: a link to another lesson (``[Pooling](07-pooling.md)``) points to that
+lesson's notebook in the edition (``07-pooling.ipynb``), and a link to a page of the book
+(``../book/references.md``), which the edition does not contain, keeps its text and loses its
+target.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +33,7 @@ import nbformat
 from cnncourse.runtime import atomic_write
 from cnncourse.teaching.marking import is_solution, marking_problems
 
-__all__ = ["LICENCE_NOTE", "StudentEdition", "student_notebook", "write_student_edition"]
+__all__ = ["LICENCE_NOTE", "StudentEdition", "edition_links", "student_notebook", "write_student_edition"]
 
 ROOT = Path(__file__).resolve().parents[2]
 LICENCE_NOTE = (
@@ -36,6 +42,16 @@ LICENCE_NOTE = (
     "[CC BY 4.0](https://creativecommons.org/licenses/by/4.0/); the code under the MIT licence "
     "(`LICENSE` and `LICENSE-CONTENT` in the course's repository)."
 )
+
+
+_LESSON_LINK = re.compile(r"\]\((\d\d-[\w-]+)\.md(#[^)]*)?\)")
+_BOOK_LINK = re.compile(r"\[([^\]]+)\]\(\.\./book/[^)]*\)")
+
+
+def edition_links(markdown: str) -> str:
+    """``markdown`` with its links made to work in the student edition (see the module docstring)."""
+    markdown = _LESSON_LINK.sub(lambda m: f"]({m.group(1)}.ipynb{m.group(2) or ''})", markdown)
+    return _BOOK_LINK.sub(lambda m: m.group(1), markdown)
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,9 @@ def student_notebook(lesson: nbformat.NotebookNode, name: str = "lesson") -> nbf
                          "edition is made: " + "; ".join(map(str, problems)))
     notebook = copy.deepcopy(lesson)
     notebook.cells = [cell for cell in notebook.cells if not is_solution(cell)]
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = edition_links(cell.source)
     notebook.cells.insert(0, nbformat.v4.new_markdown_cell(LICENCE_NOTE, metadata={"tags": ["licence"]}))
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["cnncourse"] = {"edition": "student", "lesson": name}
