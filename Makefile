@@ -26,7 +26,8 @@ help:
 	@echo "make test-lab      every lesson opened, run, answered and saved in a real JupyterLab (artifacts/lab)"
 	@echo "make pdf     the whole book as one PDF, _build/latex/cnncourse.pdf (from the executed lessons)"
 	@echo "make test-pdf      read the PDF: every page, figure and glossary term there, nothing cut off"
-	@echo "make student the student edition: every lesson as .ipynb without its solutions (_build/student)"
+	@echo "make student the student edition: every lesson as .ipynb without its solutions (_build/student);"
+	@echo "             LESSONS=\"lessons/05-kernel-convolution.md ...\" for some lessons only"
 	@echo "make grade SUBMISSIONS=DIR [TIMEOUT=600]  grade DIR/<student>/<lesson>.ipynb with the course's checkers:"
 	@echo "             DIR/grades.csv and DIR/grades.md (each notebook run in a fresh kernel, in a scratch copy)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks, MyST rendered)"
@@ -144,8 +145,9 @@ test: lint test-unit
 	$(MAKE) --no-print-directory test-student
 
 # The instructor's seat: the lessons without their solutions, one .ipynb each (cnncourse/teaching/student.py).
+# LESSONS="lessons/05-kernel-convolution.md lessons/07-pooling.md" makes an edition of those lessons only.
 student: setup
-	$(BIN)/python -m cnncourse.teaching.student --out _build/student
+	$(BIN)/python -m cnncourse.teaching.student --out _build/student $(LESSONS)
 
 # The grader (cnncourse/teaching/grade.py): every DIR/<student>/<lesson>.ipynb run in a fresh kernel in a
 # scratch copy, TIMEOUT seconds at most, its answers judged by the course's checkers in the grader's own

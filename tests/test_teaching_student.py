@@ -105,3 +105,14 @@ def test_edition_links():
         "see [Pooling](07-pooling.ipynb) and [its end](07-pooling.ipynb#summary)")
     assert edition_links("([Luo et al., 2016](../book/references.md))") == "(Luo et al., 2016)"
     assert edition_links("[a site](https://example.org/x.md)") == "[a site](https://example.org/x.md)"
+
+
+def test_a_partial_edition_unlinks_the_lessons_it_leaves_out(tmp_path):
+    from cnncourse.teaching.student import edition_links
+
+    assert edition_links("[Pooling](07-pooling.md) and [Sobel](06-sobel-filters.md)", {"07-pooling"}) == (
+        "[Pooling](07-pooling.ipynb) and Sobel")
+    written = write_student_edition(tmp_path, [ROOT / "lessons" / "07-pooling.md"])
+    notebook = nbformat.read(written[0].path, as_version=4)
+    text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert ".ipynb)" not in text and ".md)" not in text

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,13 +45,24 @@ LICENCE_NOTE = (
 )
 
 
-_LESSON_LINK = re.compile(r"\]\((\d\d-[\w-]+)\.md(#[^)]*)?\)")
 _BOOK_LINK = re.compile(r"\[([^\]]+)\]\(\.\./book/[^)]*\)")
 
 
-def edition_links(markdown: str) -> str:
-    """``markdown`` with its links made to work in the student edition (see the module docstring)."""
-    markdown = _LESSON_LINK.sub(lambda m: f"]({m.group(1)}.ipynb{m.group(2) or ''})", markdown)
+_LESSON_LINK_TEXT = re.compile(r"\[([^\]]+)\]\((\d\d-[\w-]+)\.md(#[^)]*)?\)")
+
+
+def edition_links(markdown: str, lessons: Collection[str] | None = None) -> str:
+    """``markdown`` with its links made to work in the student edition (see the module docstring).
+
+    ``lessons`` names the lessons the edition holds (file stems); a link to a lesson outside it
+    keeps its text and loses its target. ``None``: every lesson is in the edition.
+    """
+    def lesson(m: re.Match) -> str:
+        if lessons is not None and m.group(2) not in lessons:
+            return m.group(1)
+        return f"[{m.group(1)}]({m.group(2)}.ipynb{m.group(3) or ''})"
+
+    markdown = _LESSON_LINK_TEXT.sub(lesson, markdown)
     return _BOOK_LINK.sub(lambda m: m.group(1), markdown)
 
 
@@ -64,8 +76,11 @@ class StudentEdition:
     kept: int
 
 
-def student_notebook(lesson: nbformat.NotebookNode, name: str = "lesson") -> nbformat.NotebookNode:
+def student_notebook(lesson: nbformat.NotebookNode, name: str = "lesson",
+                     edition: Collection[str] | None = None) -> nbformat.NotebookNode:
     """The student edition of a lesson read with ``jupytext.read``: solutions removed.
+
+    ``edition`` names the lessons the edition holds, for its links (:func:`edition_links`).
 
     Raises
     ------
@@ -81,7 +96,7 @@ def student_notebook(lesson: nbformat.NotebookNode, name: str = "lesson") -> nbf
     notebook.cells = [cell for cell in notebook.cells if not is_solution(cell)]
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = edition_links(cell.source)
+            cell.source = edition_links(cell.source, edition)
     notebook.cells.insert(0, nbformat.v4.new_markdown_cell(LICENCE_NOTE, metadata={"tags": ["licence"]}))
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["cnncourse"] = {"edition": "student", "lesson": name}
@@ -101,6 +116,7 @@ def write_student_edition(out: Path, lessons: list[Path] | None = None) -> list[
     if not lessons:
         raise ValueError("lessons is empty: no lesson to make a student edition of")
     written = []
+    names = {Path(p).stem for p in lessons}
     for source in lessons:
         if source.suffix != ".md" or not source.is_file():
             raise ValueError(f"lessons must be the lessons' .md files, got {str(source)!r}")
@@ -108,7 +124,7 @@ def write_student_edition(out: Path, lessons: list[Path] | None = None) -> list[
         if "kernelspec" not in lesson.metadata or not any(c.cell_type == "code" for c in lesson.cells):
             raise ValueError(f"lessons must be lesson notebooks (a kernelspec and code cells), "
                              f"got {str(source)!r}")
-        notebook = student_notebook(lesson, source.stem)
+        notebook = student_notebook(lesson, source.stem, names)
         path = Path(out) / "lessons" / f"{source.stem}.ipynb"
         atomic_write(path, nbformat.writes(notebook))
         written.append(StudentEdition(source, path, len(lesson.cells) + 1 - len(notebook.cells),
