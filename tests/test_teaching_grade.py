@@ -274,3 +274,27 @@ def test_bad_arguments(tmp_path, timeout):
         grade.grade(tmp_path, timeout=timeout)
     with pytest.raises(ValueError, match="submissions"):
         grade.grade(tmp_path / "missing")
+
+
+def test_kernels_import_a_frozen_copy_and_edits_to_the_course_during_grading_void_nothing(tmp_path):
+    """The kernels import the grader's copy of the package (so neither a submission nor an
+    instructor editing the course can change what the next submission runs against), and an
+    edit to the course's own files while a class is graded voids no grade."""
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / f"{LESSON}.md").write_bytes((ROOT / "lessons" / f"{LESSON}.md").read_bytes())
+    folder = tmp_path / "class"
+    for student in ("ann", "ben"):
+        (folder / student).mkdir(parents=True)
+        nbformat.write(small_notebook(
+            "import cnncourse\n"
+            "assert 'cnncourse-grade-' in cnncourse.__file__, cnncourse.__file__\n"
+            "low, high = -1, 1"), folder / student / f"{LESSON}.ipynb")
+
+    def log(line):  # the instructor edits the lesson between two submissions
+        (lessons / f"{LESSON}.md").write_text((lessons / f"{LESSON}.md").read_text() + "\n")
+
+    rows = grade.grade(folder, timeout=120, lessons_dir=lessons, log=log)
+    by = {(r.student, r.exercise): r for r in rows}
+    assert (("ann", grade.RUN) not in by and ("ben", grade.RUN) not in by), [r for r in rows if r.exercise == grade.RUN]
+    assert by["ann", "low, high"].result == by["ben", "low, high"].result == "correct"

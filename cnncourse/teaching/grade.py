@@ -54,8 +54,12 @@ will write code that loops or crashes. What the grader guarantees:
   student's) installs a Python audit hook (PEP 578, which Python code cannot remove) that
   refuses to open a file for writing, create, rename or delete one outside the scratch folder,
   or start another program; each refusal is reported on the submission's ``(notebook)`` row.
-  As a second line, the grader compares the files of ``DIR`` and of the course (package,
-  lessons) before and after each submission; a change there voids the submission's grades.
+  As a second line, the kernels import a private copy of the course's package, made when the
+  grading starts (``PYTHONPATH``), and the grader compares the files of ``DIR`` and the
+  contents of that copy before and after each submission; a change there voids the
+  submission's grades, and the copy is restored for the next one. The course's own files are
+  not watched, so an instructor may edit the course while a class is being graded: the
+  grading goes on with the course as it was when it started.
 
 What it does not guarantee: the student edition keeps every checker (so that a student's
 notebook says "correct" or gives a hint), so a student can ask a checker about every small
@@ -84,6 +88,7 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
+import hashlib
 import importlib
 import io
 import json
@@ -104,6 +109,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from cnncourse.data import data_root
 from cnncourse.exercises.feedback import Feedback, is_placeholder
 from cnncourse.runtime import atomic_write
 from cnncourse.teaching import _codec
@@ -439,8 +445,8 @@ class _Run:
 class _Kernel:
     """A fresh ``python3`` kernel running one notebook in ``scratch`` (use as a context manager)."""
 
-    def __init__(self, scratch: Path, private: Path, guard: bool) -> None:
-        self.scratch, self.private, self.guard = scratch, private, guard
+    def __init__(self, scratch: Path, private: Path, guard: bool, course: Path | None = None) -> None:
+        self.scratch, self.private, self.guard, self.course = scratch, private, guard, course
         self.deadline = time.monotonic()
         self.log = private / "refused.jsonl"
         self.client = NotebookClient(
@@ -457,6 +463,9 @@ class _Kernel:
         tmp.mkdir(exist_ok=True)
         env.update(TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp), PYTHONDONTWRITEBYTECODE="1",
                    IPYTHONDIR=str(self.private / "ipython"), MPLBACKEND="agg")
+        if self.course is not None:  # the grader's frozen copy of the package, and the real data
+            env["PYTHONPATH"] = os.pathsep.join([str(self.course), *filter(None, [env.get("PYTHONPATH")])])
+            env["CNNCOURSE_DATA"] = str(data_root())
         self._context = self.client.setup_kernel(env=env, stdout=subprocess.DEVNULL,
                                                  stderr=subprocess.DEVNULL)
         self._context.__enter__()
@@ -598,8 +607,8 @@ class _References:
     """The lesson's own objects an exercise asks about, rebuilt by running the student edition
     of the lesson (course code only, never a submission) once per lesson, in a clean kernel."""
 
-    def __init__(self, lessons_dir: Path, timeout: float, work: Path) -> None:
-        self.lessons_dir, self.timeout, self.work = lessons_dir, timeout, work
+    def __init__(self, lessons_dir: Path, timeout: float, work: Path, course: Path | None = None) -> None:
+        self.lessons_dir, self.timeout, self.work, self.course = lessons_dir, timeout, work, course
         self.values: dict[str, dict[str, object]] = {}
         self.problems: dict[str, str] = {}
 
@@ -620,7 +629,7 @@ class _References:
         scratch = Path(tempfile.mkdtemp(prefix=f"reference-{lesson}-", dir=self.work))
         private = Path(tempfile.mkdtemp(prefix="private-", dir=self.work))
         out = private / "values.pickle"
-        with _Kernel(scratch, private, guard=False) as kernel:
+        with _Kernel(scratch, private, guard=False, course=self.course) as kernel:
             run = _run_cells(kernel, [c.source for c in notebook.cells if c.cell_type == "code"],
                              max(self.timeout, DEFAULT_TIMEOUT))
             if run.timed_out or run.died or run.error:
@@ -649,6 +658,12 @@ def _snapshot(paths: Iterable[Path], skip: set[Path]) -> dict[str, tuple[int, in
             st = path.stat()
             state[str(path)] = (st.st_size, st.st_mtime_ns)
     return state
+
+
+def _contents(top: Path) -> dict[str, str]:
+    """The SHA-256 of every file under ``top`` (bytecode caches aside), by relative path."""
+    return {str(p.relative_to(top)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(top.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
 def _changed(before: dict, after: dict) -> list[str]:
@@ -705,7 +720,7 @@ def _all(student, lesson, exercises, result, message) -> list[Row]:
 
 def _grade_submission(student: str, path: Path, lesson: str, exercises: list[Exercise],
                       title: str | None, timeout: float, work: Path, references: _References,
-                      checkers: dict[str, Callable]) -> list[Row]:
+                      checkers: dict[str, Callable], course: Path | None = None) -> list[Row]:
     try:
         text = path.read_bytes().decode("utf-8")
         json.loads(text)
@@ -730,7 +745,7 @@ def _grade_submission(student: str, path: Path, lesson: str, exercises: list[Exe
     sources = [c.source for c in notebook.cells if c.cell_type == "code"]
     rows: list[Row] = []
     try:
-        with _Kernel(scratch, private, guard=True) as kernel:
+        with _Kernel(scratch, private, guard=True, course=course) as kernel:
             run = _run_cells(kernel, sources, timeout)
             run.refused = kernel.refused()
             if run.timed_out:
@@ -839,11 +854,18 @@ def grade(submissions: Path | str, timeout: float = DEFAULT_TIMEOUT, lessons_dir
     jobs = sorted((s.name, p) for s in directory.iterdir() if s.is_dir() and not s.name.startswith(".")
                   for p in s.iterdir() if p.is_file() and not p.name.startswith("."))
     reports = {directory / CSV_NAME, directory / SUMMARY_NAME}
-    watched = [directory, ROOT / "cnncourse", lessons_dir]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="cnncourse-grade-") as work:
         work = Path(work)
-        references = _References(lessons_dir, timeout, work)
+        # the course as it is now, for every kernel: edits to the course during grading, or by
+        # a submission, cannot reach the next submission
+        pristine, course = work / "pristine", work / "course"
+        shutil.copytree(ROOT / "cnncourse", pristine / "cnncourse",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(lessons_dir, pristine / "lessons", ignore=shutil.ignore_patterns(".*"))
+        shutil.copytree(pristine, course)
+        frozen = _contents(pristine)
+        references = _References(course / "lessons", timeout, work, course)
         for number, (student, path) in enumerate(jobs, start=1):
             started = time.monotonic()
             lesson = _lesson_for(path.stem, list(exercises))
@@ -852,10 +874,15 @@ def grade(submissions: Path | str, timeout: float = DEFAULT_TIMEOUT, lessons_dir
                             f"{path.name} is not a lesson's notebook: name it after its lesson "
                             f"(one of {', '.join(f'{n}.ipynb' for n in exercises)})")]
             else:
-                before = _snapshot(watched, reports)
+                before = _snapshot([directory], reports)
                 mine = _grade_submission(student, path, lesson, exercises[lesson], titles[lesson],
-                                         timeout, work, references, checkers)
-                changed = _changed(before, _snapshot(watched, reports))
+                                         timeout, work, references, checkers, course)
+                changed = _changed(before, _snapshot([directory], reports))
+                tampered = _changed(frozen, _contents(course))
+                if tampered:  # reported, and the course put back for the next submission
+                    changed += [f"the course's {name}" for name in tampered]
+                    shutil.rmtree(course)
+                    shutil.copytree(pristine, course)
                 if changed:
                     message = ("changed files outside its scratch copy, so its grades are void: "
                                + ", ".join(changed[:5]))
