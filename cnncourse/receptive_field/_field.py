@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cnncourse._checks import check_int
+from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.table import _square
 
 
@@ -37,7 +38,7 @@ _META_VALUE = object()  # sizes, shapes: values computed from the input's shape,
 def _norm_dim(dim, ndim: int, where: str) -> int:
     d = check_int(dim, f"dim at {where}")
     if not -ndim <= d < ndim:
-        raise ValueError(f"{where}: dim {d} is out of range for a {ndim}-D tensor")
+        raise ReceptiveFieldError(f"{where}: dim {d} is out of range for a {ndim}-D tensor")
     return d % ndim
 
 
@@ -58,11 +59,11 @@ def _merge(fields: list[_Field], where: str) -> _Field:
     if len(spatial) == 1:
         return replace(first, whole=whole)
     if any(f.dims != first.dims for f in spatial):
-        raise ValueError(f"{where} combines feature maps whose rows and columns are on different "
+        raise ReceptiveFieldError(f"{where} combines feature maps whose rows and columns are on different "
                          f"axes: {[f.dims for f in spatial]}")
     jumps = sorted({f.jump for f in spatial})
     if len(jumps) > 1:
-        raise ValueError(f"{where} combines branches with different jumps {jumps}: their units "
+        raise ReceptiveFieldError(f"{where} combines branches with different jumps {jumps}: their units "
                          "are not aligned on the input, so no single field describes a unit")
     size, start, notes = [], [], [f.note for f in spatial if f.note]
     for a in (0, 1):

@@ -21,6 +21,7 @@ from cnncourse.geometry import Geometry, layer_geometry
 from cnncourse.receptive_field._field import _META_VALUE, _Field, _global, _Many, _merge, _norm_dim, _spatial_positions
 from cnncourse.receptive_field._graph import _call_name, _param, _trace, _Traced
 from cnncourse.receptive_field._windows import _apply_window, _count_window, _window_attrs
+from cnncourse.receptive_field.errors import ReceptiveFieldError
 
 
 @dataclass
@@ -124,12 +125,12 @@ class _Adaptive(_Rule):
             return f
         out = op.arg if isinstance(op.arg, (tuple, list)) else (op.arg, op.arg)
         if f.dims != (-2, -1):
-            raise ValueError(f"{where} pools the last two axes, but the feature map's rows and "
+            raise ReceptiveFieldError(f"{where} pools the last two axes, but the feature map's rows and "
                              f"columns are at axes {f.dims}")
         if all(o == 1 for o in out):
             return _global(f.ndim)  # global pooling: every unit after it sees the whole input
         if f.shape is None:
-            raise ValueError(f"{where} pools to {tuple(out)}: its windows depend on the map size. Give "
+            raise ReceptiveFieldError(f"{where} pools to {tuple(out)}: its windows depend on the map size. Give "
                              "input_size, or pass the part of the model before it (model.features).")
         kernel = []
         for a in (0, 1):
@@ -139,7 +140,7 @@ class _Adaptive(_Rule):
             elif n % o == 0:
                 kernel.append(n // o)
             else:
-                raise ValueError(f"{where} pools a {f.shape[0]}x{f.shape[1]} map to {tuple(out)}: its "
+                raise ReceptiveFieldError(f"{where} pools a {f.shape[0]}x{f.shape[1]} map to {tuple(out)}: its "
                                  "windows overlap unevenly, so no single field describes a unit. Choose "
                                  "an input_size that makes the map a multiple of the output size.")
         return _apply_window(f, layer_geometry(nn.AvgPool2d(tuple(kernel))), where, input_size)
@@ -158,7 +159,7 @@ class _Linear(_Rule):
 
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is not None and (f.dims[1] == -1 or f.dims[0] == -1):
-            raise ValueError(f"{where} multiplies along the last axis, which is a spatial axis "
+            raise ReceptiveFieldError(f"{where} multiplies along the last axis, which is a spatial axis "
                              "(the columns) of the feature map: flatten the map first (then every "
                              "unit sees the whole input), or pass only the convolutional part "
                              "(for example model.features)")
@@ -257,7 +258,7 @@ class _Cat(_Pointwise):
         if f.dims is not None and len(fields) >= 1:
             dim = _norm_dim(op.arg, f.ndim, where)
             if dim in _spatial_positions(f):
-                raise ValueError(f"{where} concatenates along a spatial axis: the units of the "
+                raise ReceptiveFieldError(f"{where} concatenates along a spatial axis: the units of the "
                                  "result do not share one geometry")
         return _merge(fields, where)
 
@@ -340,7 +341,7 @@ class _Reshape(_Rule):
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is None or op.arg <= 2:
             return _global(op.arg)
-        raise ValueError(f"{where} reshapes a feature map into {op.arg} axes: the rows and columns "
+        raise ReceptiveFieldError(f"{where} reshapes a feature map into {op.arg} axes: the rows and columns "
                          "cannot be followed through it. Pass the part of the model before it.")
 
 
@@ -407,7 +408,7 @@ class _Getitem(_Rule):
             return f
         pos = _spatial_positions(f)
         if any(i is None for i in items) or sum(i is Ellipsis for i in items) > 1:
-            raise ValueError(f"{where} adds axes to the feature map (None): not supported")
+            raise ReceptiveFieldError(f"{where} adds axes to the feature map (None): not supported")
         if Ellipsis in items:
             at = items.index(Ellipsis)
             items = items[:at] + (slice(None),) * (f.ndim - len(items) + 1) + items[at + 1:]
@@ -415,7 +416,7 @@ class _Getitem(_Rule):
         for p, item in enumerate(items):
             if p in pos:
                 if item != slice(None):
-                    raise ValueError(f"{where} crops or indexes a spatial axis of the feature map: the "
+                    raise ReceptiveFieldError(f"{where} crops or indexes a spatial axis of the feature map: the "
                                      "field of the result is not a sliding window")
             elif not isinstance(item, slice):
                 dropped += 1
@@ -433,7 +434,7 @@ class _Split(_Rule):
 
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is not None and _norm_dim(op.arg, f.ndim, where) in _spatial_positions(f):
-            raise ValueError(f"{where} splits the feature map along a spatial axis; the field of "
+            raise ReceptiveFieldError(f"{where} splits the feature map along a spatial axis; the field of "
                              "the pieces is not a sliding window")
         return _Many(f)
 
@@ -455,8 +456,9 @@ _BOUNDARY = {"placeholder": (_Boundary("input"), "input"), "get_attr": (_Boundar
              "output": (_Boundary("output"), "output")}
 
 
-def _classify(node, model: nn.Module, modules: dict) -> _Op | None:
-    """The rule of one node and what it read; ``None`` for an operation no rule knows."""
+def _classify(node, model: nn.Module, modules: dict, leaves: frozenset = frozenset()) -> _Op | None:
+    """The rule of one node and what it read; ``None`` for an operation no rule knows. A leaf
+    module the caller named (``leaves``) that no rule knows is taken as element-wise."""
     if node.op in _BOUNDARY:
         return _Op(*_BOUNDARY[node.op])
     if node.op == "call_module":
@@ -468,7 +470,7 @@ def _classify(node, model: nn.Module, modules: dict) -> _Op | None:
         try:  # a layer no rule lists: element-wise if geometry says it keeps the map's size
             geometry = layer_geometry(m)
         except TypeError:
-            return None
+            return _Op(_POINTWISE, label) if node.target in leaves else None
         return _Op(_POINTWISE, label) if geometry is None else _Op(_WINDOW, label, **_window_attrs(m, m))
     name = _call_name(node)
     rule = _FUNCTIONS.get(name)
@@ -476,6 +478,6 @@ def _classify(node, model: nn.Module, modules: dict) -> _Op | None:
     return None if attrs is None else _Op(rule, name, **attrs)
 
 
-def _trace_rules(layers) -> _Traced:
-    """Trace ``layers`` and give every node its rule."""
-    return _trace(layers, _classify)
+def _trace_rules(layers, leaf_modules=None) -> _Traced:
+    """Trace ``layers`` (not into the ``leaf_modules``) and give every node its rule."""
+    return _trace(layers, _classify, leaf_modules)

@@ -14,6 +14,7 @@ from torch import nn
 from cnncourse._checks import check_pair
 from cnncourse.geometry import Geometry, layer_geometry, output_shape
 from cnncourse.receptive_field._field import _Field
+from cnncourse.receptive_field.errors import ReceptiveFieldError
 
 
 def _window_attrs(layer: nn.Module, module: nn.Module | None = None) -> dict:
@@ -89,7 +90,7 @@ def _count_window(op, x: torch.Tensor) -> torch.Tensor:
 def _apply_window(f: _Field, g: Geometry, where: str, input_size) -> _Field:
     """Slide the window of geometry ``g`` over the rows and columns of ``f``: the recurrence."""
     if set(f.dims) != {-2, -1}:
-        raise ValueError(f"{where} slides over the last two axes, but the feature map's rows and "
+        raise ReceptiveFieldError(f"{where} slides over the last two axes, but the feature map's rows and "
                          f"columns are at axes {f.dims} (after a permute)")
     order = (0, 1) if f.dims == (-2, -1) else (1, 0)  # state axis a <-> the layer's axis order[a]
     size, jump, start = list(f.size), list(f.jump), list(f.start)
@@ -105,7 +106,7 @@ def _apply_window(f: _Field, g: Geometry, where: str, input_size) -> _Field:
         try:
             out = output_shape(g, layer_in)
         except ValueError as exc:
-            raise ValueError(f"input_size {input_size} is too small: {where} gets a "
+            raise ReceptiveFieldError(f"input_size {input_size} is too small: {where} gets a "
                              f"{shape[0]}x{shape[1]} map ({exc})") from None
         shape = out if order == (0, 1) else out[::-1]
     return replace(f, size=tuple(size), jump=tuple(jump), start=tuple(start), shape=shape)

@@ -17,6 +17,7 @@ from cnncourse._checks import check_pair
 from cnncourse.receptive_field._field import _Field, _spatial_positions
 from cnncourse.receptive_field._graph import _check_size, _param, _Traced, _where
 from cnncourse.receptive_field._rules import _trace_rules
+from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.theory import _propagate
 
 
@@ -50,7 +51,7 @@ def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
         try:
             value = run() if op is None else op.rule.count(op, tensors, run)
         except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"the counting copy cannot run {_where(traced, node)}: {exc}") from None
+            raise ReceptiveFieldError(f"the counting copy cannot run {_where(traced, node)}: {exc}") from None
         env[node] = value
         if node in keep:
             out[node] = value
@@ -75,10 +76,51 @@ def _ancestors(nodes) -> set:
     return seen
 
 
+def _computing(traced: _Traced) -> list:
+    """The nodes that compute something: no input, output, constant or size lookup."""
+    return [n for n in traced.nodes if n.op not in ("placeholder", "output", "get_attr")
+            and not (traced.ops[n] is not None and traced.ops[n].kind == "meta")]
+
+
+def node_names(layers: nn.Module | Iterable[nn.Module], leaf_modules: Iterable[type | str] | None = None
+               ) -> list[str]:
+    """The names of the nodes of a traced model, in running order (like torchvision's
+    ``get_graph_node_names``).
+
+    These are the names of the rows of the :func:`~cnncourse.receptive_field.receptive_field`
+    table and what the ``node`` argument of :func:`usage_map`, :func:`gradient_support` and
+    :func:`measure_field` takes: a module's path (``"features.3"``; ``"features.1:2"`` for
+    its second call) or, for a function, its module scope and node name
+    (``"layer1.0.add"``). Nothing is analysed, so the names come even for a model whose field
+    cannot be computed: look up the node an error names.
+
+    Parameters
+    ----------
+    layers
+        A model accepted by :func:`~cnncourse.receptive_field.receptive_field`.
+    leaf_modules
+        Module classes or names not to trace into, as for
+        :func:`~cnncourse.receptive_field.receptive_field`.
+
+    Returns
+    -------
+    list of str
+        One name per computing node (no input, output, constant or size lookup).
+
+    Raises
+    ------
+    TypeError
+        For ``layers`` that is not a module or a list of modules, or bad ``leaf_modules``.
+    ReceptiveFieldError
+        When ``torch.fx`` cannot trace the model.
+    """
+    traced = _trace_rules(layers, leaf_modules)
+    return [traced.names[n] for n in _computing(traced)]
+
+
 def _find_node(traced: _Traced, name: str | None):
     """The node called ``name``, or the last computing node inside the module ``name``."""
-    computing = [n for n in traced.nodes if n.op not in ("placeholder", "output", "get_attr")
-                 and not (traced.ops[n] is not None and traced.ops[n].kind == "meta")]
+    computing = _computing(traced)
     if name is None:
         if not computing:
             raise ValueError("the model has no layer: there is no output unit to backpropagate from")
@@ -92,7 +134,8 @@ def _find_node(traced: _Traced, name: str | None):
     if inside:
         return inside[-1]
     known = sorted({traced.names[n].split(".")[0] for n in computing})
-    raise ValueError(f"no node or module named {name!r}; top-level names: {', '.join(known[:12])}")
+    raise ValueError(f"no node or module named {name!r}; top-level names: {', '.join(known[:12])} "
+                     "(node_names(model) lists every name)")
 
 
 def _measured(traced: _Traced, shape, names: list) -> tuple[list, dict, dict]:
@@ -101,13 +144,14 @@ def _measured(traced: _Traced, shape, names: list) -> tuple[list, dict, dict]:
     _, env = _propagate(traced, shape, _ancestors(targets))
     for t in targets:
         if not isinstance(env.get(t), _Field):
-            raise ValueError(f"node {traced.names[t]!r} does not depend on the input pixels")
+            raise ReceptiveFieldError(f"node {traced.names[t]!r} does not depend on the input pixels")
     x = torch.ones(1, 1, *shape, dtype=torch.float64, requires_grad=True)
     return targets, env, {"x": x, **{t: y for t, y in _count_forward(traced, x, set(targets)).items()}}
 
 
 def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[int, int],
-              unit: tuple[int, int] | str | None = "center", *, node: str | None = None) -> np.ndarray:
+              unit: tuple[int, int] | str | None = "center", *, node: str | None = None,
+              leaf_modules: Iterable[type | str] | None = None) -> np.ndarray:
     """How many times each input pixel is used, by backpropagating through an all-ones copy.
 
     The model is traced (as in :func:`receptive_field`) and run as a copy in which every
@@ -136,7 +180,10 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
         are summed; an output without spatial axes backpropagates from its first element.
     node
         Backpropagate from this node or module (a name of the :func:`receptive_field` table,
-        e.g. ``"layer2"`` for the output of a ResNet's second stage) instead of the last one.
+        e.g. ``"layer2"`` for the output of a ResNet's second stage; :func:`node_names` lists
+        them) instead of the last one.
+    leaf_modules
+        Module classes or names not to trace into, as for :func:`receptive_field`.
 
     Returns
     -------
@@ -150,7 +197,7 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
         As :func:`receptive_field`; for a unit outside the output map or an unknown node.
     """
     shape = _check_size(input_size)
-    traced = _trace_rules(layers)
+    traced = _trace_rules(layers, leaf_modules)
     (target,), env, outputs = _measured(traced, shape, [node])
     f, y, x = env[target], outputs[target], outputs["x"]
     if unit is None:
@@ -223,7 +270,8 @@ class FieldMeasurement:
 
 
 def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[int, int],
-                  node: str | Sequence[str] | None = None) -> FieldMeasurement | list[FieldMeasurement]:
+                  node: str | Sequence[str] | None = None, *,
+                  leaf_modules: Iterable[type | str] | None = None) -> FieldMeasurement | list[FieldMeasurement]:
     """Measure size, jump and centre of the receptive field from exact gradient supports.
 
     For the output map of ``node`` (``h x w``), backpropagates through the all-ones copy of
@@ -245,6 +293,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
     node
         A name of the :func:`receptive_field` table (or a module such as ``"layer2"``, for the
         last node inside it), a list of them, or ``None`` for the last node.
+    leaf_modules
+        Module classes or names not to trace into, as for :func:`receptive_field`.
 
     Returns
     -------
@@ -259,7 +309,7 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
         as :func:`receptive_field`.
     """
     shape = _check_size(input_size)
-    traced = _trace_rules(layers)
+    traced = _trace_rules(layers, leaf_modules)
     names = [node] if node is None or isinstance(node, str) else list(node)
     targets, env, outputs = _measured(traced, shape, names)
     x = outputs["x"]
@@ -297,7 +347,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
 
 
 def gradient_support(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[int, int],
-                     unit: tuple[int, int] | str = "center", *, node: str | None = None) -> np.ndarray:
+                     unit: tuple[int, int] | str = "center", *, node: str | None = None,
+                     leaf_modules: Iterable[type | str] | None = None) -> np.ndarray:
     """Boolean mask of the input pixels with a non-zero gradient for one output unit.
 
     Computed on the all-ones copy of :func:`usage_map`: with positive weights no two paths
@@ -308,7 +359,7 @@ def gradient_support(layers: nn.Module | Iterable[nn.Module], input_size: int | 
 
     Parameters
     ----------
-    layers, input_size, node
+    layers, input_size, node, leaf_modules
         As :func:`usage_map`.
     unit
         ``"center"`` or ``(row, col)`` of the output map of the node.
@@ -320,7 +371,7 @@ def gradient_support(layers: nn.Module | Iterable[nn.Module], input_size: int | 
     """
     if unit is None:
         raise ValueError("unit must be 'center' or a pair (row, col), got None")
-    return usage_map(layers, input_size, unit, node=node) > 0
+    return usage_map(layers, input_size, unit, node=node, leaf_modules=leaf_modules) > 0
 
 
 def support_extent(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:

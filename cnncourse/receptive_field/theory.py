@@ -11,6 +11,7 @@ from torch import nn
 from cnncourse.receptive_field._field import _META_VALUE, _Field, _Many
 from cnncourse.receptive_field._graph import _check_size, _Traced, _where
 from cnncourse.receptive_field._rules import _Op, _trace_rules
+from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.table import LayerField, ReceptiveField
 
 
@@ -42,11 +43,12 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
             continue
         where = _where(traced, node, len(rows))
         if op is None:
-            raise ValueError(
+            raise ReceptiveFieldError(
                 f"receptive_field does not know {where}: it has no fixed receptive field or is "
                 "not supported (convolutions, poolings, element-wise layers, add, mul, cat, "
                 "flatten, permute, global pooling and Linear are). Pass the part of the model "
-                "before it, for example model.features, or an nn.Sequential of its layers.")
+                "before it, for example model.features, or an nn.Sequential of its layers; if it "
+                "acts on each position alone, pass its module as a leaf module (leaf_modules=[...]).")
         result = op.rule.geometry(op, fields[0] if fields else None, fields, values, where, input_size)
         env[node] = result
         if isinstance(result, _Field):
@@ -73,7 +75,8 @@ def _row(index: int, name: str, op: _Op, f: _Field) -> LayerField:
 
 
 def receptive_field(layers: nn.Module | Iterable[nn.Module],
-                    input_size: int | tuple[int, int] | None = None) -> ReceptiveField:
+                    input_size: int | tuple[int, int] | None = None, *,
+                    leaf_modules: Iterable[type | str] | None = None) -> ReceptiveField:
     """Theoretical receptive field of every node of a model (size, jump and centre, per axis).
 
     The model is traced with ``torch.fx`` and the recurrence
@@ -109,6 +112,13 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     input_size
         Optional input side or ``(height, width)``; when given, every row also records the
         ``(height, width)`` of the node's output map, and a too small input raises.
+    leaf_modules
+        Module classes (``nn.Module`` subclasses) or module names (as :func:`node_names`
+        gives them) not to trace into, as in torchvision's feature extraction: the escape
+        hatch for a module whose forward ``torch.fx`` cannot trace. Each becomes one node; a
+        leaf whose class a rule knows (a convolution, a pooling, an activation ...) keeps its
+        rule, any other is taken as element-wise: its output at each position must depend on
+        its input at that position only.
 
     Returns
     -------
@@ -119,9 +129,10 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     Raises
     ------
     TypeError
-        For ``layers`` that is not a module or a list of modules, or a malformed input size.
-    ValueError
-        When ``torch.fx`` cannot trace the model (naming the module where it failed and what to
+        For ``layers`` that is not a module or a list of modules, a malformed input size or
+        malformed ``leaf_modules``.
+    ReceptiveFieldError
+        (a ``ValueError``) When ``torch.fx`` cannot trace the model (naming the module where it failed and what to
         pass instead); for an operation without a fixed receptive field (naming the node, e.g.
         ``Linear`` on the columns of a feature map, a crop, an upsampling); for branches with
         different jumps; when ``input_size`` is not positive or so small that a window does not
@@ -135,5 +146,5 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     "Computing receptive fields of convolutional neural networks", Distill.
     """
     shape = None if input_size is None else _check_size(input_size)
-    rows, _ = _propagate(_trace_rules(layers), shape)
+    rows, _ = _propagate(_trace_rules(layers, leaf_modules), shape)
     return ReceptiveField(tuple(rows), shape)
