@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -266,6 +267,29 @@ class _Cat(_Pointwise):
         return run()
 
 
+class _Stack(_Rule):
+    """``stack``: branches meet on a new axis: the union of their fields, the rows and columns
+    moved one axis on when the new axis comes before them."""
+
+    kind = "stack"
+    functions = frozenset({"stack"})
+
+    def read_call(self, node, name, model):
+        return {"arg": node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        merged = _merge(fields, where)
+        ndim = merged.ndim + 1
+        dim = _norm_dim(op.arg, ndim, where)  # where the new axis is in the result
+        if merged.dims is None:
+            return replace(merged, ndim=ndim)
+        return replace(merged, ndim=ndim, dims=tuple((p if p < dim else p + 1) - ndim
+                                                     for p in _spatial_positions(merged)))
+
+    def count(self, op, tensors, run):  # the copy's maps may have 1 channel where others have more
+        return torch.stack(torch.broadcast_tensors(*tensors), dim=op.arg)
+
+
 class _Flatten(_Rule):
     """``flatten``: of the spatial axes, every unit sees the whole input; else axes move."""
 
@@ -438,11 +462,23 @@ class _Split(_Rule):
                              "the pieces is not a sliding window")
         return _Many(f)
 
+    def count(self, op, tensors, run):  # the copy has one channel: every piece is the whole
+        return _Pieces((tensors[0],))
+
+
+class _Pieces(tuple):
+    """The pieces of a split in the one-channel counting copy: each is the whole map (the
+    copy sums the channels, so it has fewer pieces than the model); ``torch.cat`` reads the
+    one piece, indexing gives it for any index."""
+
+    def __getitem__(self, index):
+        return tuple.__getitem__(self, 0) if isinstance(index, int) else tuple.__getitem__(self, index)
+
 
 # --------------------------------------------------------------------------- the table
 _WINDOW, _POINTWISE = _Window(), _Pointwise()
 _RULES: tuple[_Rule, ...] = (  # layer classes are tested in this order
-    _WINDOW, _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(),
+    _WINDOW, _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(), _Stack(),
     _Permute(), _Transpose(), _Reshape(), _Reduce(), _Meta(), _Getitem(), _Split(),
 )
 _FUNCTIONS: dict[str, _Rule] = {}

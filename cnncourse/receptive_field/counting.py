@@ -46,7 +46,8 @@ def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
             break
         args = fx.node.map_arg(node.args, lambda n: env[n])
         kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
-        tensors = [v for v in args if isinstance(v, torch.Tensor)]
+        tensors = [t for v in args for t in (v if isinstance(v, (list, tuple)) else (v,))
+                   if isinstance(t, torch.Tensor)]  # those of a list too (cat, stack)
         run = partial(_run, traced, node, args, kwargs)  # the node as it is
         try:
             value = run() if op is None else op.rule.count(op, tensors, run)
