@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from cnncourse import geometry
-from cnncourse._checks import check_int, check_model_input, describe
+from cnncourse._checks import check_int, check_model, check_model_input, describe
 from cnncourse.models.mlp import _check_dropout, _check_sizes
+from cnncourse.runtime import evaluating, model_device
 
 __all__ = [
     "MnistCNN",
@@ -96,8 +97,7 @@ def min_input_size(model: nn.Module, limit: int = 4096) -> int:
     ValueError
         If no side up to ``limit`` fits.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    check_model(model)
     return max(geometry.min_input_size(_window_geometries(model), limit=limit))
 
 
@@ -470,8 +470,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     dict
         Layer name -> output tensor (detached, on the CPU), in the order of ``layers``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules or name == ""]
     if missing:
@@ -480,13 +479,10 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     caught: dict[str, torch.Tensor] = {}
     handles = [modules[name].register_forward_hook(
         lambda _m, _i, out, name=name: caught.__setitem__(name, out.detach().cpu())) for name in layers]
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             model(x)
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return {name: caught[name] for name in layers}
@@ -572,8 +568,7 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
         When the input is too small for the model's convolutions and poolings (the message
         names the smallest size) or has a shape the model does not accept.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
         raise TypeError(f"input_shape must be a sequence of ints such as (1, 28, 28), got {describe(input_shape)}")
     try:
@@ -589,8 +584,7 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
         if shape[-2] < h or shape[-1] < w:
             raise ValueError(f"input_shape {shape} is too small for {type(model).__name__}: its convolutions "
                              f"and poolings need at least {h}x{w} pixels")
-    rows: list[tuple[int, LayerRow]] = []
-    order = iter(range(10**9))
+    rows: list[LayerRow] = []  # in the order the layers run
     handles = []
     for name, module in model.named_modules():
         is_leaf = next(module.children(), None) is None
@@ -601,17 +595,13 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
 
         def hook(_m, _i, out, name=name, kind=kind, own=own):
             if isinstance(out, torch.Tensor):
-                rows.append((next(order), LayerRow(name, kind, tuple(out.shape[1:]), own)))
+                rows.append(LayerRow(name, kind, tuple(out.shape[1:]), own))
 
         handles.append(module.register_forward_hook(hook))
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
-            model(torch.zeros(full, device=device))
+        with evaluating(model), torch.no_grad():
+            model(torch.zeros(full, device=model_device(model)))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
-    return ModelSummary(shape, tuple(r for _, r in sorted(rows, key=lambda t: t[0])))
+    return ModelSummary(shape, tuple(rows))

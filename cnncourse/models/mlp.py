@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import check_float, check_int, check_model_input, describe
+from cnncourse._checks import check_float, check_int, check_model, check_model_input, describe
 
 __all__ = ["MLP", "mlp_parameter_count", "count_parameters", "SkipMLP"]
 
@@ -123,6 +123,5 @@ def mlp_parameter_count(sizes: Sequence[int]) -> int:
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of parameters of a model (by default only those that require gradients)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

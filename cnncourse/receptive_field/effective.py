@@ -12,6 +12,7 @@ from torch import nn
 
 from cnncourse._checks import check_int, check_pair
 from cnncourse.receptive_field._graph import _check_size
+from cnncourse.runtime import evaluating
 
 
 # --------------------------------------------------------------------------- effective field
@@ -106,12 +107,8 @@ def effective_receptive_field(
             else:
                 x = inputs.to(device=device, dtype=torch.float32)
             x.requires_grad_(True)
-            was_training = net.training
-            net.eval()
-            try:
+            with evaluating(net):
                 y = net(x)
-            finally:
-                net.train(was_training)
             if y.ndim != 4:
                 raise ValueError(f"the model must return (N, C, h, w) feature maps, got shape {tuple(y.shape)}")
             h, w = y.shape[-2:]
