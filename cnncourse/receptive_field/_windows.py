@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnncourse._checks import check_pair
-from cnncourse.geometry import Geometry, layer_geometry, output_shape
+from cnncourse.geometry import Geometry, kernel_span, layer_geometry, output_shape
 from cnncourse.receptive_field._field import _Field
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 
@@ -35,9 +35,9 @@ def _window_sum(x: torch.Tensor, dim: int, kernel: int, stride: int, dilation: i
     """
     if kernel == 1 and stride == 1:
         return x
-    length = x.shape[dim] - dilation * (kernel - 1)  # the positions where a window can start
+    length = x.shape[dim] - kernel_span(kernel, dilation) + 1  # the positions where a window can start
     if length < 1:
-        raise ValueError(f"a window of {dilation * (kernel - 1) + 1} pixels does not fit a map of {x.shape[dim]}")
+        raise ValueError(f"a window of {kernel_span(kernel, dilation)} pixels does not fit a map of {x.shape[dim]}")
     total = None
     for t in range(kernel):
         part = x.narrow(dim, t * dilation, length)
@@ -80,7 +80,7 @@ def _count_window(op, x: torch.Tensor) -> torch.Tensor:
     pads = []
     for a in (1, 0):
         before = g.padding[a][0]
-        span = (out[a] - 1) * g.stride[a] + g.dilation[a] * (g.kernel_size[a] - 1) + 1
+        span = (out[a] - 1) * g.stride[a] + g.span[a]
         pads += [before, max(span - x.shape[-2 + a] - before, 0)]
     c = x.shape[-3]
     ones = torch.ones(c, 1, *g.kernel_size, dtype=x.dtype, device=x.device)
@@ -96,7 +96,7 @@ def _apply_window(f: _Field, g: Geometry, where: str, input_size) -> _Field:
     size, jump, start = list(f.size), list(f.jump), list(f.start)
     for a in (0, 1):
         b = order[a]
-        k = g.dilation[b] * (g.kernel_size[b] - 1) + 1
+        k = g.span[b]
         size[a] = size[a] + (k - 1) * jump[a]
         start[a] = start[a] + ((k - 1) / 2 - g.padding[b][0]) * jump[a]
         jump[a] = jump[a] * g.stride[b]

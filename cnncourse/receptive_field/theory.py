@@ -60,7 +60,7 @@ def _row(index: int, name: str, op: _Op, f: _Field) -> LayerField:
     g = op.geometry if op.kind == "window" else None
     if op.kind == "adaptive" and f.dims is not None:
         g = None
-    kernel = tuple(g.dilation[a] * (g.kernel_size[a] - 1) + 1 for a in (0, 1)) if g else (1, 1)
+    kernel = g.span if g else (1, 1)
     stride = g.stride if g else (1, 1)
     padding = tuple(g.padding[a][0] for a in (0, 1)) if g else (0, 0)
     dilation = g.dilation if g else (1, 1)

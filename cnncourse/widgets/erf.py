@@ -14,6 +14,7 @@ import traitlets
 from matplotlib.figure import Figure
 from torch import nn
 
+from cnncourse.geometry import kernel_span
 from cnncourse.plots._layout import MAX_WIDTH
 from cnncourse.receptive_field import (
     conv_stack,
@@ -242,7 +243,7 @@ class ErfExplorer(anywidget.AnyWidget):
 
     # ---- the static page
     def _random_map(self, depth: int, k: int, d: int) -> tuple[np.ndarray, nn.Sequential, int]:
-        side = input_side(1 + depth * d * (k - 1))
+        side = input_side(1 + depth * (kernel_span(k, d) - 1))  # the stack's theoretical field
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             stack = conv_stack(depth, channels=8, kernel_size=k, dilation=d)
