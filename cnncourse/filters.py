@@ -32,6 +32,7 @@ import torch
 from cnncourse import geometry
 from cnncourse._checks import as_tensor as _as_tensor
 from cnncourse._checks import check_choice, check_float, check_int, check_pair
+from cnncourse._text import text_table
 
 EDGE_MODES: tuple[str, ...] = ("zero", "crop", "extend")
 """How the border is handled: zero padding, cropping ("valid"), extension (replicate)."""
@@ -733,13 +734,8 @@ def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits
     """A nested dict ``{row: {column: number}}`` as an aligned plain-text table."""
     rows = list(table)
     cols = list(next(iter(table.values()))) if rows else []
-    width = max([len(row_title)] + [len(str(r)) for r in rows])
-    cw = [max(len(str(c)), digits + 6) for c in cols]
-    lines = [row_title.ljust(width) + "".join(f"  {c!s:>{w}}" for c, w in zip(cols, cw))]
-    for r in rows:
-        lines.append(str(r).ljust(width)
-                     + "".join(f"  {table[r][c]:>{w}.{digits}f}" for c, w in zip(cols, cw)))
-    return "\n".join(lines)
+    cells = [[row_title, *map(str, cols)]] + [[str(r), *(f"{table[r][c]:.{digits}f}" for c in cols)] for r in rows]
+    return "\n".join(text_table(cells, "<" + ">" * len(cols), min_widths=[0] + [digits + 6] * len(cols)))
 
 
 # --------------------------------------------------------------------------- gradients

@@ -20,6 +20,7 @@ from torch import nn
 
 from cnncourse import geometry
 from cnncourse._checks import check_int, check_model, check_model_input, describe
+from cnncourse._text import text_table
 from cnncourse.models.mlp import _check_dropout, _check_sizes
 from cnncourse.runtime import evaluating, model_device
 
@@ -518,13 +519,7 @@ class ModelSummary:
         lines = [("layer", "type", "output shape", "parameters"),
                  ("input", "", _fmt_shape(self.input_shape), "")]
         lines += [(r.name, r.kind, _fmt_shape(r.output_shape), f"{r.parameters:,}") for r in self.rows]
-        widths = [max(len(line[i]) for line in lines) for i in range(4)]
-        out = []
-        for j, line in enumerate(lines):
-            out.append(f"{line[0]:<{widths[0]}}  {line[1]:<{widths[1]}}  {line[2]:<{widths[2]}}  "
-                       f"{line[3]:>{widths[3]}}".rstrip())
-            if j == 0:
-                out.append("-" * len(out[0]))
+        out = text_table(lines, "<<<>", rule="line")
         out.append("-" * len(out[0]))
         out.append(f"total parameters: {self.total_parameters:,}")
         return "\n".join(out)

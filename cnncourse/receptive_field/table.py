@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from cnncourse._checks import check_pair
+from cnncourse._text import text_table
 
 
 def _square(pair: tuple | None) -> str:
@@ -192,10 +193,7 @@ class ReceptiveField(Sequence):
             if with_shape:
                 row.append("-" if r.out_shape is None else f"{r.out_shape[0]}x{r.out_shape[1]}")
             lines.append(row)
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-        fmt = "  ".join(f"{{:{'<' if i == 1 else '>'}{w}}}" for i, w in enumerate(widths))
-        out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*line) for line in lines]
+        out = text_table([header, *lines], "><" + ">" * (len(header) - 2), rule="columns")
         notes = [f"{r.index}: {r.note}" for r in self.rows if r.note]
         if notes:
             out += ["", "notes:"] + notes
