@@ -14,6 +14,7 @@ import traitlets
 from matplotlib.figure import Figure
 from torch import nn
 
+from cnncourse._checks import check_choice, check_int
 from cnncourse.geometry import kernel_span
 from cnncourse.plots._layout import MAX_WIDTH
 from cnncourse.receptive_field import (
@@ -26,7 +27,7 @@ from cnncourse.receptive_field import (
     support_extent,
     usage_map,
 )
-from cnncourse.widgets._shared import _check_choice, _check_int_range, _mnist_digits, esm
+from cnncourse.widgets._shared import _mnist_digits, esm
 from cnncourse.widgets._static import _erf_panels
 
 ERF_KERNEL_SIZES: tuple[int, ...] = (3, 5, 7)
@@ -60,7 +61,7 @@ def _prefix(layers: list[tuple[str, nn.Module]], depth: int) -> nn.Sequential:
 
 def _conv_part(model: nn.Module, name: str) -> list[tuple[str, nn.Module]]:
     if not isinstance(model, nn.Module):
-        raise ValueError(f"{name} must be an nn.Module (a CNN, or its convolutional part), "
+        raise TypeError(f"{name} must be an nn.Module (a CNN, or its convolutional part), "
                          f"got {type(model).__name__}")
     part = model.features if isinstance(getattr(model, "features", None), nn.Module) else model
     # a private CPU copy: measuring must not move or change the lesson's model
@@ -156,11 +157,11 @@ class ErfExplorer(anywidget.AnyWidget):
     def __init__(self, depth: int = 3, kernel_size: int = 3, dilation: int = 1, weights: str = "uniform",
                  trained_model: nn.Module | None = None, untrained_model: nn.Module | None = None,
                  n_digits: int = 64, seed: int = 0) -> None:
-        depth = _check_int_range(depth, "depth", 1, ERF_MAX_DEPTH)
-        _check_choice(kernel_size, "kernel_size", ERF_KERNEL_SIZES)
-        _check_choice(dilation, "dilation", ERF_DILATIONS)
-        _check_choice(weights, "weights", ("uniform", "trained"))
-        self.n_digits = _check_int_range(n_digits, "n_digits", 1, 10000)
+        depth = check_int(depth, "depth", minimum=1, maximum=ERF_MAX_DEPTH)
+        check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
+        check_choice(check_int(dilation, "dilation"), "dilation", ERF_DILATIONS)
+        check_choice(weights, "weights", ("uniform", "trained"))
+        self.n_digits = check_int(n_digits, "n_digits", minimum=1, maximum=10000)
         self.seed = int(seed)
         trained = None if trained_model is None else _conv_part(trained_model, "trained_model")
         untrained = None if untrained_model is None else _conv_part(untrained_model, "untrained_model")
@@ -171,7 +172,7 @@ class ErfExplorer(anywidget.AnyWidget):
         self._trained_layers = trained
         maps = [] if trained is None else self._trained_maps(trained, untrained)
         if weights == "trained":
-            _check_int_range(depth, "depth", 1, len(maps))
+            check_int(depth, "depth", minimum=1, maximum=len(maps))
         super().__init__(depth=depth, kernel_size=kernel_size, dilation=dilation, weights=weights,
                          trained=maps)
 
@@ -266,11 +267,11 @@ class ErfExplorer(anywidget.AnyWidget):
         dilations
             Dilations of the rows.
         """
-        _check_choice(kernel_size, "kernel_size", ERF_KERNEL_SIZES)
+        check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
         for d in depths:
-            _check_int_range(d, "depths", 1, ERF_MAX_DEPTH)
+            check_int(d, "depths", minimum=1, maximum=ERF_MAX_DEPTH)
         for d in dilations:
-            _check_choice(d, "dilations", ERF_DILATIONS)
+            check_choice(check_int(d, "dilations"), "dilations", ERF_DILATIONS)
         rows = len(dilations) + bool(self.trained)
         cols = max(len(depths), 3)
         fig, axes = plt.subplots(rows, cols, figsize=(MAX_WIDTH, 2.2 * rows), squeeze=False,
