@@ -91,9 +91,14 @@ def _fits(size: int, kernel_size: int, stride: int, before: int, after: int, dil
     return n
 
 
-def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str | tuple[int, int] = 0,
+def output_size(size: int, kernel_size: int, padding: int | str | tuple[int, int] = 0, stride: int = 1,
                 dilation: int = 1, ceil_mode: bool = False) -> int:
     """Length of the output of a convolution or pooling window along one axis.
+
+    The arguments come in the order of the formula ``floor((n + 2p - k) / s) + 1`` that the
+    lessons write (size, kernel, padding, stride): the kernel fits ``n + 2p - k + 1`` times
+    along a padded axis of length ``n + 2p``, and with stride ``s`` only every ``s``-th of
+    those positions is kept, counting the first.
 
     ``floor((size + before + after - dilation * (kernel_size - 1) - 1) / stride) + 1``, with
     ``ceil`` instead of ``floor`` under ``ceil_mode`` (and one position fewer when the last
@@ -105,11 +110,11 @@ def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str
         Input length (pixels), positive.
     kernel_size
         Taps of the window, positive.
-    stride
-        Step between window positions (pixels), positive.
     padding
         Int (each side), ``"same"``, ``"valid"`` or a pair ``(before, after)``; see
         :func:`padding_amounts`. ``"same"`` needs ``stride == 1``, as in PyTorch.
+    stride
+        Step between window positions (pixels), positive.
     dilation
         Spacing between taps, positive (1: adjacent pixels).
     ceil_mode
@@ -134,6 +139,8 @@ def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str
     26
     >>> output_size(28, 3, padding="same")
     28
+    >>> output_size(28, 5, 2, 2)  # padding 2, stride 2
+    14
     >>> output_size(7, 2, stride=2, ceil_mode=True)
     4
     """
@@ -249,7 +256,7 @@ def output_shape(geometry: Geometry, input_size: tuple[int, int]) -> tuple[int, 
     out = []
     for i, n in enumerate((h, w)):
         k, s, d, pad, ceil_mode = geometry.axis(i)
-        out.append(output_size(n, k, s, pad, d, ceil_mode))
+        out.append(output_size(n, k, padding=pad, stride=s, dilation=d, ceil_mode=ceil_mode))
     return out[0], out[1]
 
 

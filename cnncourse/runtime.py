@@ -32,6 +32,11 @@ from torch import nn
 
 from cnncourse._checks import check_int  # after the wait policy above: it imports torch
 
+__all__ = ["DEVICE_ENV", "pick_device", "seed_everything", "device_summary", "THREADS_ENV", "busy_cores",
+           "configure_threads", "CACHE_ENV", "MARGIN", "TrainingConfig", "autocast", "to_device",
+           "model_device", "evaluating", "FLOAT32", "cpu_description", "choose_config", "training_config",
+           "atomic_write"]
+
 DEVICE_ENV = "CNNCOURSE_DEVICE"
 """Environment variable that overrides the automatic device choice (``cpu``, ``cuda``, ``mps``)."""
 

@@ -23,6 +23,9 @@ from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
 
+__all__ = ["Throughput", "training_throughput", "measure_throughput", "training_flops_per_image",
+           "peak_matmul_flops"]
+
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":

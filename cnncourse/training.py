@@ -24,6 +24,9 @@ from cnncourse.runtime import atomic_write, evaluating, model_device
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import to_device as _to_device
 
+__all__ = ["Batches", "NonFiniteLossError", "EpochRecord", "History", "train_one_epoch", "Evaluation",
+           "predict", "evaluate", "save_checkpoint", "load_checkpoint", "fit"]
+
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 

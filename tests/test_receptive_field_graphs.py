@@ -86,7 +86,7 @@ def programs(draw):
                 d = getattr(layer, "dilation", 1)
                 out_c = c
             try:
-                out = tuple(output_size(n, k, s, p, d) for n in (h, w))
+                out = tuple(output_size(n, k, p, s, d) for n in (h, w))
             except ValueError:
                 continue
             span = d * (k - 1) + 1

@@ -20,6 +20,9 @@ import matplotlib.text
 import numpy as np
 from matplotlib.figure import Figure
 
+__all__ = ["MAX_WIDTH", "MIN_FONT", "columns", "panel_grid", "legend_below", "TEXT_SIZE_KEY",
+           "visible_texts", "smallest_text_px", "png_with_text_size", "record_text_size_in_png"]
+
 MAX_WIDTH = 5.4  # inches
 MIN_FONT = 10.0  # points
 

@@ -19,6 +19,10 @@ from cnncourse._checks import to_numpy
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
 from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, panel_grid
 
+__all__ = ["annotate_grid", "draw_kernel", "show_kernel", "show_kernels", "show_worked_example",
+           "show_filtering", "show_images", "show_filter_bank", "show_edge_modes", "show_response_table",
+           "direction_to_rgb", "show_gradients", "show_rgb_channels"]
+
 
 def _np(x) -> np.ndarray:
     arr = to_numpy(x).astype(float)

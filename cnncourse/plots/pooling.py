@@ -17,6 +17,8 @@ from cnncourse.plots._layout import MAX_WIDTH, legend_below
 from cnncourse.plots.filters import _imshow_signed, _np, _plain, annotate_grid
 from cnncourse.pooling import pool2d
 
+__all__ = ["show_pooling", "show_pooled_maps", "show_shift_grid", "show_unchanged_fractions"]
+
 _WINDOW_COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:cyan")
 
 

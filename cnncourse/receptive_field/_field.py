@@ -9,6 +9,8 @@ from cnncourse._checks import check_int
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.table import _square
 
+__all__: list[str] = []
+
 
 @dataclass(frozen=True)
 class _Field:

@@ -14,6 +14,8 @@ from torch import nn
 from cnncourse._checks import check_pair
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 
+__all__ = ["flatten_layers"]
+
 
 def _check_size(input_size, name: str = "input_size") -> tuple[int, int]:
     try:

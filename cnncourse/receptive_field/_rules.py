@@ -24,6 +24,8 @@ from cnncourse.receptive_field._graph import _call_name, _param, _trace, _Traced
 from cnncourse.receptive_field._windows import _apply_window, _count_window, _window_attrs
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 
+__all__: list[str] = []
+
 
 @dataclass
 class _Op:

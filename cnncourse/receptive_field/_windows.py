@@ -16,6 +16,8 @@ from cnncourse.geometry import Geometry, kernel_span, layer_geometry, output_sha
 from cnncourse.receptive_field._field import _Field
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 
+__all__: list[str] = []
+
 
 def _window_attrs(layer: nn.Module, module: nn.Module | None = None) -> dict:
     settings = {"kernel_size": layer.kernel_size, "stride": layer.stride, "padding": layer.padding,

@@ -20,6 +20,9 @@ from cnncourse.receptive_field._rules import _trace_rules
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.theory import _propagate
 
+__all__ = ["node_names", "usage_map", "FieldMeasurement", "measure_field", "gradient_support",
+           "support_extent"]
+
 
 # --------------------------------------------------------------------------- counting paths
 def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:

@@ -14,6 +14,8 @@ from cnncourse._checks import check_int, check_pair
 from cnncourse.receptive_field._graph import _check_size
 from cnncourse.runtime import evaluating
 
+__all__ = ["effective_receptive_field", "conv_stack"]
+
 
 # --------------------------------------------------------------------------- effective field
 def _first_conv_channels(model: nn.Module) -> int | None:

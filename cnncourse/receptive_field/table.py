@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from cnncourse._checks import check_pair
 from cnncourse._text import text_table
 
+__all__ = ["LayerField", "ReceptiveField"]
+
 
 def _square(pair: tuple | None) -> str:
     """``(3, 3)`` -> ``"3"``, ``(3, 5)`` -> ``"3x5"``; floats with one decimal if needed."""

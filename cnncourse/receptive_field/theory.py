@@ -14,6 +14,8 @@ from cnncourse.receptive_field._rules import _Op, _trace_rules
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.table import LayerField, ReceptiveField
 
+__all__ = ["receptive_field"]
+
 
 def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[list, dict]:
     """Run the recurrence over the traced graph (only the ``needed`` nodes, if given);

@@ -11,6 +11,9 @@ import torch
 from cnncourse._checks import check_choice, check_int
 from cnncourse.filters import KERNELS, as_tensor
 
+__all__ = ["PHOTO_NAMES", "IMAGE_NAMES", "CUSTOM", "load_image", "named_kernels", "esm", "image_state",
+           "image_choices", "state_image"]
+
 PHOTO_NAMES: tuple[str, ...] = ("camera", "coins", "moon", "checkerboard")
 """Greyscale photographs of ``skimage.data`` offered by the explorers."""
 

@@ -12,6 +12,8 @@ from matplotlib.patches import Rectangle
 from cnncourse.plots._layout import MIN_FONT
 from cnncourse.plots.filters import _fmt, _imshow_signed, _plain, annotate_grid, draw_kernel
 
+__all__: list[str] = []
+
 
 def _kernel_panels(axes, padded: np.ndarray, off: int, shape: tuple[int, int], kernel: np.ndarray,
                    output: np.ndarray, row: int, col: int, edge: str) -> float:

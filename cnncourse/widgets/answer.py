@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = ["KINDS", "canonical", "AnswerBox", "answer_box"]
+
 KINDS = ("number", "list", "choice", "set")
 """What an answer box asks for: one number, a short list of numbers, one option, a set of options."""
 

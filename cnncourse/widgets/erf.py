@@ -30,6 +30,9 @@ from cnncourse.receptive_field import (
 from cnncourse.widgets._shared import _mnist_digits, esm
 from cnncourse.widgets._static import _erf_panels
 
+__all__ = ["ERF_KERNEL_SIZES", "ERF_DILATIONS", "ERF_MAX_DEPTH", "ERF_MAX_SIDE", "input_side",
+           "uniform_stack", "ErfExplorer"]
+
 ERF_KERNEL_SIZES: tuple[int, ...] = (3, 5, 7)
 """Kernel sizes the ERF explorer offers."""
 ERF_DILATIONS: tuple[int, ...] = (1, 2, 3)

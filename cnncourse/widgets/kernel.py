@@ -23,6 +23,8 @@ from cnncourse.widgets._shared import (
 )
 from cnncourse.widgets._static import _kernel_panels
 
+__all__ = ["KernelExplorer"]
+
 
 class KernelExplorer(anywidget.AnyWidget):
     """Slide a 3x3 kernel over an image and read one sum of products (lesson 5).

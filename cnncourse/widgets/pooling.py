@@ -17,6 +17,8 @@ from cnncourse.pooling import POOL_MODES, pool2d, shift
 from cnncourse.widgets._shared import esm, image_choices, state_image
 from cnncourse.widgets._static import _DIRECTIONS, _pooling_panels
 
+__all__ = ["PoolingExplorer"]
+
 
 def _pool_state(image: torch.Tensor, window: int, stride: int, mode: str, direction: str,
                 shifted: bool) -> dict:
