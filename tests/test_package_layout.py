@@ -3,7 +3,6 @@ exports (``__all__``), and no module imports a private name of another module.""
 
 from __future__ import annotations
 
-import ast
 import importlib
 from pathlib import Path
 
