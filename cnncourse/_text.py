@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["text_table"]
+__all__ = ["text_table", "pair_text"]
 
 
 def text_table(rows: Sequence[Sequence[str]], align: str, *, min_widths: Sequence[int] = (),
@@ -45,3 +45,13 @@ def text_table(rows: Sequence[Sequence[str]], align: str, *, min_widths: Sequenc
     elif rule is not None:
         raise ValueError(f"rule must be None, 'columns' or 'line', got {rule!r}")
     return out + [line(row) for row in rows[1:]]
+
+
+def pair_text(pair: tuple | None) -> str:
+    """``(3, 3)`` -> ``"3"``, ``(3, 5)`` -> ``"3x5"``; floats with one decimal if needed."""
+    if pair is None:
+        return "-"
+
+    def fmt(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+    return fmt(pair[0]) if pair[0] == pair[1] else f"{fmt(pair[0])}x{fmt(pair[1])}"

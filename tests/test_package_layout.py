@@ -3,6 +3,7 @@ exports (``__all__``), and no module imports a private name of another module.""
 
 from __future__ import annotations
 
+import ast
 import importlib
 from pathlib import Path
 
@@ -23,3 +24,15 @@ def test_every_module_defines_all_and_its_names_exist(path):
     assert hasattr(module, "__all__"), f"{_name(path)} has no __all__"
     missing = [n for n in module.__all__ if not hasattr(module, n)]
     assert not missing, f"{_name(path)}.__all__ names {missing}, which it does not define"
+
+
+def test_no_module_imports_a_private_name_of_another():
+    """A name with a leading underscore is its module's own business: what two modules share
+    has a public name (in a private module, such as plots._layout, if it is not for users)."""
+    found = []
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cnncourse"):
+                found += [f"{_name(path)}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and a.name != "__all__"]
+    assert not found, "private names imported across modules:\n" + "\n".join(found)

@@ -21,7 +21,7 @@ from torch import nn
 from cnncourse import geometry
 from cnncourse._checks import check_int, check_model, check_model_input, describe
 from cnncourse._text import text_table
-from cnncourse.models.mlp import _check_dropout, _check_sizes
+from cnncourse.models.mlp import check_dropout, check_sizes
 from cnncourse.runtime import evaluating, model_device
 
 __all__ = [
@@ -235,9 +235,9 @@ class ConvNet(nn.Module):
         head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
         if hidden:
             head.update(fc1=nn.Linear(self.flat_features, hidden), relu=nn.ReLU(),
-                        dropout=nn.Dropout(_check_dropout(dropout)), fc2=nn.Linear(hidden, n_classes))
+                        dropout=nn.Dropout(check_dropout(dropout)), fc2=nn.Linear(hidden, n_classes))
         else:
-            head.update(dropout=nn.Dropout(_check_dropout(dropout)), fc=nn.Linear(self.flat_features, n_classes))
+            head.update(dropout=nn.Dropout(check_dropout(dropout)), fc=nn.Linear(self.flat_features, n_classes))
         self.classifier = nn.Sequential(head)
         self.smallest_input = min_input_size(self.features)
 
@@ -377,7 +377,7 @@ class ResidualCNN(nn.Module):
     def __init__(self, channels: Sequence[int] = (16, 32), hidden: int = 128, image_size: int = 28,
                  n_classes: int = 10) -> None:
         super().__init__()
-        c1, c2 = _check_sizes(channels, "channels")
+        c1, c2 = check_sizes(channels, "channels")
         hidden = check_int(hidden, "hidden", minimum=0)
         image_size = check_int(image_size, "image_size", minimum=1)
         n_classes = check_int(n_classes, "n_classes", minimum=1)
@@ -429,9 +429,9 @@ class MnistCNN(nn.Module):
     def __init__(self, channels: Sequence[int] = (24, 32), kernel_sizes: Sequence[int] = (5, 3),
                  hidden: int = 256, dropout: float = 0.0, image_size: int = 28, n_classes: int = 10) -> None:
         super().__init__()
-        c1, c2 = _check_sizes(channels, "channels")
-        k1, k2 = _check_sizes(kernel_sizes, "kernel_sizes")
-        _check_sizes((hidden, n_classes), "hidden and n_classes")
+        c1, c2 = check_sizes(channels, "channels")
+        k1, k2 = check_sizes(kernel_sizes, "kernel_sizes")
+        check_sizes((hidden, n_classes), "hidden and n_classes")
         self.image_size = check_int(image_size, "image_size", minimum=1)
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, k1), nn.MaxPool2d(2), nn.ReLU(),
@@ -442,7 +442,7 @@ class MnistCNN(nn.Module):
             raise _too_small(image_size, min_input_size(self.features), f"kernels {k1}, {k2} and two 2x2 pools")
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(c2 * side[0] * side[1], hidden), nn.ReLU(),
-            nn.Dropout(_check_dropout(dropout)), nn.Linear(hidden, n_classes),
+            nn.Dropout(check_dropout(dropout)), nn.Linear(hidden, n_classes),
         )
         self.smallest_input = min_input_size(self.features)
 

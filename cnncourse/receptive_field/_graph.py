@@ -14,10 +14,11 @@ from torch import nn
 from cnncourse._checks import check_pair
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 
-__all__ = ["flatten_layers"]
+__all__ = ["check_size", "flatten_layers", "Traced", "param_value", "call_name", "trace_model",
+           "describe_node"]
 
 
-def _check_size(input_size, name: str = "input_size") -> tuple[int, int]:
+def check_size(input_size, name: str = "input_size") -> tuple[int, int]:
     try:
         return check_pair(input_size, name, minimum=1)
     except TypeError:
@@ -132,7 +133,7 @@ def _as_model(layers, leaf_classes: tuple[type, ...] = ()) -> nn.Module:
 
 
 @dataclass
-class _Traced:
+class Traced:
     model: nn.Module
     nodes: list
     ops: dict
@@ -140,7 +141,7 @@ class _Traced:
     leaves: frozenset = frozenset()  # the modules traced as leaves at the caller's request
 
 
-def _param(model: nn.Module, node) -> torch.Tensor | None:
+def param_value(model: nn.Module, node) -> torch.Tensor | None:
     if getattr(node, "op", None) != "get_attr":
         return None
     value = model
@@ -149,7 +150,7 @@ def _param(model: nn.Module, node) -> torch.Tensor | None:
     return value if isinstance(value, torch.Tensor) else None
 
 
-def _call_name(node) -> str:
+def call_name(node) -> str:
     """The name of a called function or method (``"add"``, ``"flatten"``, ``"getitem"``)."""
     return node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
 
@@ -164,7 +165,7 @@ def _node_name(node, counts: dict) -> str:
     return f"{scope}.{node.name}" if scope else node.name
 
 
-def _trace(layers, classify, leaf_modules=None) -> _Traced:
+def trace_model(layers, classify, leaf_modules=None) -> Traced:
     """Trace ``layers``, not into the ``leaf_modules``; ``classify(node, model, modules,
     leaves)`` says what each node does (the rules)."""
     leaf_classes, leaf_names = _check_leaves(leaf_modules)
@@ -193,16 +194,16 @@ def _trace(layers, classify, leaf_modules=None) -> _Traced:
     for node in nodes:
         ops[node] = classify(node, model, modules, leaves)
         names[node] = _node_name(node, counts) if node.op not in ("placeholder", "output") else node.name
-    return _Traced(model, nodes, ops, names, leaves)
+    return Traced(model, nodes, ops, names, leaves)
 
 
-def _where(traced: _Traced, node, index: int | None = None) -> str:
+def describe_node(traced: Traced, node, index: int | None = None) -> str:
     op = traced.ops.get(node)
     if op is not None:
         label = op.label
     elif node.op == "call_module":
         label = type(traced.model.get_submodule(node.target)).__name__
     else:
-        label = _call_name(node)
+        label = call_name(node)
     at = f"layer {index} " if index is not None else ""
     return f"{at}({label}, node {traced.names[node]!r})"

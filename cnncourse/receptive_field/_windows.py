@@ -1,6 +1,6 @@
 """Sliding windows (convolutions and poolings), the heart of both computations: the settings
-read from a layer (:func:`_window_attrs`), the step of the recurrence of size, jump and centre
-(:func:`_apply_window`) and the window sum of the all-ones counting copy (:func:`_count_window`)."""
+read from a layer (:func:`window_attrs`), the step of the recurrence of size, jump and centre
+(:func:`apply_window`) and the window sum of the all-ones counting copy (:func:`count_window`)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from torch import nn
 
 from cnncourse._checks import check_pair
 from cnncourse.geometry import Geometry, kernel_span, layer_geometry, output_shape
-from cnncourse.receptive_field._field import _Field
+from cnncourse.receptive_field._field import Field
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 
-__all__: list[str] = []
+__all__ = ["window_attrs", "count_window", "apply_window"]
 
 
-def _window_attrs(layer: nn.Module, module: nn.Module | None = None) -> dict:
+def window_attrs(layer: nn.Module, module: nn.Module | None = None) -> dict:
     settings = {"kernel_size": layer.kernel_size, "stride": layer.stride, "padding": layer.padding,
                 "dilation": getattr(layer, "dilation", 1), "ceil_mode": getattr(layer, "ceil_mode", False),
                 "padding_mode": getattr(layer, "padding_mode", "zeros")}
@@ -48,7 +48,7 @@ def _window_sum(x: torch.Tensor, dim: int, kernel: int, stride: int, dilation: i
     return total
 
 
-def _count_window(op, x: torch.Tensor) -> torch.Tensor:
+def count_window(op, x: torch.Tensor) -> torch.Tensor:
     """The window of ``op`` (a window rule's node) in the all-ones copy: a sum over the window."""
     w = op.window
     if op.conv:  # every weight 1, one channel: sum the channels, then a window sum
@@ -89,7 +89,7 @@ def _count_window(op, x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(F.pad(x, pads), ones, None, g.stride, 0, g.dilation, groups=c)
 
 
-def _apply_window(f: _Field, g: Geometry, where: str, input_size) -> _Field:
+def apply_window(f: Field, g: Geometry, where: str, input_size) -> Field:
     """Slide the window of geometry ``g`` over the rows and columns of ``f``: the recurrence."""
     if set(f.dims) != {-2, -1}:
         raise ReceptiveFieldError(f"{where} slides over the last two axes, but the feature map's rows and "

@@ -14,18 +14,18 @@ import torch.fx as fx
 from torch import nn
 
 from cnncourse._checks import check_pair
-from cnncourse.receptive_field._field import _Field, _spatial_positions
-from cnncourse.receptive_field._graph import _check_size, _param, _Traced, _where
-from cnncourse.receptive_field._rules import _trace_rules
+from cnncourse.receptive_field._field import Field, spatial_positions
+from cnncourse.receptive_field._graph import Traced, check_size, describe_node, param_value
+from cnncourse.receptive_field._rules import trace_rules
 from cnncourse.receptive_field.errors import ReceptiveFieldError
-from cnncourse.receptive_field.theory import _propagate
+from cnncourse.receptive_field.theory import propagate
 
 __all__ = ["node_names", "usage_map", "FieldMeasurement", "measure_field", "gradient_support",
            "support_extent"]
 
 
 # --------------------------------------------------------------------------- counting paths
-def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
+def _count_forward(traced: Traced, x: torch.Tensor, keep: set) -> dict:
     """The all-ones, one-channel, linear copy of the traced model run on ``x``, as far as the
     nodes in ``keep`` need."""
     env: dict = {}
@@ -41,7 +41,7 @@ def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
             seen_input = True
             continue
         if node.op == "get_attr":
-            value = _param(traced.model, node)
+            value = param_value(traced.model, node)
             env[node] = (torch.ones_like(value, dtype=x.dtype, device=x.device)
                          if value is not None and value.is_floating_point() else value)
             continue
@@ -55,14 +55,14 @@ def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
         try:
             value = run() if op is None else op.rule.count(op, tensors, run)
         except (RuntimeError, ValueError) as exc:
-            raise ReceptiveFieldError(f"the counting copy cannot run {_where(traced, node)}: {exc}") from None
+            raise ReceptiveFieldError(f"the counting copy cannot run {describe_node(traced, node)}: {exc}") from None
         env[node] = value
         if node in keep:
             out[node] = value
     return out
 
 
-def _run(traced: _Traced, node, args, kwargs):
+def _run(traced: Traced, node, args, kwargs):
     if node.op == "call_module":
         return traced.model.get_submodule(node.target)(*args, **kwargs)
     if node.op == "call_method":
@@ -80,7 +80,7 @@ def _ancestors(nodes) -> set:
     return seen
 
 
-def _computing(traced: _Traced) -> list:
+def _computing(traced: Traced) -> list:
     """The nodes that compute something: no input, output, constant or size lookup."""
     return [n for n in traced.nodes if n.op not in ("placeholder", "output", "get_attr")
             and not (traced.ops[n] is not None and traced.ops[n].kind == "meta")]
@@ -118,11 +118,11 @@ def node_names(layers: nn.Module | Iterable[nn.Module], leaf_modules: Iterable[t
     ReceptiveFieldError
         When ``torch.fx`` cannot trace the model.
     """
-    traced = _trace_rules(layers, leaf_modules)
+    traced = trace_rules(layers, leaf_modules)
     return [traced.names[n] for n in _computing(traced)]
 
 
-def _find_node(traced: _Traced, name: str | None):
+def _find_node(traced: Traced, name: str | None):
     """The node called ``name``, or the last computing node inside the module ``name``."""
     computing = _computing(traced)
     if name is None:
@@ -142,12 +142,12 @@ def _find_node(traced: _Traced, name: str | None):
                      "(node_names(model) lists every name)")
 
 
-def _measured(traced: _Traced, shape, names: list) -> tuple[list, dict, dict]:
+def _measured(traced: Traced, shape, names: list) -> tuple[list, dict, dict]:
     """Propagate the theory as far as the named nodes need; run the counting copy on them."""
     targets = [_find_node(traced, name) for name in names]
-    _, env = _propagate(traced, shape, _ancestors(targets))
+    _, env = propagate(traced, shape, _ancestors(targets))
     for t in targets:
-        if not isinstance(env.get(t), _Field):
+        if not isinstance(env.get(t), Field):
             raise ReceptiveFieldError(f"node {traced.names[t]!r} does not depend on the input pixels")
     x = torch.ones(1, 1, *shape, dtype=torch.float64, requires_grad=True)
     return targets, env, {"x": x, **{t: y for t, y in _count_forward(traced, x, set(targets)).items()}}
@@ -200,8 +200,8 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
     ValueError
         As :func:`receptive_field`; for a unit outside the output map or an unknown node.
     """
-    shape = _check_size(input_size)
-    traced = _trace_rules(layers, leaf_modules)
+    shape = check_size(input_size)
+    traced = trace_rules(layers, leaf_modules)
     (target,), env, outputs = _measured(traced, shape, [node])
     f, y, x = env[target], outputs[target], outputs["x"]
     if unit is None:
@@ -220,20 +220,20 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
     return _input_gradient(scalar, x)
 
 
-def _map_shape(y: torch.Tensor, f: _Field) -> tuple[int, int]:
-    pos = _spatial_positions(f)
+def _map_shape(y: torch.Tensor, f: Field) -> tuple[int, int]:
+    pos = spatial_positions(f)
     h, w = y.shape[pos[0]], y.shape[pos[1]]
     if (h, w) != f.shape:  # guard: the copy must have the geometry that the theory computed
         raise RuntimeError(f"internal error: the counting copy gives a {h}x{w} map, the theory {f.shape}")
     return h, w
 
 
-def _unit_value(y: torch.Tensor, f: _Field, unit) -> torch.Tensor:
+def _unit_value(y: torch.Tensor, f: Field, unit) -> torch.Tensor:
     h, w = _map_shape(y, f)
     i, j = check_pair(unit, "unit")
     if not (0 <= i < h and 0 <= j < w):
         raise ValueError(f"unit {unit!r} is outside the {h}x{w} output map")
-    pos = _spatial_positions(f)
+    pos = spatial_positions(f)
     index: list = [slice(None)] * y.ndim  # the unit: all its channels, first example
     index[0], index[pos[0]], index[pos[1]] = 0, i, j
     return y[tuple(index)].sum()
@@ -312,8 +312,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
         ``input_size``), when a map is smaller than 2x2 (no neighbour to measure a jump), or
         as :func:`receptive_field`.
     """
-    shape = _check_size(input_size)
-    traced = _trace_rules(layers, leaf_modules)
+    shape = check_size(input_size)
+    traced = trace_rules(layers, leaf_modules)
     names = [node] if node is None or isinstance(node, str) else list(node)
     targets, env, outputs = _measured(traced, shape, names)
     x = outputs["x"]

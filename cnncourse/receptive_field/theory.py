@@ -8,16 +8,16 @@ from collections.abc import Iterable
 import torch.fx as fx
 from torch import nn
 
-from cnncourse.receptive_field._field import _META_VALUE, _Field, _Many
-from cnncourse.receptive_field._graph import _check_size, _Traced, _where
-from cnncourse.receptive_field._rules import _Op, _trace_rules
+from cnncourse.receptive_field._field import META_VALUE, Field, Many
+from cnncourse.receptive_field._graph import Traced, check_size, describe_node
+from cnncourse.receptive_field._rules import Op, trace_rules
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.table import LayerField, ReceptiveField
 
-__all__ = ["receptive_field"]
+__all__ = ["propagate", "receptive_field"]
 
 
-def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[list, dict]:
+def propagate(traced: Traced, input_size, needed: set | None = None) -> tuple[list, dict]:
     """Run the recurrence over the traced graph (only the ``needed`` nodes, if given);
     return the table rows and the node states."""
     env: dict = {}
@@ -29,7 +29,7 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
         op = traced.ops[node]
         if node.op == "placeholder":
             if not seen_input:
-                env[node] = _Field(4, (-2, -1), (1, 1), (1, 1), (0.0, 0.0), shape=input_size)
+                env[node] = Field(4, (-2, -1), (1, 1), (1, 1), (0.0, 0.0), shape=input_size)
                 seen_input = True
             else:
                 env[node] = None
@@ -39,11 +39,11 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
         values = []
         fx.node.map_arg((node.args, node.kwargs), lambda n, acc=values: acc.append(env[n]))
         # the pieces of a chunk/split (a tuple passed on whole, as to cat) have the field of the whole
-        fields = [v.field if isinstance(v, _Many) else v for v in values if isinstance(v, (_Field, _Many))]
+        fields = [v.field if isinstance(v, Many) else v for v in values if isinstance(v, (Field, Many))]
         if node.op == "get_attr" or not fields:
-            env[node] = _META_VALUE if any(v is _META_VALUE for v in values) else None
+            env[node] = META_VALUE if any(v is META_VALUE for v in values) else None
             continue
-        where = _where(traced, node, len(rows))
+        where = describe_node(traced, node, len(rows))
         if op is None:
             raise ReceptiveFieldError(
                 f"receptive_field does not know {where}: it has no fixed receptive field or is "
@@ -53,12 +53,12 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
                 "acts on each position alone, pass its module as a leaf module (leaf_modules=[...]).")
         result = op.rule.geometry(op, fields[0] if fields else None, fields, values, where, input_size)
         env[node] = result
-        if isinstance(result, _Field):
+        if isinstance(result, Field):
             rows.append(_row(len(rows), traced.names[node], op, result))
     return rows, env
 
 
-def _row(index: int, name: str, op: _Op, f: _Field) -> LayerField:
+def _row(index: int, name: str, op: Op, f: Field) -> LayerField:
     g = op.geometry if op.kind == "window" else None
     if op.kind == "adaptive" and f.dims is not None:
         g = None
@@ -147,6 +147,6 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     DenseNet and ConvNeXt in the tests. Recurrence: Araujo, Norris and Sim (2019),
     "Computing receptive fields of convolutional neural networks", Distill.
     """
-    shape = None if input_size is None else _check_size(input_size)
-    rows, _ = _propagate(_trace_rules(layers, leaf_modules), shape)
+    shape = None if input_size is None else check_size(input_size)
+    rows, _ = propagate(trace_rules(layers, leaf_modules), shape)
     return ReceptiveField(tuple(rows), shape)

@@ -11,8 +11,8 @@ import torch
 from cnncourse._checks import check_choice, check_int
 from cnncourse.filters import KERNELS, as_tensor
 
-__all__ = ["PHOTO_NAMES", "IMAGE_NAMES", "CUSTOM", "load_image", "named_kernels", "esm", "image_state",
-           "image_choices", "state_image"]
+__all__ = ["PHOTO_NAMES", "IMAGE_NAMES", "CUSTOM", "mnist_digits", "load_image", "named_kernels", "esm",
+           "image_state", "image_choices", "state_image"]
 
 PHOTO_NAMES: tuple[str, ...] = ("camera", "coins", "moon", "checkerboard")
 """Greyscale photographs of ``skimage.data`` offered by the explorers."""
@@ -29,7 +29,7 @@ _OWN_IMAGE = "your image"
 
 # --------------------------------------------------------------------------- shared helpers
 @lru_cache(maxsize=4)
-def _mnist_digits(split: str = "test") -> torch.Tensor:
+def mnist_digits(split: str = "test") -> torch.Tensor:
     from cnncourse.data import load_mnist
 
     return load_mnist(split)[0]
@@ -75,7 +75,7 @@ def load_image(name: str, digit_index: int = 0, size: int = 48) -> torch.Tensor:
     check_choice(name, "image", IMAGE_NAMES)
     if name == "digit":
         index = check_int(digit_index, "digit_index", minimum=0, maximum=9999)
-        return _mnist_digits("test")[index].float()
+        return mnist_digits("test")[index].float()
     return _photo(name, check_int(size, "size", minimum=8, maximum=128)).clone()
 
 

@@ -27,8 +27,8 @@ from cnncourse.receptive_field import (
     support_extent,
     usage_map,
 )
-from cnncourse.widgets._shared import _mnist_digits, esm
-from cnncourse.widgets._static import _erf_panels
+from cnncourse.widgets._shared import esm, mnist_digits
+from cnncourse.widgets._static import erf_panels
 
 __all__ = ["ERF_KERNEL_SIZES", "ERF_DILATIONS", "ERF_MAX_DEPTH", "ERF_MAX_SIDE", "input_side",
            "uniform_stack", "ErfExplorer"]
@@ -88,7 +88,7 @@ def _conv_part(model: nn.Module, name: str) -> list[tuple[str, nn.Module]]:
 def _digit_batch(n: int) -> torch.Tensor:
     from cnncourse.data import standardize
 
-    return standardize(_mnist_digits("test")[:n])
+    return standardize(mnist_digits("test")[:n])
 
 
 def uniform_stack(depth: int, kernel_size: int, dilation: int) -> nn.Sequential:
@@ -286,7 +286,7 @@ class ErfExplorer(anywidget.AnyWidget):
                 box = rf.bounds(tuple((n - 1) // 2 for n in rf.out_shape))
                 support_box = support_extent(gradient_support(stack, side))
                 title = f"depth {depth}, dilation {dil}\nfield {rf.size[0]}, radius {fit_gaussian(erf).radius:.1f}"
-                _erf_panels([ax], {title: erf}, box, support_box, profile=False)
+                erf_panels([ax], {title: erf}, box, support_box, profile=False)
             for ax in ax_row[len(depths):]:
                 ax.axis("off")
         if self.trained:
@@ -301,7 +301,7 @@ class ErfExplorer(anywidget.AnyWidget):
                 maps[f"before training:\nradius {fit_gaussian(before).radius:.1f}"] = before
             maps[f"trained:\nradius {fit_gaussian(erf).radius:.1f} px"] = erf
             ax_row = axes[-1]
-            _erf_panels(list(ax_row[:len(maps) + 1]), maps, box, support_extent(gradient_support(stack, side)))
+            erf_panels(list(ax_row[:len(maps) + 1]), maps, box, support_extent(gradient_support(stack, side)))
             for ax in ax_row[len(maps) + 1:]:
                 ax.axis("off")
         plt.close(fig)  # returned, not left open: the notebook shows it once

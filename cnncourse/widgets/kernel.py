@@ -21,7 +21,7 @@ from cnncourse.widgets._shared import (
     named_kernels,
     state_image,
 )
-from cnncourse.widgets._static import _kernel_panels
+from cnncourse.widgets._static import kernel_panels
 
 __all__ = ["KernelExplorer"]
 
@@ -185,7 +185,7 @@ class KernelExplorer(anywidget.AnyWidget):
             padded = pad(img, off, edge).numpy()
             r = min(self.row, out.shape[0] - 1)
             c = min(self.col, out.shape[1] - 1)
-            _kernel_panels(ax_row, padded, off, tuple(img.shape), k, out, r, c, edge)
+            kernel_panels(ax_row, padded, off, tuple(img.shape), k, out, r, c, edge)
             ax_row[0].set_title(f"{name}\n{ax_row[0].get_title()}", fontsize=MIN_FONT)
         plt.close(fig)  # returned, not left open: the notebook shows it once
         return fig

@@ -15,14 +15,14 @@ from cnncourse._checks import check_choice, check_int
 from cnncourse.plots._layout import MAX_WIDTH
 from cnncourse.pooling import POOL_MODES, pool2d, shift
 from cnncourse.widgets._shared import esm, image_choices, state_image
-from cnncourse.widgets._static import _DIRECTIONS, _pooling_panels
+from cnncourse.widgets._static import POOL_DIRECTIONS, pooling_panels
 
 __all__ = ["PoolingExplorer"]
 
 
 def _pool_state(image: torch.Tensor, window: int, stride: int, mode: str, direction: str,
                 shifted: bool) -> dict:
-    dy, dx = _DIRECTIONS[direction]
+    dy, dx = POOL_DIRECTIONS[direction]
     moved = shift(image, dy, dx)
     before = pool2d(image, window, stride, mode)
     after = pool2d(moved, window, stride, mode)
@@ -85,7 +85,7 @@ class PoolingExplorer(anywidget.AnyWidget):
         window = check_int(window, "window", minimum=1, maximum=6)
         stride = check_int(stride, "stride", minimum=1, maximum=6)
         check_choice(mode, "mode", POOL_MODES)
-        check_choice(direction, "direction", tuple(_DIRECTIONS))
+        check_choice(direction, "direction", tuple(POOL_DIRECTIONS))
         if not isinstance(shifted, bool):
             raise TypeError(f"shifted must be True or False, got {shifted!r}")
         side = min(images[first]["rows"], images[first]["cols"])
@@ -151,7 +151,7 @@ class PoolingExplorer(anywidget.AnyWidget):
         for ax_row, w in zip(axes.T, windows):
             w = check_int(w, "window", minimum=1, maximum=6)
             s = _pool_state(self.image_tensor, w, w, "max", self.direction, False)
-            _pooling_panels(ax_row, s["shown"].numpy(), s["pooled"].numpy(), s["changed"], w, w,
+            pooling_panels(ax_row, s["shown"].numpy(), s["pooled"].numpy(), s["changed"], w, w,
                             "max", "input")
         plt.close(fig)  # returned, not left open: the notebook shows it once
         return fig
