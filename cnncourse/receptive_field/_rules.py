@@ -65,7 +65,7 @@ class _Rule:
     def read_call(self, node, name: str, model: nn.Module) -> dict | None:
         return {}
 
-    def geometry(self, op: Op, f: Field | None, fields: list, values: list, where: str, input_size):
+    def geometry(self, op: Op, f: Field, fields: list, values: list, where: str, input_size):
         raise NotImplementedError(f"{self.kind} nodes are read by the theory itself")
 
     def count(self, op: Op, tensors: list, run):
@@ -266,7 +266,7 @@ class _Cat(_Pointwise):
         return {"arg": node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)}
 
     def geometry(self, op, f, fields, values, where, input_size):
-        if f.dims is not None and len(fields) >= 1:
+        if f.dims is not None:
             dim = norm_dim(op.arg, f.ndim, where)
             if dim in spatial_positions(f):
                 raise ReceptiveFieldError(f"{where} concatenates along a spatial axis: the units of the "

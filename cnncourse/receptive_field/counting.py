@@ -150,7 +150,7 @@ def _measured(traced: Traced, shape, names: list) -> tuple[list, dict, dict]:
         if not isinstance(env.get(t), Field):
             raise ReceptiveFieldError(f"node {traced.names[t]!r} does not depend on the input pixels")
     x = torch.ones(1, 1, *shape, dtype=torch.float64, requires_grad=True)
-    return targets, env, {"x": x, **{t: y for t, y in _count_forward(traced, x, set(targets)).items()}}
+    return targets, env, {"x": x, **_count_forward(traced, x, set(targets))}
 
 
 def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[int, int],

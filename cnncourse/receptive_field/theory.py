@@ -47,11 +47,11 @@ def propagate(traced: Traced, input_size, needed: set | None = None) -> tuple[li
         if op is None:
             raise ReceptiveFieldError(
                 f"receptive_field does not know {where}: it has no fixed receptive field or is "
-                "not supported (convolutions, poolings, element-wise layers, add, mul, cat, "
+                "not supported (convolutions, poolings, element-wise layers, add, mul, cat, stack, "
                 "flatten, permute, global pooling and Linear are). Pass the part of the model "
                 "before it, for example model.features, or an nn.Sequential of its layers; if it "
                 "acts on each position alone, pass its module as a leaf module (leaf_modules=[...]).")
-        result = op.rule.geometry(op, fields[0] if fields else None, fields, values, where, input_size)
+        result = op.rule.geometry(op, fields[0], fields, values, where, input_size)
         env[node] = result
         if isinstance(result, Field):
             rows.append(_row(len(rows), traced.names[node], op, result))
