@@ -51,3 +51,12 @@ def test_every_top_level_module_is_on_a_floor_of_the_import_contract():
     children = {p.stem if p.is_file() else p.name for p in ROOT.iterdir()
                 if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
     assert children - named == set(), f"modules on no floor: {sorted(children - named)}"
+
+
+def test_the_documents_pyproject_points_at_exist():
+    import re
+
+    text = (ROOT.parent / "pyproject.toml").read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![\w/.-])([\w/.-]+\.md)\b", text))
+    assert "docs/ARCHITECTURE.md" in named
+    assert all((ROOT.parent / name).exists() for name in named), named
