@@ -260,18 +260,13 @@ class GapCNN(nn.Module):
     ----------
     channels
         Number of filters of each block, e.g. ``(32, 64)``.
-    kernel_sizes
-        Filter side, one int for all blocks or one per block.
-    paddings
-        Zero padding, one int for all blocks or one per block.
-    pool
-        Max-pooling window and stride of every block.
+    kernel_sizes, paddings, pool
+        As :class:`ConvNet`: filter side and zero padding (one int for all blocks or one per
+        block), max-pooling window and stride of every block.
     batch_norm
         Batch normalization after every convolution.
-    in_channels
-        Channels of the input (1 for grey digits).
-    n_classes
-        Number of outputs (logits).
+    in_channels, n_classes
+        As :class:`ConvNet`: channels of the input, number of outputs (logits).
 
     Raises
     ------

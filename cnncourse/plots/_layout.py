@@ -24,7 +24,7 @@ from cnncourse._checks import to_numpy
 
 __all__ = ["MAX_WIDTH", "MIN_FONT", "columns", "panel_grid", "legend_below", "TEXT_SIZE_KEY",
            "visible_texts", "smallest_text_px", "png_with_text_size", "record_text_size_in_png",
-           "image_array", "format_value", "plain_axes", "imshow_signed"]
+           "image_array", "format_value", "plain_axes", "imshow_signed", "finish"]
 
 MAX_WIDTH = 5.4  # inches
 MIN_FONT = 10.0  # points
@@ -52,6 +52,18 @@ def panel_grid(n: int, panel_width: float, panel_height: float, *, max_width: fl
     for ax in flat[n:]:
         ax.axis("off")
     return fig, flat[:n]
+
+
+def finish(fig: Figure, title: str | None = None, ax=None) -> Figure:
+    """The last step of a ``show_*`` function: the title (on ``ax``, else over the whole
+    figure), then ``fig`` closed and returned, so that the notebook shows it exactly once."""
+    if title:
+        if ax is not None:
+            ax.set_title(title)
+        else:
+            fig.suptitle(title)
+    plt.close(fig)
+    return fig
 
 
 def legend_below(fig, ax, ncols: int | None = None):
