@@ -62,11 +62,11 @@ def merge_fields(fields: list[Field], where: str) -> Field:
         return replace(first, whole=whole)
     if any(f.dims != first.dims for f in spatial):
         raise ReceptiveFieldError(f"{where} combines feature maps whose rows and columns are on different "
-                         f"axes: {[f.dims for f in spatial]}")
+                                  f"axes: {[f.dims for f in spatial]}")
     jumps = sorted({f.jump for f in spatial})
     if len(jumps) > 1:
         raise ReceptiveFieldError(f"{where} combines branches with different jumps {jumps}: their units "
-                         "are not aligned on the input, so no single field describes a unit")
+                                  "are not aligned on the input, so no single field describes a unit")
     size, start, notes = [], [], [f.note for f in spatial if f.note]
     for a in (0, 1):
         lo = min(f.start[a] - (f.size[a] - 1) / 2 for f in spatial)

@@ -137,12 +137,12 @@ class _Adaptive(_Rule):
         out = op.arg if isinstance(op.arg, (tuple, list)) else (op.arg, op.arg)
         if f.dims != (-2, -1):
             raise ReceptiveFieldError(f"{where} pools the last two axes, but the feature map's rows and "
-                             f"columns are at axes {f.dims}")
+                                      f"columns are at axes {f.dims}")
         if all(o == 1 for o in out):
             return global_field(f.ndim)  # global pooling: every unit after it sees the whole input
         if f.shape is None:
             raise ReceptiveFieldError(f"{where} pools to {tuple(out)}: its windows depend on the map size. Give "
-                             "input_size, or pass the part of the model before it (model.features).")
+                                      "input_size, or pass the part of the model before it (model.features).")
         kernel = []
         for a in (0, 1):
             o, n = out[a], f.shape[a]
@@ -152,8 +152,8 @@ class _Adaptive(_Rule):
                 kernel.append(n // o)
             else:
                 raise ReceptiveFieldError(f"{where} pools a {f.shape[0]}x{f.shape[1]} map to {tuple(out)}: its "
-                                 "windows overlap unevenly, so no single field describes a unit. Choose "
-                                 "an input_size that makes the map a multiple of the output size.")
+                                          "windows overlap unevenly, so no single field describes a unit. Choose "
+                                          "an input_size that makes the map a multiple of the output size.")
         return apply_window(f, layer_geometry(nn.AvgPool2d(tuple(kernel))), where, input_size)
 
     def count(self, op, tensors, run):
@@ -171,9 +171,9 @@ class _Linear(_Rule):
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is not None and (f.dims[1] == -1 or f.dims[0] == -1):
             raise ReceptiveFieldError(f"{where} multiplies along the last axis, which is a spatial axis "
-                             "(the columns) of the feature map: flatten the map first (then every "
-                             "unit sees the whole input), or pass only the convolutional part "
-                             "(for example model.features)")
+                                      "(the columns) of the feature map: flatten the map first (then every "
+                                      "unit sees the whole input), or pass only the convolutional part "
+                                      "(for example model.features)")
         return f
 
     def count(self, op, tensors, run):
@@ -270,7 +270,7 @@ class _Cat(_Pointwise):
             dim = norm_dim(op.arg, f.ndim, where)
             if dim in spatial_positions(f):
                 raise ReceptiveFieldError(f"{where} concatenates along a spatial axis: the units of the "
-                                 "result do not share one geometry")
+                                          "result do not share one geometry")
         return merge_fields(fields, where)
 
     def count(self, op, tensors, run):
@@ -376,7 +376,7 @@ class _Reshape(_Rule):
         if f.dims is None or op.arg <= 2:
             return global_field(op.arg)
         raise ReceptiveFieldError(f"{where} reshapes a feature map into {op.arg} axes: the rows and columns "
-                         "cannot be followed through it. Pass the part of the model before it.")
+                                  "cannot be followed through it. Pass the part of the model before it.")
 
 
 class _Reduce(_Rule):
@@ -451,7 +451,7 @@ class _Getitem(_Rule):
             if p in pos:
                 if item != slice(None):
                     raise ReceptiveFieldError(f"{where} crops or indexes a spatial axis of the feature map: the "
-                                     "field of the result is not a sliding window")
+                                              "field of the result is not a sliding window")
             elif not isinstance(item, slice):
                 dropped += 1
         return replace(f, ndim=f.ndim - dropped)
@@ -469,7 +469,7 @@ class _Split(_Rule):
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is not None and norm_dim(op.arg, f.ndim, where) in spatial_positions(f):
             raise ReceptiveFieldError(f"{where} splits the feature map along a spatial axis; the field of "
-                             "the pieces is not a sliding window")
+                                      "the pieces is not a sliding window")
         return Many(f)
 
     def count(self, op, tensors, run):  # the copy has one channel: every piece is the whole

@@ -93,7 +93,7 @@ def apply_window(f: Field, g: Geometry, where: str, input_size) -> Field:
     """Slide the window of geometry ``g`` over the rows and columns of ``f``: the recurrence."""
     if set(f.dims) != {-2, -1}:
         raise ReceptiveFieldError(f"{where} slides over the last two axes, but the feature map's rows and "
-                         f"columns are at axes {f.dims} (after a permute)")
+                                  f"columns are at axes {f.dims} (after a permute)")
     order = (0, 1) if f.dims == (-2, -1) else (1, 0)  # state axis a <-> the layer's axis order[a]
     size, jump, start = list(f.size), list(f.jump), list(f.start)
     for a in (0, 1):
@@ -109,6 +109,6 @@ def apply_window(f: Field, g: Geometry, where: str, input_size) -> Field:
             out = output_shape(g, layer_in)
         except ValueError as exc:
             raise ReceptiveFieldError(f"input_size {input_size} is too small: {where} gets a "
-                             f"{shape[0]}x{shape[1]} map ({exc})") from None
+                                      f"{shape[0]}x{shape[1]} map ({exc})") from None
         shape = out if order == (0, 1) else out[::-1]
     return replace(f, size=tuple(size), jump=tuple(jump), start=tuple(start), shape=shape)
