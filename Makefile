@@ -131,7 +131,7 @@ test-site: setup
 
 # Style and the floors of the package (pyproject.toml: [tool.ruff], [tool.importlinter]).
 lint: setup
-	$(BIN)/ruff check cnncourse tests scripts benchmarks conftest.py
+	$(BIN)/ruff check cnncourse tests scripts benchmarks conftest.py book/_ext
 	$(BIN)/lint-imports
 
 # make test builds the book first when it is missing or older than its sources, so that the

@@ -3,4 +3,6 @@
 Each module teaches one concept; the lessons in ``lessons/`` import from here.
 """
 
+__all__: list[str] = []
+
 __version__ = "0.1.0"

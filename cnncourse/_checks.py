@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 __all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor", "to_numpy",
-           "check_model_input", "describe"]
+           "check_model", "check_model_input", "describe"]
 
 
 def describe(value: object) -> str:
@@ -242,6 +242,14 @@ def to_numpy(x: object) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     return np.asarray(x)
+
+
+def check_model(model: object, name: str = "model") -> torch.nn.Module:
+    """``model`` itself if it is a ``torch.nn.Module``; a :class:`TypeError` naming ``name``
+    and what was received otherwise."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {describe(model)}")
+    return model
 
 
 def check_model_input(x: object, model: torch.nn.Module, expected: str) -> torch.Tensor:

@@ -34,6 +34,12 @@ import torch
 from cnncourse._checks import check_float, check_int
 from cnncourse.runtime import atomic_write
 
+__all__ = ["DATA_ENV", "REPAIR_COMMAND", "MNIST_MEAN", "MNIST_STD", "MNIST_WHEEL", "MNIST_FILES",
+           "MNISTDataError", "data_root", "repair_command", "mnist_raw_dir", "read_idx", "write_idx",
+           "sha256_of", "verify_mnist", "mnist_problems", "mnist_is_ready", "idx_arrays_from_mnist_pickle",
+           "provision_mnist", "load_mnist", "standardize", "split_indices", "mnist_transform",
+           "mnist_datasets", "mnist_loaders", "TensorBatches", "mnist_tensors", "fast_loaders", "main"]
+
 DATA_ENV = "CNNCOURSE_DATA"
 """Environment variable naming the data folder (default: ``data/`` in the repository)."""
 

@@ -108,10 +108,8 @@ def confusion_matrix(outputs, targets, num_classes: int | None = None) -> torch.
 
     Parameters
     ----------
-    outputs
-        ``(N, C)`` logits/probabilities or ``(N,)`` predicted classes.
-    targets
-        ``(N,)`` true classes.
+    outputs, targets
+        As :func:`accuracy`.
     num_classes
         Size of the matrix; default: the largest class index seen plus one (or ``C`` of the logits).
 

@@ -12,7 +12,8 @@ This module writes that computation out so it can be read:
 * :func:`convolve2d` flips the kernel first (the convolution of mathematics and signal
   processing);
 * :func:`pad` implements the edge modes ``"zero"``, ``"crop"`` and ``"extend"``;
-* :func:`output_size` is the arithmetic ``floor((n + 2p - k) / s) + 1``;
+* :func:`output_size` is the arithmetic ``floor((n + 2p - k) / s) + 1`` (the one of
+  :mod:`cnncourse.geometry`, importable from here);
 * :data:`KERNELS` and :func:`get_kernel` hold the classic hand-made kernels, and
   :func:`edge_candidates` the four candidate edge kernels of lesson 6;
 * :func:`sobel_gradients`, :func:`gradient_magnitude` and :func:`gradient_direction` turn
@@ -29,9 +30,17 @@ from collections.abc import Callable
 
 import torch
 
-from cnncourse import geometry
 from cnncourse._checks import as_tensor as _as_tensor
 from cnncourse._checks import check_choice, check_float, check_int, check_pair
+from cnncourse._text import text_table
+from cnncourse.geometry import output_size
+
+__all__ = ["EDGE_MODES", "ArrayLike", "as_tensor", "output_size", "pad", "correlate2d", "correlate2d_loops",
+           "flip_kernel", "convolve2d", "im2col", "correlate2d_matmul", "conv2d_gradients",
+           "compose_kernels", "oriented_edges", "template_fit", "uncovered_pixels", "box_blur",
+           "gaussian_kernel", "identity_kernel", "sharpen", "laplacian", "sobel_x", "sobel_y",
+           "diagonal_edge", "KERNELS", "get_kernel", "edge_candidates", "kernel_sum", "step_edge",
+           "response_table", "format_table", "sobel_gradients", "gradient_magnitude", "gradient_direction"]
 
 EDGE_MODES: tuple[str, ...] = ("zero", "crop", "extend")
 """How the border is handled: zero padding, cropping ("valid"), extension (replicate)."""
@@ -56,45 +65,6 @@ def as_tensor(x: object, name: str = "image") -> torch.Tensor:
 
 def _check_edge(edge: object) -> str:
     return check_choice(edge, "edge", EDGE_MODES)
-
-
-# --------------------------------------------------------------------------- arithmetic
-def output_size(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
-    """Length of the output along one axis: ``floor((n + 2*padding - k) / stride) + 1``.
-
-    The kernel fits ``n + 2p - k + 1`` times along a padded axis of length ``n + 2p``;
-    with stride ``s`` only every ``s``-th of those positions is kept, counting the first.
-    (:func:`cnncourse.geometry.output_size` with ``dilation=1``: PyTorch's rule.)
-
-    Parameters
-    ----------
-    n
-        Input length (pixels), positive.
-    k
-        Kernel length, positive and at most ``n + 2 * padding``.
-    padding
-        Pixels added on *each* side, non-negative.
-    stride
-        Step between neighbouring kernel positions, positive.
-
-    Raises
-    ------
-    ValueError
-        If the kernel does not fit in the padded input even once, or an argument is out
-        of range.
-    TypeError
-        If an argument is not an integer (NumPy integers and 0-d integer tensors are).
-
-    Examples
-    --------
-    >>> output_size(28, 3)            # "valid": the border row on each side is lost
-    26
-    >>> output_size(28, 3, padding=1) # "same"
-    28
-    >>> output_size(28, 5, padding=2, stride=2)
-    14
-    """
-    return geometry.output_size(n, k, stride=stride, padding=padding)
 
 
 # --------------------------------------------------------------------------- edges
@@ -758,13 +728,8 @@ def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits
     """A nested dict ``{row: {column: number}}`` as an aligned plain-text table."""
     rows = list(table)
     cols = list(next(iter(table.values()))) if rows else []
-    width = max([len(row_title)] + [len(str(r)) for r in rows])
-    cw = [max(len(str(c)), digits + 6) for c in cols]
-    lines = [row_title.ljust(width) + "".join(f"  {c!s:>{w}}" for c, w in zip(cols, cw))]
-    for r in rows:
-        lines.append(str(r).ljust(width)
-                     + "".join(f"  {table[r][c]:>{w}.{digits}f}" for c, w in zip(cols, cw)))
-    return "\n".join(lines)
+    cells = [[row_title, *map(str, cols)]] + [[str(r), *(f"{table[r][c]:.{digits}f}" for c in cols)] for r in rows]
+    return "\n".join(text_table(cells, "<" + ">" * len(cols), min_widths=[0] + [digits + 6] * len(cols)))
 
 
 # --------------------------------------------------------------------------- gradients

@@ -29,9 +29,21 @@ from torch import nn
 
 from cnncourse._checks import check_choice, check_int, check_pair, describe
 
-__all__ = ["Geometry", "output_size", "padding_amounts", "layer_geometry", "output_shape",
+__all__ = ["kernel_span", "Geometry", "output_size", "padding_amounts", "layer_geometry", "output_shape",
            "min_input_size"]
 
+
+
+def kernel_span(kernel_size: int, dilation: int = 1) -> int:
+    """Pixels a window of ``kernel_size`` taps spaced ``dilation`` apart spans along one axis:
+    ``dilation * (kernel_size - 1) + 1`` (the effective kernel of a dilated convolution).
+
+    Examples
+    --------
+    >>> kernel_span(3), kernel_span(3, dilation=2)
+    (3, 5)
+    """
+    return dilation * (kernel_size - 1) + 1
 
 
 def padding_amounts(kernel_size: int, dilation: int = 1, padding: int | str | tuple[int, int] = 0
@@ -72,16 +84,21 @@ def padding_amounts(kernel_size: int, dilation: int = 1, padding: int | str | tu
 def _fits(size: int, kernel_size: int, stride: int, before: int, after: int, dilation: int,
           ceil_mode: bool) -> int:
     """The number of window positions, possibly < 1 (no check)."""
-    span = size + before + after - dilation * (kernel_size - 1) - 1  # may be < 0 (then n < 1 ...
+    span = size + before + after - kernel_span(kernel_size, dilation)  # may be < 0 (then n < 1 ...
     n = (span + (stride - 1 if ceil_mode else 0)) // stride + 1       # ... unless ceil_mode rounds up)
     if ceil_mode and (n - 1) * stride >= size + before:  # the last window must start inside
         n -= 1
     return n
 
 
-def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str | tuple[int, int] = 0,
+def output_size(size: int, kernel_size: int, padding: int | str | tuple[int, int] = 0, stride: int = 1,
                 dilation: int = 1, ceil_mode: bool = False) -> int:
     """Length of the output of a convolution or pooling window along one axis.
+
+    The arguments come in the order of the formula ``floor((n + 2p - k) / s) + 1`` that the
+    lessons write (size, kernel, padding, stride): the kernel fits ``n + 2p - k + 1`` times
+    along a padded axis of length ``n + 2p``, and with stride ``s`` only every ``s``-th of
+    those positions is kept, counting the first.
 
     ``floor((size + before + after - dilation * (kernel_size - 1) - 1) / stride) + 1``, with
     ``ceil`` instead of ``floor`` under ``ceil_mode`` (and one position fewer when the last
@@ -93,11 +110,11 @@ def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str
         Input length (pixels), positive.
     kernel_size
         Taps of the window, positive.
-    stride
-        Step between window positions (pixels), positive.
     padding
         Int (each side), ``"same"``, ``"valid"`` or a pair ``(before, after)``; see
         :func:`padding_amounts`. ``"same"`` needs ``stride == 1``, as in PyTorch.
+    stride
+        Step between window positions (pixels), positive.
     dilation
         Spacing between taps, positive (1: adjacent pixels).
     ceil_mode
@@ -122,6 +139,8 @@ def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str
     26
     >>> output_size(28, 3, padding="same")
     28
+    >>> output_size(28, 5, 2, 2)  # padding 2, stride 2
+    14
     >>> output_size(7, 2, stride=2, ceil_mode=True)
     4
     """
@@ -134,7 +153,7 @@ def output_size(size: int, kernel_size: int, stride: int = 1, padding: int | str
     before, after = padding_amounts(kernel_size, dilation, padding)
     n = _fits(size, kernel_size, stride, before, after, dilation, bool(ceil_mode))
     if n < 1:
-        span = dilation * (kernel_size - 1) + 1
+        span = kernel_span(kernel_size, dilation)
         raise ValueError(
             f"size {size} is too small for a window of kernel_size {kernel_size} with dilation {dilation} "
             f"(it spans {span} pixels) and padding {before}+{after}: the smallest size that fits is "
@@ -161,6 +180,11 @@ class Geometry:
     dilation: tuple[int, int]
     padding: tuple[tuple[int, int], tuple[int, int]]
     ceil_mode: bool = False
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Pixels the window spans per axis, ``dilation * (kernel_size - 1) + 1``."""
+        return kernel_span(self.kernel_size[0], self.dilation[0]), kernel_span(self.kernel_size[1], self.dilation[1])
 
     def axis(self, i: int) -> tuple[int, int, int, tuple[int, int], bool]:
         """``(kernel_size, stride, dilation, (before, after), ceil_mode)`` along axis ``i``."""
@@ -232,7 +256,7 @@ def output_shape(geometry: Geometry, input_size: tuple[int, int]) -> tuple[int, 
     out = []
     for i, n in enumerate((h, w)):
         k, s, d, pad, ceil_mode = geometry.axis(i)
-        out.append(output_size(n, k, s, pad, d, ceil_mode))
+        out.append(output_size(n, k, padding=pad, stride=s, dilation=d, ceil_mode=ceil_mode))
     return out[0], out[1]
 
 

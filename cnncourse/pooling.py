@@ -23,6 +23,9 @@ from cnncourse.filters import ArrayLike, as_tensor, correlate2d
 from cnncourse.geometry import output_size
 from cnncourse.shifts import shift_images
 
+__all__ = ["POOL_MODES", "pool2d", "max_pool2d", "avg_pool2d", "shift", "interior", "equivariance_gap",
+           "unchanged_fraction"]
+
 POOL_MODES: tuple[str, ...] = ("max", "avg")
 """Summaries a pooling window can take."""
 

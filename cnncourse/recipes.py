@@ -26,6 +26,8 @@ from cnncourse._checks import check_float, check_int
 from cnncourse.runtime import TrainingConfig
 from cnncourse.training import History, fit
 
+__all__ = ["Recipe", "LESSON3_MLP", "LESSON8_CNN", "LESSON10_CNN", "FASTEST_PUBLISHED", "one_cycle", "train"]
+
 
 @dataclass(frozen=True)
 class Recipe:

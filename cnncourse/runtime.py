@@ -32,6 +32,11 @@ from torch import nn
 
 from cnncourse._checks import check_int  # after the wait policy above: it imports torch
 
+__all__ = ["DEVICE_ENV", "pick_device", "seed_everything", "device_summary", "THREADS_ENV", "busy_cores",
+           "configure_threads", "CACHE_ENV", "MARGIN", "TrainingConfig", "autocast", "to_device",
+           "model_device", "evaluating", "FLOAT32", "cpu_description", "choose_config", "training_config",
+           "atomic_write"]
+
 DEVICE_ENV = "CNNCOURSE_DEVICE"
 """Environment variable that overrides the automatic device choice (``cpu``, ``cuda``, ``mps``)."""
 
@@ -360,6 +365,32 @@ def to_device(x: torch.Tensor, device: torch.device | str, channels_last: bool =
         x = x.contiguous(memory_format=torch.channels_last)
     return x
 
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's parameters (the first one's); the CPU for a model without any."""
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    """Run the block with ``model`` in eval mode, and give it back its own mode afterwards.
+
+    Dropout is off and batch normalization uses its running statistics inside the block;
+    the mode the model had (training or eval) is restored on leaving, also on an error.
+
+    Examples
+    --------
+    >>> with evaluating(model), torch.no_grad():
+    ...     logits = model(x)
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 FLOAT32 = TrainingConfig(channels_last=False, autocast_dtype=None)
 _CANDIDATES = (FLOAT32, TrainingConfig(True, None), TrainingConfig(True, torch.bfloat16))

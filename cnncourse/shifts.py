@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import check_choice, check_float, check_int, describe
-from cnncourse.runtime import autocast, to_device
+from cnncourse._checks import check_choice, check_float, check_int, check_model, describe
+from cnncourse.runtime import autocast, evaluating, model_device, to_device
 
 __all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts", "random_shifts",
            "ShiftAugmented"]
@@ -133,33 +133,27 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
     dict
         ``(dy, dx)`` -> accuracy in [0, 1].
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    check_model(model)
     if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
         raise TypeError("images and labels must be torch.Tensors")
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"images and labels must have the same non-zero length, got {len(images)} and {len(labels)}")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    device = model_device(model)
     results: dict[tuple[int, int], float] = {}
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), autocast(device, autocast_dtype):
-            for offset in shifts:
-                offset = _offset_pair(offset)
-                if offset in results:
-                    continue
-                correct = 0
-                for start in range(0, len(images), batch_size):
-                    x = shift_images(images[start:start + batch_size], *offset, fill=fill)
-                    if transform is not None:
-                        x = transform(x)
-                    logits = model(to_device(x, device, channels_last))
-                    correct += int((logits.argmax(1).cpu() == labels[start:start + batch_size].cpu()).sum())
-                results[offset] = correct / len(images)
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad(), autocast(device, autocast_dtype):
+        for offset in shifts:
+            offset = _offset_pair(offset)
+            if offset in results:
+                continue
+            correct = 0
+            for start in range(0, len(images), batch_size):
+                x = shift_images(images[start:start + batch_size], *offset, fill=fill)
+                if transform is not None:
+                    x = transform(x)
+                logits = model(to_device(x, device, channels_last))
+                correct += int((logits.argmax(1).cpu() == labels[start:start + batch_size].cpu()).sum())
+            results[offset] = correct / len(images)
     return results
 
 

@@ -18,10 +18,13 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnncourse._checks import check_float, check_int
+from cnncourse._checks import check_float, check_int, check_model
 from cnncourse.runtime import autocast as _autocast
+from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
-from cnncourse.training import _check_model, _model_device
+
+__all__ = ["Throughput", "training_throughput", "measure_throughput", "training_flops_per_image",
+           "peak_matmul_flops"]
 
 
 def _sync(device: torch.device) -> None:
@@ -134,7 +137,7 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
         As :func:`training_throughput`; ``ValueError`` also for ``max_spread`` without
         ``max_seconds`` or not positive.
     """
-    _check_model(model)
+    check_model(model)
     steps = check_int(steps, "steps", minimum=1)
     repeats = check_int(repeats, "repeats", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0)
@@ -148,7 +151,7 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
     if isinstance(batches, (list, tuple)) and not batches:
         raise ValueError("batches is empty: pass at least one (inputs, targets) batch, e.g. "
                          "[next(iter(train_batches))]")
-    device = _model_device(model)
+    device = model_device(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -236,7 +239,7 @@ def training_flops_per_image(model: nn.Module, inputs: torch.Tensor,
     ValueError
         If ``inputs`` holds no image.
     """
-    _check_model(model)
+    check_model(model)
     if not isinstance(inputs, torch.Tensor):
         raise TypeError(f"inputs must be a torch.Tensor batch, got {type(inputs).__name__}")
     if inputs.ndim < 2 or inputs.shape[0] == 0:
@@ -244,7 +247,7 @@ def training_flops_per_image(model: nn.Module, inputs: torch.Tensor,
     clone = copy.deepcopy(model).train()
     counter = FlopCounterMode(display=False)
     with counter:  # one context: entering it again would reset the count
-        with _autocast(_model_device(clone), autocast_dtype):
+        with _autocast(model_device(clone), autocast_dtype):
             loss = clone(inputs).float().logsumexp(dim=1).mean()
         loss.backward()
     return counter.get_total_flops() / inputs.shape[0]

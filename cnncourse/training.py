@@ -19,10 +19,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnncourse._checks import check_int, check_model_input, describe
-from cnncourse.runtime import atomic_write
+from cnncourse._checks import check_int, check_model, check_model_input, describe
+from cnncourse.runtime import atomic_write, evaluating, model_device
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import to_device as _to_device
+
+__all__ = ["Batches", "NonFiniteLossError", "EpochRecord", "History", "train_one_epoch", "Evaluation",
+           "predict", "evaluate", "save_checkpoint", "load_checkpoint", "fit"]
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
@@ -78,7 +81,12 @@ class History:
         return sum(r.seconds for r in self.records)
 
     def plot(self, title: str | None = None):
-        """Loss and accuracy curves (training and validation) as a matplotlib Figure."""
+        """Loss and accuracy curves (training and validation) as a matplotlib Figure.
+
+        Kept for lesson 8 only: draw with :func:`cnncourse.plots.training.show_history`
+        (``show_history(history)``), since a training loop knows no drawing. This method and
+        its import-linter exception go once no lesson calls it.
+        """
         from cnncourse.plots.training import show_history
 
         return show_history(self, title=title)
@@ -94,11 +102,6 @@ class History:
 
 
 # --------------------------------------------------------------------------- checks
-def _check_model(model: object) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
-
-
 def _check_loss_fn(loss_fn: Callable | None) -> Callable:
     """The loss, which must average over the examples of a batch (``reduction="mean"``): the
     loops weight each batch's loss by its size to report a mean per example."""
@@ -191,7 +194,7 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
     NonFiniteLossError
         When a batch's loss is NaN or infinite, with the likely causes.
     """
-    _check_model(model)
+    check_model(model)
     loss_fn = _check_loss_fn(loss_fn)
     device = _compute_device(model, device)
     model.train()
@@ -250,22 +253,17 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
     (logits, targets)
         Tensors on the CPU of shape ``(N, classes)`` and ``(N,)``.
     """
-    _check_model(model)
+    check_model(model)
     device = _compute_device(model, device)
-    was_training = model.training
-    model.eval()
     outs, targets = [], []
-    try:
-        with torch.inference_mode(), _autocast(device, autocast_dtype):
-            for step, (x, y) in enumerate(batches):
-                if step == 0:
-                    _check_batch(model, x, y)
-                logits = model(_to_device(x, device, channels_last))
-                _check_logits(logits, y)
-                outs.append(logits.float().cpu())
-                targets.append(y.cpu())
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.inference_mode(), _autocast(device, autocast_dtype):
+        for step, (x, y) in enumerate(batches):
+            if step == 0:
+                _check_batch(model, x, y)
+            logits = model(_to_device(x, device, channels_last))
+            _check_logits(logits, y)
+            outs.append(logits.float().cpu())
+            targets.append(y.cpu())
     if not outs:
         raise _empty("the evaluation batches")
     return torch.cat(outs), torch.cat(targets)
@@ -288,7 +286,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
     The file is written under a temporary name in the same folder and then renamed, so an
     interrupted save leaves the previous checkpoint intact.
     """
-    _check_model(model)
+    check_model(model)
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), **extra}, buffer)
     return atomic_write(path, buffer.getvalue())
@@ -296,12 +294,12 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
     """Load weights saved by :func:`save_checkpoint` into ``model``; return the extra data."""
-    _check_model(model)
+    check_model(model)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: train with fit(..., checkpoint={str(path)!r}) first")
     try:
-        state = torch.load(path, map_location=_model_device(model), weights_only=False)
+        state = torch.load(path, map_location=model_device(model), weights_only=False)
     except Exception as exc:  # a damaged file gets one clear message
         raise ValueError(f"checkpoint {path} could not be read ({exc}); it may be damaged: train again") from exc
     model.load_state_dict(state.pop("model"))
@@ -311,7 +309,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
 # --------------------------------------------------------------------------- fit
 def _compute_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
     """The device to compute on: ``device`` if given (it must hold the model), else the model's."""
-    here = _model_device(model)
+    here = model_device(model)
     if device is None:
         return here
     wanted = torch.device(device)
@@ -321,11 +319,6 @@ def _compute_device(model: nn.Module, device: torch.device | str | None) -> torc
             f"first with model.to({str(device)!r}), or leave device=None to compute where the model is"
         )
     return wanted
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):
@@ -402,12 +395,12 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     History
         Per-epoch records; ``best_epoch`` and ``checkpoint`` when validating.
     """
-    _check_model(model)
+    check_model(model)
     epochs = check_int(epochs, "epochs", minimum=1)
     patience = None if patience is None else check_int(patience, "patience", minimum=1)
     if (checkpoint is not None or patience is not None) and val is None:
         raise ValueError("checkpoint and patience need validation batches: pass val=...")
-    device = _model_device(model) if device is None else torch.device(device)
+    device = model_device(model) if device is None else torch.device(device)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)

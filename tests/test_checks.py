@@ -94,3 +94,16 @@ def test_as_tensor_and_to_numpy():
     weight = torch.ones(2, 2, requires_grad=True)
     assert isinstance(to_numpy(weight * 2), np.ndarray)
     assert to_numpy(torch.ones(2, dtype=torch.bfloat16)).dtype == np.float32
+
+
+def test_check_model_names_the_argument_and_what_came():
+    from torch import nn
+
+    from cnncourse._checks import check_model
+
+    layer = nn.ReLU()
+    assert check_model(layer) is layer
+    with pytest.raises(TypeError, match=r"^model must be a torch.nn.Module, got str \('relu'\)$"):
+        check_model("relu")
+    with pytest.raises(TypeError, match=r"^net must be a torch.nn.Module, got type"):
+        check_model(nn.ReLU, "net")

@@ -167,3 +167,11 @@ def test_layers_that_keep_the_size_have_no_geometry():
     assert layer_geometry(nn.ReLU()) is None and layer_geometry(nn.BatchNorm2d(3)) is None
     assert min_input_size([None, layer_geometry(nn.Conv2d(1, 1, 3)), None]) == (3, 3)
     assert isinstance(layer_geometry(nn.MaxPool2d(2)), Geometry)
+
+
+def test_kernel_span_is_the_dilated_window():
+    from cnncourse.geometry import kernel_span
+
+    assert [kernel_span(k, d) for k, d in ((1, 1), (3, 1), (3, 2), (5, 4))] == [1, 3, 5, 17]
+    g = layer_geometry(nn.Conv2d(1, 1, (3, 5), dilation=(2, 1)))
+    assert g.span == (5, 5)

@@ -286,3 +286,30 @@ def test_seeding_is_deterministic_without_loading_the_compiler():
     )
     env = {k: v for k, v in os.environ.items() if k != "TORCHINDUCTOR_DETERMINISTIC"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_evaluating_sets_eval_and_restores_the_mode_even_on_error():
+    from torch import nn
+
+    from cnncourse.runtime import evaluating
+
+    model = nn.Sequential(nn.Dropout(0.5), nn.Sequential(nn.BatchNorm1d(3)))
+    for mode in (True, False):
+        model.train(mode)
+        with evaluating(model) as inside:
+            assert inside is model and not any(m.training for m in model.modules())
+        assert all(m.training == mode for m in model.modules())
+    model.train()
+    with pytest.raises(RuntimeError, match="boom"), evaluating(model):
+        raise RuntimeError("boom")
+    assert model.training and model[1][0].training
+
+
+def test_model_device_is_the_parameters_device_or_the_cpu():
+    from torch import nn
+
+    from cnncourse.runtime import model_device
+
+    assert model_device(nn.Linear(2, 2)) == torch.device("cpu")
+    assert model_device(nn.ReLU()) == torch.device("cpu")
+    assert model_device(nn.Linear(2, 2).to("meta")) == torch.device("meta")

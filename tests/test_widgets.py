@@ -84,11 +84,21 @@ def test_kernel_explorer_state_is_json_and_names_every_kernel():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"image": "cat"}, "image"), ({"kernel": "nope"}, "kernel"), ({"kernel": np.ones((2, 2))}, "3x3"),
-    ({"kernel": object()}, "kernel"), ({"edge": "wrap"}, "edge"), ({"row": 28}, "row"),
+    ({"edge": "wrap"}, "edge"), ({"row": 28}, "row"),
     ({"image": np.ones(5)}, "2-D"), ({"digit_index": 10_000}, "digit_index"), ({"photo_size": 4}, "photo_size"),
 ])
 def test_kernel_explorer_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        W.KernelExplorer(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"kernel": object()}, "kernel"), ({"edge": 3}, "edge"), ({"row": 1.5}, "row"), ({"image": None}, "image"),
+    ({"digit_index": True}, "digit_index"), ({"photo_size": "48"}, "photo_size"),
+])
+def test_kernel_explorer_wrong_types_are_type_errors(kwargs, match):
+    """The project's rule (CONTRIBUTING): a wrong type is a TypeError, a wrong value a ValueError."""
+    with pytest.raises(TypeError, match=match):
         W.KernelExplorer(**kwargs)
 
 
@@ -121,11 +131,19 @@ def test_pooling_explorer_own_image_keeps_its_values():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"window": 0}, "window"), ({"stride": 7}, "stride"), ({"mode": "min"}, "mode"),
-    ({"direction": "up"}, "direction"), ({"shifted": 1}, "shifted"),
+    ({"direction": "up"}, "direction"),
     ({"image": torch.ones(4, 4), "window": 5}, "window"),
 ])
 def test_pooling_explorer_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        W.PoolingExplorer(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"shifted": 1}, "shifted"), ({"window": 2.0}, "window"), ({"stride": True}, "stride"), ({"mode": None}, "mode"),
+])
+def test_pooling_explorer_wrong_types_are_type_errors(kwargs, match):
+    with pytest.raises(TypeError, match=match):
         W.PoolingExplorer(**kwargs)
 
 
@@ -167,11 +185,20 @@ def test_erf_explorer_trained_maps_are_carried_in_the_state():
 @pytest.mark.parametrize("kwargs, match", [
     ({"depth": 0}, "depth"), ({"kernel_size": 4}, "kernel_size"), ({"dilation": 5}, "dilation"),
     ({"weights": "trained"}, "trained_model"), ({"weights": "random"}, "weights"),
-    ({"trained_model": "cnn"}, "trained_model"), ({"untrained_model": nn.Conv2d(1, 1, 3)}, "untrained_model"),
+    ({"untrained_model": nn.Conv2d(1, 1, 3)}, "untrained_model"),
     ({"trained_model": nn.Linear(3, 3)}, "Conv2d"),
 ])
 def test_erf_explorer_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        W.ErfExplorer(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"trained_model": "cnn"}, "trained_model"), ({"kernel_size": True}, "kernel_size"),
+    ({"dilation": 1.0}, "dilation"), ({"depth": "2"}, "depth"), ({"weights": 1}, "weights"),
+])
+def test_erf_explorer_wrong_types_are_type_errors(kwargs, match):
+    with pytest.raises(TypeError, match=match):
         W.ErfExplorer(**kwargs)
 
 

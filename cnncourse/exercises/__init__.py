@@ -5,3 +5,5 @@ the reference it computes itself, and returns a :class:`~cnncourse.exercises.fee
 that prints a short verdict and, on failure, a hint that points at the mistake without
 giving the solution away.
 """
+
+__all__: list[str] = []

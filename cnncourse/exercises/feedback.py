@@ -13,6 +13,9 @@ import torch
 
 from cnncourse._checks import to_numpy
 
+__all__ = ["Feedback", "correct", "wrong", "unanswered", "is_placeholder", "Rejected", "checker",
+           "read_number", "read_array", "call_learner", "read_tensor"]
+
 
 @dataclass(frozen=True)
 class Feedback:

@@ -16,6 +16,8 @@ from cnncourse.exercises.feedback import (
     wrong,
 )
 
+__all__ = ["check_flat_index", "check_pixel_position", "check_normalized_range"]
+
 
 @checker("flat index")
 def check_flat_index(flat_index: Callable[[int, int, int], int] | None) -> Feedback:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from cnncourse._checks import check_float
 from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, within, wrong
 
+__all__ = ["check_epoch_seconds"]
+
 
 @checker("epoch seconds")
 def check_epoch_seconds(answer: float | None, images: int, images_per_second: float) -> Feedback:

@@ -19,8 +19,10 @@ import torch
 from torch import nn
 
 from cnncourse import geometry
-from cnncourse._checks import check_int, check_model_input, describe
-from cnncourse.models.mlp import _check_dropout, _check_sizes
+from cnncourse._checks import check_int, check_model, check_model_input, describe
+from cnncourse._text import text_table
+from cnncourse.models.mlp import check_dropout, check_sizes
+from cnncourse.runtime import evaluating, model_device
 
 __all__ = [
     "MnistCNN",
@@ -96,8 +98,7 @@ def min_input_size(model: nn.Module, limit: int = 4096) -> int:
     ValueError
         If no side up to ``limit`` fits.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    check_model(model)
     return max(geometry.min_input_size(_window_geometries(model), limit=limit))
 
 
@@ -236,9 +237,9 @@ class ConvNet(nn.Module):
         head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
         if hidden:
             head.update(fc1=nn.Linear(self.flat_features, hidden), relu=nn.ReLU(),
-                        dropout=nn.Dropout(_check_dropout(dropout)), fc2=nn.Linear(hidden, n_classes))
+                        dropout=nn.Dropout(check_dropout(dropout)), fc2=nn.Linear(hidden, n_classes))
         else:
-            head.update(dropout=nn.Dropout(_check_dropout(dropout)), fc=nn.Linear(self.flat_features, n_classes))
+            head.update(dropout=nn.Dropout(check_dropout(dropout)), fc=nn.Linear(self.flat_features, n_classes))
         self.classifier = nn.Sequential(head)
         self.smallest_input = min_input_size(self.features)
 
@@ -261,18 +262,13 @@ class GapCNN(nn.Module):
     ----------
     channels
         Number of filters of each block, e.g. ``(32, 64)``.
-    kernel_sizes
-        Filter side, one int for all blocks or one per block.
-    paddings
-        Zero padding, one int for all blocks or one per block.
-    pool
-        Max-pooling window and stride of every block.
+    kernel_sizes, paddings, pool
+        As :class:`ConvNet`: filter side and zero padding (one int for all blocks or one per
+        block), max-pooling window and stride of every block.
     batch_norm
         Batch normalization after every convolution.
-    in_channels
-        Channels of the input (1 for grey digits).
-    n_classes
-        Number of outputs (logits).
+    in_channels, n_classes
+        As :class:`ConvNet`: channels of the input, number of outputs (logits).
 
     Raises
     ------
@@ -378,7 +374,7 @@ class ResidualCNN(nn.Module):
     def __init__(self, channels: Sequence[int] = (16, 32), hidden: int = 128, image_size: int = 28,
                  n_classes: int = 10) -> None:
         super().__init__()
-        c1, c2 = _check_sizes(channels, "channels")
+        c1, c2 = check_sizes(channels, "channels")
         hidden = check_int(hidden, "hidden", minimum=0)
         image_size = check_int(image_size, "image_size", minimum=1)
         n_classes = check_int(n_classes, "n_classes", minimum=1)
@@ -430,9 +426,9 @@ class MnistCNN(nn.Module):
     def __init__(self, channels: Sequence[int] = (24, 32), kernel_sizes: Sequence[int] = (5, 3),
                  hidden: int = 256, dropout: float = 0.0, image_size: int = 28, n_classes: int = 10) -> None:
         super().__init__()
-        c1, c2 = _check_sizes(channels, "channels")
-        k1, k2 = _check_sizes(kernel_sizes, "kernel_sizes")
-        _check_sizes((hidden, n_classes), "hidden and n_classes")
+        c1, c2 = check_sizes(channels, "channels")
+        k1, k2 = check_sizes(kernel_sizes, "kernel_sizes")
+        check_sizes((hidden, n_classes), "hidden and n_classes")
         self.image_size = check_int(image_size, "image_size", minimum=1)
         self.features = nn.Sequential(
             nn.Conv2d(1, c1, k1), nn.MaxPool2d(2), nn.ReLU(),
@@ -443,7 +439,7 @@ class MnistCNN(nn.Module):
             raise _too_small(image_size, min_input_size(self.features), f"kernels {k1}, {k2} and two 2x2 pools")
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(c2 * side[0] * side[1], hidden), nn.ReLU(),
-            nn.Dropout(_check_dropout(dropout)), nn.Linear(hidden, n_classes),
+            nn.Dropout(check_dropout(dropout)), nn.Linear(hidden, n_classes),
         )
         self.smallest_input = min_input_size(self.features)
 
@@ -472,8 +468,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     dict
         Layer name -> output tensor (detached, on the CPU), in the order of ``layers``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules or name == ""]
     if missing:
@@ -482,13 +477,10 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     caught: dict[str, torch.Tensor] = {}
     handles = [modules[name].register_forward_hook(
         lambda _m, _i, out, name=name: caught.__setitem__(name, out.detach().cpu())) for name in layers]
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             model(x)
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return {name: caught[name] for name in layers}
@@ -524,13 +516,7 @@ class ModelSummary:
         lines = [("layer", "type", "output shape", "parameters"),
                  ("input", "", _fmt_shape(self.input_shape), "")]
         lines += [(r.name, r.kind, _fmt_shape(r.output_shape), f"{r.parameters:,}") for r in self.rows]
-        widths = [max(len(line[i]) for line in lines) for i in range(4)]
-        out = []
-        for j, line in enumerate(lines):
-            out.append(f"{line[0]:<{widths[0]}}  {line[1]:<{widths[1]}}  {line[2]:<{widths[2]}}  "
-                       f"{line[3]:>{widths[3]}}".rstrip())
-            if j == 0:
-                out.append("-" * len(out[0]))
+        out = text_table(lines, "<<<>", rule="line")
         out.append("-" * len(out[0]))
         out.append(f"total parameters: {self.total_parameters:,}")
         return "\n".join(out)
@@ -574,8 +560,7 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
         When the input is too small for the model's convolutions and poolings (the message
         names the smallest size) or has a shape the model does not accept.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
         raise TypeError(f"input_shape must be a sequence of ints such as (1, 28, 28), got {describe(input_shape)}")
     try:
@@ -591,8 +576,7 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
         if shape[-2] < h or shape[-1] < w:
             raise ValueError(f"input_shape {shape} is too small for {type(model).__name__}: its convolutions "
                              f"and poolings need at least {h}x{w} pixels")
-    rows: list[tuple[int, LayerRow]] = []
-    order = iter(range(10**9))
+    rows: list[LayerRow] = []  # in the order the layers run
     handles = []
     for name, module in model.named_modules():
         is_leaf = next(module.children(), None) is None
@@ -603,17 +587,13 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
 
         def hook(_m, _i, out, name=name, kind=kind, own=own):
             if isinstance(out, torch.Tensor):
-                rows.append((next(order), LayerRow(name, kind, tuple(out.shape[1:]), own)))
+                rows.append(LayerRow(name, kind, tuple(out.shape[1:]), own))
 
         handles.append(module.register_forward_hook(hook))
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
-            model(torch.zeros(full, device=device))
+        with evaluating(model), torch.no_grad():
+            model(torch.zeros(full, device=model_device(model)))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
-    return ModelSummary(shape, tuple(r for _, r in sorted(rows, key=lambda t: t[0])))
+    return ModelSummary(shape, tuple(rows))

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import check_float, check_int, check_model_input, describe
+from cnncourse._checks import check_float, check_int, check_model, check_model_input, describe
 
 __all__ = ["MLP", "mlp_parameter_count", "count_parameters", "SkipMLP"]
 
 
-def _check_sizes(sizes: Sequence[int], name: str = "sizes") -> tuple[int, ...]:
+def check_sizes(sizes: Sequence[int], name: str = "sizes") -> tuple[int, ...]:
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise TypeError(f"{name} must be a sequence of ints such as (784, 400, 10), got {describe(sizes)}")
     sizes = tuple(sizes)
@@ -24,7 +24,7 @@ def _check_sizes(sizes: Sequence[int], name: str = "sizes") -> tuple[int, ...]:
     return sizes
 
 
-def _check_dropout(p: float) -> float:
+def check_dropout(p: float) -> float:
     return check_float(p, "dropout (a probability)", minimum=0, maximum=1, exclusive_maximum=True)
 
 
@@ -48,8 +48,8 @@ class MLP(nn.Module):
     def __init__(self, sizes: Sequence[int] = (784, 400, 400, 10), dropout: float = 0.5,
                  activation: type[nn.Module] = nn.ReLU) -> None:
         super().__init__()
-        self.sizes = _check_sizes(sizes)
-        p = _check_dropout(dropout)
+        self.sizes = check_sizes(sizes)
+        p = check_dropout(dropout)
         layers: list[nn.Module] = [nn.Flatten()]
         for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
             layers.append(nn.Linear(n_in, n_out))
@@ -92,13 +92,13 @@ class SkipMLP(nn.Module):
     def __init__(self, in_features: int = 784, hidden: int = 400, classes: int = 10,
                  dropout: float = 0.0) -> None:
         super().__init__()
-        _check_sizes((in_features, hidden, classes), "(in_features, hidden, classes)")
+        check_sizes((in_features, hidden, classes), "(in_features, hidden, classes)")
         self.sizes = (in_features, hidden, hidden, classes)
         self.flatten = nn.Flatten()
         self.fc1 = nn.Linear(in_features, hidden)
         self.fc2 = nn.Linear(hidden, hidden)
         self.out = nn.Linear(hidden, classes)
-        self.dropout = nn.Dropout(_check_dropout(dropout))
+        self.dropout = nn.Dropout(check_dropout(dropout))
 
     def _check_input(self, x: torch.Tensor) -> None:
         check_model_input(x, self, f"of shape (N, {self.sizes[0]})")
@@ -117,12 +117,11 @@ class SkipMLP(nn.Module):
 
 def mlp_parameter_count(sizes: Sequence[int]) -> int:
     """Parameters of a fully connected stack by formula: sum of ``n_in * n_out + n_out``."""
-    sizes = _check_sizes(sizes)
+    sizes = check_sizes(sizes)
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of parameters of a model (by default only those that require gradients)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

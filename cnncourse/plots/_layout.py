@@ -20,6 +20,12 @@ import matplotlib.text
 import numpy as np
 from matplotlib.figure import Figure
 
+from cnncourse._checks import to_numpy
+
+__all__ = ["MAX_WIDTH", "MIN_FONT", "columns", "panel_grid", "legend_below", "TEXT_SIZE_KEY",
+           "visible_texts", "smallest_text_px", "png_with_text_size", "record_text_size_in_png",
+           "image_array", "format_value", "plain_axes", "imshow_signed", "finish"]
+
 MAX_WIDTH = 5.4  # inches
 MIN_FONT = 10.0  # points
 
@@ -46,6 +52,18 @@ def panel_grid(n: int, panel_width: float, panel_height: float, *, max_width: fl
     for ax in flat[n:]:
         ax.axis("off")
     return fig, flat[:n]
+
+
+def finish(fig: Figure, title: str | None = None, ax=None) -> Figure:
+    """The last step of a ``show_*`` function: the title (on ``ax``, else over the whole
+    figure), then ``fig`` closed and returned, so that the notebook shows it exactly once."""
+    if title:
+        if ax is not None:
+            ax.set_title(title)
+        else:
+            fig.suptitle(title)
+    plt.close(fig)
+    return fig
 
 
 def legend_below(fig, ax, ncols: int | None = None):
@@ -147,3 +165,47 @@ def record_text_size_in_png() -> bool:
     png._cnncourse = True
     formatter.for_type(Figure, png)
     return True
+
+
+# --------------------------------------------------------------------------- images on axes
+def image_array(x) -> np.ndarray:
+    """``x`` (an array, a tensor) as a 2-D float NumPy image, singleton axes dropped."""
+    arr = to_numpy(x).astype(float)
+    if arr.ndim != 2:
+        arr = np.squeeze(arr)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
+    return arr
+
+
+def format_value(v: float) -> str:
+    """A number as a grid cell shows it: whole numbers bare, others with 2 or 3 decimals."""
+    if float(v).is_integer():
+        return f"{int(v)}"
+    return f"{v:.2f}" if abs(v) >= 0.01 else f"{v:.3f}"
+
+
+def plain_axes(ax, title: str | None = None) -> None:
+    """No ticks; a small title if given."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def imshow_signed(ax, arr: np.ndarray, signed: bool | None = None, cmap: str | None = None,
+                  robust: bool = False, vrange: tuple[float, float] | None = None):
+    """Grey for images, a diverging map centred on 0 for signed responses.
+
+    ``robust`` scales the colours to the 99.5th percentile of ``|arr|`` instead of its
+    maximum, so that a few very strong responses do not wash out the rest.
+    """
+    if signed is None:
+        signed = arr.min() < 0
+    if signed:
+        mag = np.abs(arr)
+        lim = float(np.percentile(mag, 99.5) if robust else mag.max()) or float(mag.max()) or 1.0
+        return ax.imshow(arr, cmap=cmap or "RdBu_r", vmin=-lim, vmax=lim)
+    if vrange is not None:
+        return ax.imshow(arr, cmap=cmap or "gray", vmin=vrange[0], vmax=vrange[1])
+    return ax.imshow(arr, cmap=cmap or "gray")

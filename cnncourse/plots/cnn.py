@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cnncourse._checks import check_int, to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, legend_below, panel_grid
+from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, finish, legend_below, panel_grid
 
 __all__ = ["show_filters", "show_filters_before_after", "show_feature_maps", "show_shifted_digits",
            "show_shift_accuracy"]
@@ -246,7 +246,4 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
     ax.set_xticks(d)
     ax.grid(alpha=0.3)
     legend_below(fig, ax, ncols=1)
-    if title:
-        ax.set_title(title)
-    plt.close(fig)
-    return fig
+    return finish(fig, title, ax)

@@ -15,24 +15,21 @@ from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse._checks import to_numpy
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
-from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, panel_grid
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    MIN_FONT,
+    columns,
+    format_value,
+    image_array,
+    imshow_signed,
+    panel_grid,
+    plain_axes,
+)
 
-
-def _np(x) -> np.ndarray:
-    arr = to_numpy(x).astype(float)
-    if arr.ndim != 2:
-        arr = np.squeeze(arr)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
-    return arr
-
-
-def _fmt(v: float) -> str:
-    if float(v).is_integer():
-        return f"{int(v)}"
-    return f"{v:.2f}" if abs(v) >= 0.01 else f"{v:.3f}"
+__all__ = ["annotate_grid", "draw_kernel", "show_kernel", "show_kernels", "show_worked_example",
+           "show_filtering", "show_images", "show_filter_bank", "show_edge_modes", "show_response_table",
+           "direction_to_rgb", "show_gradients", "show_rgb_channels"]
 
 
 def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_norm=None) -> None:
@@ -46,45 +43,20 @@ def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_no
             if im is not None:
                 r, g, b, _ = im.cmap(im.norm(values[i, j]))
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-            ax.text(j, i, _fmt(values[i, j]), ha="center", va="center", fontsize=fontsize,
+            ax.text(j, i, format_value(values[i, j]), ha="center", va="center", fontsize=fontsize,
                     color="white" if dark else "black")
-
-
-def _plain(ax, title: str | None = None) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=10)
-
-
-def _imshow_signed(ax, arr: np.ndarray, signed: bool | None = None, cmap: str | None = None,
-                   robust: bool = False, vrange: tuple[float, float] | None = None):
-    """Grey for images, a diverging map centred on 0 for signed responses.
-
-    ``robust`` scales the colours to the 99.5th percentile of ``|arr|`` instead of its
-    maximum, so that a few very strong responses do not wash out the rest.
-    """
-    if signed is None:
-        signed = arr.min() < 0
-    if signed:
-        mag = np.abs(arr)
-        lim = float(np.percentile(mag, 99.5) if robust else mag.max()) or float(mag.max()) or 1.0
-        return ax.imshow(arr, cmap=cmap or "RdBu_r", vmin=-lim, vmax=lim)
-    if vrange is not None:
-        return ax.imshow(arr, cmap=cmap or "gray", vmin=vrange[0], vmax=vrange[1])
-    return ax.imshow(arr, cmap=cmap or "gray")
 
 
 def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True,
                 fontsize: float | None = None) -> None:
     """Draw a kernel on ``ax`` as a diverging heat map with its weights written in
     (``fontsize`` points, by default chosen from the kernel's size)."""
-    k = _np(kernel)
+    k = image_array(kernel)
     lim = float(np.abs(k).max()) or 1.0
     ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
     if numbers:
         annotate_grid(ax, k, fontsize=fontsize)
-    _plain(ax, title)
+    plain_axes(ax, title)
 
 
 def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
@@ -97,11 +69,11 @@ def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
 
 def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
     """Several kernels side by side, each titled with its name and its weight sum."""
-    widest = max(max(_np(k).shape) for k in kernels.values())
+    widest = max(max(image_array(k).shape) for k in kernels.values())
     size = max(min(size, 1.8), 0.36 * widest)  # room for the numbers, rows that fit the column
     fig, axes = panel_grid(len(kernels), size, size + 0.5)
     for ax, (name, k) in zip(axes, kernels.items()):
-        draw_kernel(ax, k, f"{name}\nsum = {_fmt(round(float(_np(k).sum()), 4))}")
+        draw_kernel(ax, k, f"{name}\nsum = {format_value(round(float(image_array(k).sum()), 4))}")
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
@@ -109,17 +81,17 @@ def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
 def show_worked_example(patch, kernel) -> Figure:
     """Patch, kernel and their element-wise products, each cell written out; the title of
     the last panel is the sum of products, the output value at this position."""
-    p, k = _np(patch), _np(kernel)
+    p, k = image_array(patch), image_array(kernel)
     prod = p * k
     fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH, 2.3), layout="constrained")
     axes[0].imshow(p, cmap="gray", vmin=0, vmax=255)
     annotate_grid(axes[0], p)
-    _plain(axes[0], "image patch")
+    plain_axes(axes[0], "image patch")
     draw_kernel(axes[1], k, "kernel")
     lim = float(np.abs(prod).max()) or 1.0
     axes[2].imshow(prod, cmap="RdBu_r", vmin=-lim, vmax=lim)
     annotate_grid(axes[2], prod)
-    _plain(axes[2], f"products, sum = {_fmt(prod.sum())}")
+    plain_axes(axes[2], f"products, sum = {format_value(prod.sum())}")
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
@@ -127,14 +99,14 @@ def show_worked_example(patch, kernel) -> Figure:
 def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "kernel", "output"),
                    signed_output: bool | None = None) -> Figure:
     """Image, kernel (with numbers) and the filtered output side by side."""
-    img, out = _np(image), _np(output)
+    img, out = image_array(image), image_array(output)
     fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH, 2.4), layout="constrained",
                              gridspec_kw={"width_ratios": [4, 2, 4]})
-    _imshow_signed(axes[0], img, signed=False)
-    _plain(axes[0], f"{titles[0]} {img.shape[0]}x{img.shape[1]}")
+    imshow_signed(axes[0], img, signed=False)
+    plain_axes(axes[0], f"{titles[0]} {img.shape[0]}x{img.shape[1]}")
     draw_kernel(axes[1], kernel, titles[1])
-    im = _imshow_signed(axes[2], out, signed=signed_output)
-    _plain(axes[2], f"{titles[2]} {out.shape[0]}x{out.shape[1]}")
+    im = imshow_signed(axes[2], out, signed=signed_output)
+    plain_axes(axes[2], f"{titles[2]} {out.shape[0]}x{out.shape[1]}")
     fig.colorbar(im, ax=axes[2], shrink=0.8)
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
@@ -146,8 +118,8 @@ def show_images(images: Mapping[str, object], ncols: int | None = None, size: fl
     n = len(images)
     fig, axes = panel_grid(n, size, size, max_cols=ncols or n, extra_height=0.3)
     for ax, (title, img) in zip(axes, images.items()):
-        im = _imshow_signed(ax, _np(img), signed=signed)
-        _plain(ax, title)
+        im = imshow_signed(ax, image_array(img), signed=signed)
+        plain_axes(ax, title)
         if colorbar:
             fig.colorbar(im, ax=ax, shrink=0.75)
     plt.close(fig)  # returned, not left open: the notebook shows it once
@@ -163,7 +135,7 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     kernels that sum to 0 are signed and drawn in a diverging map centred on zero, scaled
     to the 99.5th percentile of their magnitude.
     """
-    img = _np(image)
+    img = image_array(image)
     n = len(kernels) + 1
     width = min(size, 1.75)
     ncols = columns(n, width)
@@ -175,15 +147,15 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     first = cells[0].subplots(2, 1, height_ratios=[1.4, 2])
     first[0].axis("off")
     first[1].imshow(img, cmap="gray")
-    _plain(first[1], "original")
+    plain_axes(first[1], "original")
     for cell, (name, k) in zip(cells[1:], kernels.items()):
         top, bottom = cell.subplots(2, 1, height_ratios=[1.4, 2])
-        draw_kernel(top, k, f"{name}\n(sum {_fmt(round(float(_np(k).sum()), 3))})",
-                    numbers=_np(k).size <= 9, fontsize=MIN_FONT)
+        draw_kernel(top, k, f"{name}\n(sum {format_value(round(float(image_array(k).sum()), 3))})",
+                    numbers=image_array(k).size <= 9, fontsize=MIN_FONT)
         out = correlate2d(img, k, edge=edge).numpy()
-        _imshow_signed(bottom, out, signed=abs(float(_np(k).sum())) < 1e-6, robust=True,
+        imshow_signed(bottom, out, signed=abs(float(image_array(k).sum())) < 1e-6, robust=True,
                        vrange=(float(img.min()), float(img.max())))
-        _plain(bottom)
+        plain_axes(bottom)
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
@@ -191,8 +163,8 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
 def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
     """For each edge mode: the padded image the kernel slides over (the original area
     framed in yellow) and the output, titled with its size."""
-    img = _np(image)
-    k = _np(kernel)
+    img = image_array(image)
+    k = image_array(kernel)
     p = (k.shape[0] - 1) // 2
     side = MAX_WIDTH / len(modes)
     fig, axes = plt.subplots(2, len(modes), figsize=(MAX_WIDTH, 2 * side + 0.6), layout="constrained",
@@ -205,11 +177,11 @@ def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
         ax.imshow(padded, cmap="gray", vmin=vmin, vmax=vmax)
         ax.add_patch(Rectangle((off - 0.5, off - 0.5), img.shape[1], img.shape[0], fill=False,
                                edgecolor="gold", linewidth=1.5))
-        _plain(ax, f"{mode}: input {padded.shape[0]}x{padded.shape[1]}")
+        plain_axes(ax, f"{mode}: input {padded.shape[0]}x{padded.shape[1]}")
         out = correlate2d(img, k, edge=mode).numpy()
         ax = axes[1, col]
-        _imshow_signed(ax, out)
-        _plain(ax, f"{mode}: output {out.shape[0]}x{out.shape[1]}")
+        imshow_signed(ax, out)
+        plain_axes(ax, f"{mode}: output {out.shape[0]}x{out.shape[1]}")
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
@@ -237,7 +209,7 @@ def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | N
 
 def direction_to_rgb(direction, magnitude) -> np.ndarray:
     """Colour each pixel by gradient direction (hue) and strength (brightness)."""
-    d, m = _np(direction), _np(magnitude)
+    d, m = image_array(direction), image_array(magnitude)
     hue = (d + np.pi) / (2 * np.pi)
     top = float(np.percentile(m, 99.5)) or float(m.max()) or 1.0
     val = np.clip(m / top, 0.0, 1.0)
@@ -250,17 +222,17 @@ def show_gradients(image, gx, gy, magnitude, direction, size: float = 2.8) -> Fi
 
     Colour scales saturate at the 99.5th percentile so that faint edges stay visible."""
     fig, axes = panel_grid(5, min(size, 1.75), min(size, 1.75) + 0.3)
-    axes[0].imshow(_np(image), cmap="gray")
-    _plain(axes[0], "image")
-    _imshow_signed(axes[1], _np(gx), signed=True, robust=True)
-    _plain(axes[1], "gx (Sobel x)")
-    _imshow_signed(axes[2], _np(gy), signed=True, robust=True)
-    _plain(axes[2], "gy (Sobel y)")
-    mag = _np(magnitude)
+    axes[0].imshow(image_array(image), cmap="gray")
+    plain_axes(axes[0], "image")
+    imshow_signed(axes[1], image_array(gx), signed=True, robust=True)
+    plain_axes(axes[1], "gx (Sobel x)")
+    imshow_signed(axes[2], image_array(gy), signed=True, robust=True)
+    plain_axes(axes[2], "gy (Sobel y)")
+    mag = image_array(magnitude)
     axes[3].imshow(mag, cmap="magma", vmin=0, vmax=float(np.percentile(mag, 99.5)) or None)
-    _plain(axes[3], "magnitude")
+    plain_axes(axes[3], "magnitude")
     axes[4].imshow(direction_to_rgb(direction, magnitude))
-    _plain(axes[4], "direction (colour)")
+    plain_axes(axes[4], "direction (colour)")
     # colour key: the direction of each point of a small wheel seen from its centre
     inset = axes[4].inset_axes([0.0, 0.0, 0.3, 0.3])
     yy, xx = np.mgrid[-1:1:41j, -1:1:41j]
@@ -297,15 +269,15 @@ def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3),
                              layout="constrained", squeeze=False)
     axes[0, 0].imshow(np.clip(arr / scale, 0, 1))
-    _plain(axes[0, 0], "colour")
+    plain_axes(axes[0, 0], "colour")
     for i, name in enumerate(("red", "green", "blue")):
         axes[0, i + 1].imshow(arr[..., i], cmap="gray", vmin=0, vmax=scale)
-        _plain(axes[0, i + 1], f"{name} channel")
+        plain_axes(axes[0, i + 1], f"{name} channel")
     flat = list(axes.flat[ncols:])
     for ax in flat[len(maps):]:
         ax.axis("off")
     for ax, (title, img) in zip(flat, maps.items()):
-        _imshow_signed(ax, _np(img))
-        _plain(ax, title)
+        imshow_signed(ax, image_array(img))
+        plain_axes(ax, title)
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig

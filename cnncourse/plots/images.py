@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 from cnncourse._checks import check_int, to_numpy
 from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT
 
+__all__ = ["show_digit_grid", "show_pixel_values", "show_value_histograms"]
+
 
 def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
                     cmap: str = "gray", size: float = 1.1) -> Figure:

@@ -13,9 +13,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MAX_WIDTH, legend_below
-from cnncourse.plots.filters import _imshow_signed, _np, _plain, annotate_grid
+from cnncourse.plots._layout import MAX_WIDTH, image_array, imshow_signed, legend_below, plain_axes
+from cnncourse.plots.filters import annotate_grid
 from cnncourse.pooling import pool2d
+
+__all__ = ["show_pooling", "show_pooled_maps", "show_shift_grid", "show_unchanged_fractions"]
 
 _WINDOW_COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:cyan")
 
@@ -27,7 +29,7 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
     when there are more windows than colours). In max mode the winning input cell of each
     window is written in bold.
     """
-    a = _np(x)
+    a = image_array(x)
     stride = window if stride is None else stride
     out = pool2d(a, window, stride, mode).numpy()
     oh, ow = out.shape
@@ -54,8 +56,8 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
                 for t in axes[0].texts:
                     if t.get_position() == (j * stride + c, i * stride + r):
                         t.set_fontweight("bold")
-    _plain(axes[0], f"input {a.shape[0]}x{a.shape[1]}, window {window}, stride {stride}")
-    _plain(axes[1], f"{mode} pooled {oh}x{ow}")
+    plain_axes(axes[0], f"input {a.shape[0]}x{a.shape[1]}, window {window}, stride {stride}")
+    plain_axes(axes[1], f"{mode} pooled {oh}x{ow}")
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
@@ -63,16 +65,16 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
 def show_pooled_maps(image, windows: Sequence[int] = (2, 4), mode: str = "max",
                      size: float = 2.6) -> Figure:
     """An image and its pooled versions (window = stride), each at its own resolution."""
-    img = _np(image)
+    img = image_array(image)
     n = len(windows) + 1
     size = min(size, MAX_WIDTH / n)
     fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.3), layout="constrained")
-    _imshow_signed(axes[0], img)
-    _plain(axes[0], f"input {img.shape[0]}x{img.shape[1]}")
+    imshow_signed(axes[0], img)
+    plain_axes(axes[0], f"input {img.shape[0]}x{img.shape[1]}")
     for ax, w in zip(axes[1:], windows):
         out = pool2d(img, w, w, mode).numpy()
-        _imshow_signed(ax, out, signed=bool(img.min() < 0))
-        _plain(ax, f"{mode} pool {w}x{w}: {out.shape[0]}x{out.shape[1]}")
+        imshow_signed(ax, out, signed=bool(img.min() < 0))
+        plain_axes(ax, f"{mode} pool {w}x{w}: {out.shape[0]}x{out.shape[1]}")
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig
 
@@ -91,10 +93,10 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
                              layout="constrained", squeeze=False)
     for i, (row_name, row) in enumerate(rows.items()):
         for j, (title, img) in enumerate(row.items()):
-            arr = _np(img)
+            arr = image_array(img)
             last = j == len(row) - 1
-            _imshow_signed(axes[i, j], arr, signed=True if (mark_changes and last) else None)
-            _plain(axes[i, j], title)
+            imshow_signed(axes[i, j], arr, signed=True if (mark_changes and last) else None)
+            plain_axes(axes[i, j], title)
         for j in range(len(row), ncols):
             axes[i, j].axis("off")
         axes[i, 0].set_ylabel(row_name, fontsize=10)

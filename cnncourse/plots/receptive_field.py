@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MAX_WIDTH, legend_below, panel_grid
+from cnncourse.plots._layout import MAX_WIDTH, finish, legend_below, panel_grid
 
 __all__ = [
     "show_usage_map",
@@ -188,10 +188,7 @@ def show_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | No
         ax.set_ylabel("gradient, central row\n(peak = 1)")
         ax.grid(alpha=0.3)
         legend_below(fig, ax, ncols=1)
-    if title:
-        fig.suptitle(title)
-    plt.close(fig)
-    return fig
+    return finish(fig, title)
 
 
 def show_dilation_comparison(maps: Mapping[str, np.ndarray], parameters: Mapping[str, int] | None = None,

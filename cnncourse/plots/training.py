@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from cnncourse._checks import check_int
-from cnncourse.plots._layout import MAX_WIDTH, legend_below
+from cnncourse.plots._layout import MAX_WIDTH, finish, legend_below
 
 __all__ = ["show_curves", "show_histories", "show_history", "show_negative_log", "show_seed_spread"]
 
@@ -43,10 +43,7 @@ def show_history(history, title: str | None = None) -> Figure:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     legend_below(fig, ax_loss)
-    if title:
-        fig.suptitle(title)
-    plt.close(fig)
-    return fig
+    return finish(fig, title)
 
 
 def show_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("train_loss", "val_loss"),
@@ -127,10 +124,7 @@ def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     legend_below(fig, ax)
-    if title:
-        ax.set_title(title)
-    plt.close(fig)
-    return fig
+    return finish(fig, title, ax)
 
 
 def show_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],

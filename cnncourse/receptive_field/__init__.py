@@ -33,12 +33,15 @@ backpropagation, the check of :func:`receptive_field`.
 
 This package computes; the figures are in :mod:`cnncourse.plots.receptive_field`. Its modules,
 one job each, import one way only (``pyproject.toml`` pins the order with import-linter):
-``_graph`` traces the model with ``torch.fx`` and names its nodes; ``table`` holds the result
+``errors`` holds :class:`ReceptiveFieldError`, the one error for a model or an operation the
+analysers cannot handle; ``_graph`` traces the model with ``torch.fx`` (not into the
+``leaf_modules`` given) and names its nodes; ``table`` holds the result
 table (:class:`LayerField`, :class:`ReceptiveField`); ``_rules`` is the table of per-operation
 rules, each kind of operation with its classification, its geometry and its counting side by
 side (on ``_field``, the state of a tensor, and ``_windows``, the sliding window); ``theory``
 runs the recurrence; ``counting`` runs the all-ones copy (:func:`usage_map`,
-:func:`gradient_support`, :func:`measure_field`); ``effective`` measures the effective field;
+:func:`gradient_support`, :func:`measure_field`) and lists the names of the nodes
+(:func:`node_names`, like torchvision's ``get_graph_node_names``); ``effective`` measures the effective field;
 ``fits`` fits Gaussians and power laws (NumPy and SciPy only). Everything public is importable
 from here.
 """
@@ -48,10 +51,12 @@ from cnncourse.receptive_field.counting import (
     FieldMeasurement,
     gradient_support,
     measure_field,
+    node_names,
     support_extent,
     usage_map,
 )
 from cnncourse.receptive_field.effective import conv_stack, effective_receptive_field
+from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.fits import GaussianFit, fit_gaussian, fit_power_law, mass_radius
 from cnncourse.receptive_field.table import LayerField, ReceptiveField
 from cnncourse.receptive_field.theory import receptive_field
@@ -61,6 +66,8 @@ __all__ = [
     "ReceptiveField",
     "receptive_field",
     "flatten_layers",
+    "node_names",
+    "ReceptiveFieldError",
     "usage_map",
     "gradient_support",
     "FieldMeasurement",

@@ -5,7 +5,7 @@ computes in the all-ones counting copy (the check).
 A rule is a class: ``modules`` (layer classes, tested with ``isinstance`` in table order) and
 ``functions`` (function and method names) say which nodes it takes; ``read_module`` and
 ``read_call`` read what it needs from the layer or the call (a dim, an output size, the
-window's geometry) into the node's :class:`_Op`; ``geometry`` maps the :class:`_Field` of the
+window's geometry) into the node's :class:`Op`; ``geometry`` maps the :class:`Field` of the
 inputs (``f`` is the first of them) to that of the output; ``count`` gives the counting copy's
 value (``run()`` runs the node as it is). A new operation is one new class in :data:`_RULES`.
 """
@@ -14,17 +14,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
 from cnncourse.geometry import Geometry, layer_geometry
-from cnncourse.receptive_field._field import _META_VALUE, _Field, _global, _Many, _merge, _norm_dim, _spatial_positions
-from cnncourse.receptive_field._graph import _call_name, _param, _trace, _Traced
-from cnncourse.receptive_field._windows import _apply_window, _count_window, _window_attrs
+from cnncourse.receptive_field._field import (
+    META_VALUE,
+    Field,
+    Many,
+    global_field,
+    merge_fields,
+    norm_dim,
+    spatial_positions,
+)
+from cnncourse.receptive_field._graph import Traced, call_name, param_value, trace_model
+from cnncourse.receptive_field._windows import apply_window, count_window, window_attrs
+from cnncourse.receptive_field.errors import ReceptiveFieldError
+
+__all__ = ["Op", "trace_rules"]
 
 
 @dataclass
-class _Op:
+class Op:
     """One traced node as its rule read it (shared by the theory and the counting copy)."""
 
     rule: _Rule
@@ -53,10 +65,10 @@ class _Rule:
     def read_call(self, node, name: str, model: nn.Module) -> dict | None:
         return {}
 
-    def geometry(self, op: _Op, f: _Field | None, fields: list, values: list, where: str, input_size):
+    def geometry(self, op: Op, f: Field, fields: list, values: list, where: str, input_size):
         raise NotImplementedError(f"{self.kind} nodes are read by the theory itself")
 
-    def count(self, op: _Op, tensors: list, run):
+    def count(self, op: Op, tensors: list, run):
         return run()
 
 
@@ -82,13 +94,13 @@ class _Window(_Rule):
     }
 
     def read_module(self, m):
-        return _window_attrs(m, m)
+        return window_attrs(m, m)
 
     def read_call(self, node, name, model):
         bound = dict(zip(self.ARGS[name], node.args))
         bound.update(node.kwargs)
         if name == "conv2d":
-            weight = _param(model, bound.get("weight"))
+            weight = param_value(model, bound.get("weight"))
             if weight is None:
                 return None
             layer = nn.Conv2d(1, 1, tuple(weight.shape[-2:]), stride=bound.get("stride", 1),
@@ -96,14 +108,14 @@ class _Window(_Rule):
         else:
             settings = {k: v for k, v in bound.items() if k in ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
             layer = (nn.MaxPool2d if name == "max_pool2d" else nn.AvgPool2d)(**settings)
-        return _window_attrs(layer)
+        return window_attrs(layer)
 
     def geometry(self, op, f, fields, values, where, input_size):
         # on a globally pooled map (a gate's 1x1 convolutions) it stays global
-        return f if f.dims is None else _apply_window(f, op.geometry, where, input_size)
+        return f if f.dims is None else apply_window(f, op.geometry, where, input_size)
 
     def count(self, op, tensors, run):
-        return _count_window(op, tensors[0])
+        return count_window(op, tensors[0])
 
 
 class _Adaptive(_Rule):
@@ -124,13 +136,13 @@ class _Adaptive(_Rule):
             return f
         out = op.arg if isinstance(op.arg, (tuple, list)) else (op.arg, op.arg)
         if f.dims != (-2, -1):
-            raise ValueError(f"{where} pools the last two axes, but the feature map's rows and "
-                             f"columns are at axes {f.dims}")
+            raise ReceptiveFieldError(f"{where} pools the last two axes, but the feature map's rows and "
+                                      f"columns are at axes {f.dims}")
         if all(o == 1 for o in out):
-            return _global(f.ndim)  # global pooling: every unit after it sees the whole input
+            return global_field(f.ndim)  # global pooling: every unit after it sees the whole input
         if f.shape is None:
-            raise ValueError(f"{where} pools to {tuple(out)}: its windows depend on the map size. Give "
-                             "input_size, or pass the part of the model before it (model.features).")
+            raise ReceptiveFieldError(f"{where} pools to {tuple(out)}: its windows depend on the map size. Give "
+                                      "input_size, or pass the part of the model before it (model.features).")
         kernel = []
         for a in (0, 1):
             o, n = out[a], f.shape[a]
@@ -139,10 +151,10 @@ class _Adaptive(_Rule):
             elif n % o == 0:
                 kernel.append(n // o)
             else:
-                raise ValueError(f"{where} pools a {f.shape[0]}x{f.shape[1]} map to {tuple(out)}: its "
-                                 "windows overlap unevenly, so no single field describes a unit. Choose "
-                                 "an input_size that makes the map a multiple of the output size.")
-        return _apply_window(f, layer_geometry(nn.AvgPool2d(tuple(kernel))), where, input_size)
+                raise ReceptiveFieldError(f"{where} pools a {f.shape[0]}x{f.shape[1]} map to {tuple(out)}: its "
+                                          "windows overlap unevenly, so no single field describes a unit. Choose "
+                                          "an input_size that makes the map a multiple of the output size.")
+        return apply_window(f, layer_geometry(nn.AvgPool2d(tuple(kernel))), where, input_size)
 
     def count(self, op, tensors, run):
         return F.adaptive_avg_pool2d(tensors[0], op.arg)
@@ -158,10 +170,10 @@ class _Linear(_Rule):
 
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is not None and (f.dims[1] == -1 or f.dims[0] == -1):
-            raise ValueError(f"{where} multiplies along the last axis, which is a spatial axis "
-                             "(the columns) of the feature map: flatten the map first (then every "
-                             "unit sees the whole input), or pass only the convolutional part "
-                             "(for example model.features)")
+            raise ReceptiveFieldError(f"{where} multiplies along the last axis, which is a spatial axis "
+                                      "(the columns) of the feature map: flatten the map first (then every "
+                                      "unit sees the whole input), or pass only the convolutional part "
+                                      "(for example model.features)")
         return f
 
     def count(self, op, tensors, run):
@@ -187,7 +199,7 @@ class _Norm(_Rule):
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is None:
             return f
-        mixed = any(p >= f.ndim - op.arg for p in _spatial_positions(f))
+        mixed = any(p >= f.ndim - op.arg for p in spatial_positions(f))
         return replace(f, whole=True) if mixed else f
 
     def count(self, op, tensors, run):
@@ -209,7 +221,7 @@ class _Pointwise(_Rule):
     })
 
     def geometry(self, op, f, fields, values, where, input_size):
-        return _merge(fields, where)
+        return merge_fields(fields, where)
 
     def count(self, op, tensors, run):
         return tensors[0]
@@ -254,15 +266,38 @@ class _Cat(_Pointwise):
         return {"arg": node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)}
 
     def geometry(self, op, f, fields, values, where, input_size):
-        if f.dims is not None and len(fields) >= 1:
-            dim = _norm_dim(op.arg, f.ndim, where)
-            if dim in _spatial_positions(f):
-                raise ValueError(f"{where} concatenates along a spatial axis: the units of the "
-                                 "result do not share one geometry")
-        return _merge(fields, where)
+        if f.dims is not None:
+            dim = norm_dim(op.arg, f.ndim, where)
+            if dim in spatial_positions(f):
+                raise ReceptiveFieldError(f"{where} concatenates along a spatial axis: the units of the "
+                                          "result do not share one geometry")
+        return merge_fields(fields, where)
 
     def count(self, op, tensors, run):
         return run()
+
+
+class _Stack(_Rule):
+    """``stack``: branches meet on a new axis: the union of their fields, the rows and columns
+    moved one axis on when the new axis comes before them."""
+
+    kind = "stack"
+    functions = frozenset({"stack"})
+
+    def read_call(self, node, name, model):
+        return {"arg": node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)}
+
+    def geometry(self, op, f, fields, values, where, input_size):
+        merged = merge_fields(fields, where)
+        ndim = merged.ndim + 1
+        dim = norm_dim(op.arg, ndim, where)  # where the new axis is in the result
+        if merged.dims is None:
+            return replace(merged, ndim=ndim)
+        return replace(merged, ndim=ndim, dims=tuple((p if p < dim else p + 1) - ndim
+                                                     for p in spatial_positions(merged)))
+
+    def count(self, op, tensors, run):  # the copy's maps may have 1 channel where others have more
+        return torch.stack(torch.broadcast_tensors(*tensors), dim=op.arg)
 
 
 class _Flatten(_Rule):
@@ -282,10 +317,10 @@ class _Flatten(_Rule):
         return {"arg": (start, end)}
 
     def geometry(self, op, f, fields, values, where, input_size):
-        start, end = (_norm_dim(d, f.ndim, where) for d in op.arg)
-        if f.dims is None or any(start <= p <= end for p in _spatial_positions(f)):
-            return _global(f.ndim - (end - start))  # nothing spatial is left
-        shift = end - start if _spatial_positions(f)[0] < start else 0
+        start, end = (norm_dim(d, f.ndim, where) for d in op.arg)
+        if f.dims is None or any(start <= p <= end for p in spatial_positions(f)):
+            return global_field(f.ndim - (end - start))  # nothing spatial is left
+        shift = end - start if spatial_positions(f)[0] < start else 0
         return replace(f, ndim=f.ndim - (end - start), dims=(f.dims[0] + shift, f.dims[1] + shift))
 
 
@@ -304,8 +339,8 @@ class _Permute(_Rule):
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is None:
             return f
-        perm = [_norm_dim(d, f.ndim, where) for d in op.arg]
-        return replace(f, dims=tuple(perm.index(p) - f.ndim for p in _spatial_positions(f)))
+        perm = [norm_dim(d, f.ndim, where) for d in op.arg]
+        return replace(f, dims=tuple(perm.index(p) - f.ndim for p in spatial_positions(f)))
 
 
 class _Transpose(_Rule):
@@ -320,9 +355,9 @@ class _Transpose(_Rule):
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is None:
             return f
-        a, b = (_norm_dim(d, f.ndim, where) for d in op.arg)
+        a, b = (norm_dim(d, f.ndim, where) for d in op.arg)
         swap = {a: b, b: a}
-        return replace(f, dims=tuple(swap.get(p, p) - f.ndim for p in _spatial_positions(f)))
+        return replace(f, dims=tuple(swap.get(p, p) - f.ndim for p in spatial_positions(f)))
 
 
 class _Reshape(_Rule):
@@ -339,9 +374,9 @@ class _Reshape(_Rule):
 
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is None or op.arg <= 2:
-            return _global(op.arg)
-        raise ValueError(f"{where} reshapes a feature map into {op.arg} axes: the rows and columns "
-                         "cannot be followed through it. Pass the part of the model before it.")
+            return global_field(op.arg)
+        raise ReceptiveFieldError(f"{where} reshapes a feature map into {op.arg} axes: the rows and columns "
+                                  "cannot be followed through it. Pass the part of the model before it.")
 
 
 class _Reduce(_Rule):
@@ -359,12 +394,12 @@ class _Reduce(_Rule):
         dims, keep = op.arg
         if f.dims is None:
             n = f.ndim if dims is None else len(dims) if isinstance(dims, (list, tuple)) else 1
-            return _global(f.ndim if keep else f.ndim - (f.ndim if dims is None else n))
-        pos = _spatial_positions(f)
+            return global_field(f.ndim if keep else f.ndim - (f.ndim if dims is None else n))
+        pos = spatial_positions(f)
         reduced = list(range(f.ndim)) if dims is None else [
-            _norm_dim(d, f.ndim, where) for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
+            norm_dim(d, f.ndim, where) for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
         if any(p in reduced for p in pos):
-            return _global(f.ndim if keep else f.ndim - len(reduced))
+            return global_field(f.ndim if keep else f.ndim - len(reduced))
         if keep:
             return f
         return replace(f, ndim=f.ndim - len(reduced),
@@ -384,7 +419,7 @@ class _Meta(_Rule):
     functions = frozenset({"size", "dim", "getattr", "numel"})
 
     def geometry(self, op, f, fields, values, where, input_size):
-        return _META_VALUE
+        return META_VALUE
 
 
 class _Getitem(_Rule):
@@ -398,16 +433,16 @@ class _Getitem(_Rule):
 
     def geometry(self, op, f, fields, values, where, input_size):
         base = values[0]
-        if isinstance(base, _Many):
+        if isinstance(base, Many):
             return base.field
-        if base is _META_VALUE:
-            return _META_VALUE
+        if base is META_VALUE:
+            return META_VALUE
         items = op.arg if isinstance(op.arg, tuple) else (op.arg,)
         if f.dims is None:
             return f
-        pos = _spatial_positions(f)
+        pos = spatial_positions(f)
         if any(i is None for i in items) or sum(i is Ellipsis for i in items) > 1:
-            raise ValueError(f"{where} adds axes to the feature map (None): not supported")
+            raise ReceptiveFieldError(f"{where} adds axes to the feature map (None): not supported")
         if Ellipsis in items:
             at = items.index(Ellipsis)
             items = items[:at] + (slice(None),) * (f.ndim - len(items) + 1) + items[at + 1:]
@@ -415,8 +450,8 @@ class _Getitem(_Rule):
         for p, item in enumerate(items):
             if p in pos:
                 if item != slice(None):
-                    raise ValueError(f"{where} crops or indexes a spatial axis of the feature map: the "
-                                     "field of the result is not a sliding window")
+                    raise ReceptiveFieldError(f"{where} crops or indexes a spatial axis of the feature map: the "
+                                              "field of the result is not a sliding window")
             elif not isinstance(item, slice):
                 dropped += 1
         return replace(f, ndim=f.ndim - dropped)
@@ -432,16 +467,28 @@ class _Split(_Rule):
         return {"arg": node.kwargs.get("dim", node.args[2] if len(node.args) > 2 else 0)}
 
     def geometry(self, op, f, fields, values, where, input_size):
-        if f.dims is not None and _norm_dim(op.arg, f.ndim, where) in _spatial_positions(f):
-            raise ValueError(f"{where} splits the feature map along a spatial axis; the field of "
-                             "the pieces is not a sliding window")
-        return _Many(f)
+        if f.dims is not None and norm_dim(op.arg, f.ndim, where) in spatial_positions(f):
+            raise ReceptiveFieldError(f"{where} splits the feature map along a spatial axis; the field of "
+                                      "the pieces is not a sliding window")
+        return Many(f)
+
+    def count(self, op, tensors, run):  # the copy has one channel: every piece is the whole
+        return _Pieces((tensors[0],))
+
+
+class _Pieces(tuple):
+    """The pieces of a split in the one-channel counting copy: each is the whole map (the
+    copy sums the channels, so it has fewer pieces than the model); ``torch.cat`` reads the
+    one piece, indexing gives it for any index."""
+
+    def __getitem__(self, index):
+        return tuple.__getitem__(self, 0) if isinstance(index, int) else tuple.__getitem__(self, index)
 
 
 # --------------------------------------------------------------------------- the table
 _WINDOW, _POINTWISE = _Window(), _Pointwise()
 _RULES: tuple[_Rule, ...] = (  # layer classes are tested in this order
-    _WINDOW, _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(),
+    _WINDOW, _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(), _Stack(),
     _Permute(), _Transpose(), _Reshape(), _Reduce(), _Meta(), _Getitem(), _Split(),
 )
 _FUNCTIONS: dict[str, _Rule] = {}
@@ -455,27 +502,28 @@ _BOUNDARY = {"placeholder": (_Boundary("input"), "input"), "get_attr": (_Boundar
              "output": (_Boundary("output"), "output")}
 
 
-def _classify(node, model: nn.Module, modules: dict) -> _Op | None:
-    """The rule of one node and what it read; ``None`` for an operation no rule knows."""
+def _classify(node, model: nn.Module, modules: dict, leaves: frozenset = frozenset()) -> Op | None:
+    """The rule of one node and what it read; ``None`` for an operation no rule knows. A leaf
+    module the caller named (``leaves``) that no rule knows is taken as element-wise."""
     if node.op in _BOUNDARY:
-        return _Op(*_BOUNDARY[node.op])
+        return Op(*_BOUNDARY[node.op])
     if node.op == "call_module":
         m = modules[node.target]
         label = type(m).__name__
         for rule in _RULES:
             if isinstance(m, rule.modules):
-                return _Op(rule, label, **rule.read_module(m))
+                return Op(rule, label, **rule.read_module(m))
         try:  # a layer no rule lists: element-wise if geometry says it keeps the map's size
             geometry = layer_geometry(m)
         except TypeError:
-            return None
-        return _Op(_POINTWISE, label) if geometry is None else _Op(_WINDOW, label, **_window_attrs(m, m))
-    name = _call_name(node)
+            return Op(_POINTWISE, label) if node.target in leaves else None
+        return Op(_POINTWISE, label) if geometry is None else Op(_WINDOW, label, **window_attrs(m, m))
+    name = call_name(node)
     rule = _FUNCTIONS.get(name)
     attrs = None if rule is None else rule.read_call(node, name, model)
-    return None if attrs is None else _Op(rule, name, **attrs)
+    return None if attrs is None else Op(rule, name, **attrs)
 
 
-def _trace_rules(layers) -> _Traced:
-    """Trace ``layers`` and give every node its rule."""
-    return _trace(layers, _classify)
+def trace_rules(layers, leaf_modules=None) -> Traced:
+    """Trace ``layers`` (not into the ``leaf_modules``) and give every node its rule."""
+    return trace_model(layers, _classify, leaf_modules)

@@ -1,6 +1,6 @@
 """Sliding windows (convolutions and poolings), the heart of both computations: the settings
-read from a layer (:func:`_window_attrs`), the step of the recurrence of size, jump and centre
-(:func:`_apply_window`) and the window sum of the all-ones counting copy (:func:`_count_window`)."""
+read from a layer (:func:`window_attrs`), the step of the recurrence of size, jump and centre
+(:func:`apply_window`) and the window sum of the all-ones counting copy (:func:`count_window`)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnncourse._checks import check_pair
-from cnncourse.geometry import Geometry, layer_geometry, output_shape
-from cnncourse.receptive_field._field import _Field
+from cnncourse.geometry import Geometry, kernel_span, layer_geometry, output_shape
+from cnncourse.receptive_field._field import Field
+from cnncourse.receptive_field.errors import ReceptiveFieldError
+
+__all__ = ["window_attrs", "count_window", "apply_window"]
 
 
-def _window_attrs(layer: nn.Module, module: nn.Module | None = None) -> dict:
+def window_attrs(layer: nn.Module, module: nn.Module | None = None) -> dict:
     settings = {"kernel_size": layer.kernel_size, "stride": layer.stride, "padding": layer.padding,
                 "dilation": getattr(layer, "dilation", 1), "ceil_mode": getattr(layer, "ceil_mode", False),
                 "padding_mode": getattr(layer, "padding_mode", "zeros")}
@@ -34,9 +37,9 @@ def _window_sum(x: torch.Tensor, dim: int, kernel: int, stride: int, dilation: i
     """
     if kernel == 1 and stride == 1:
         return x
-    length = x.shape[dim] - dilation * (kernel - 1)  # the positions where a window can start
+    length = x.shape[dim] - kernel_span(kernel, dilation) + 1  # the positions where a window can start
     if length < 1:
-        raise ValueError(f"a window of {dilation * (kernel - 1) + 1} pixels does not fit a map of {x.shape[dim]}")
+        raise ValueError(f"a window of {kernel_span(kernel, dilation)} pixels does not fit a map of {x.shape[dim]}")
     total = None
     for t in range(kernel):
         part = x.narrow(dim, t * dilation, length)
@@ -45,7 +48,7 @@ def _window_sum(x: torch.Tensor, dim: int, kernel: int, stride: int, dilation: i
     return total
 
 
-def _count_window(op, x: torch.Tensor) -> torch.Tensor:
+def count_window(op, x: torch.Tensor) -> torch.Tensor:
     """The window of ``op`` (a window rule's node) in the all-ones copy: a sum over the window."""
     w = op.window
     if op.conv:  # every weight 1, one channel: sum the channels, then a window sum
@@ -79,23 +82,23 @@ def _count_window(op, x: torch.Tensor) -> torch.Tensor:
     pads = []
     for a in (1, 0):
         before = g.padding[a][0]
-        span = (out[a] - 1) * g.stride[a] + g.dilation[a] * (g.kernel_size[a] - 1) + 1
+        span = (out[a] - 1) * g.stride[a] + g.span[a]
         pads += [before, max(span - x.shape[-2 + a] - before, 0)]
     c = x.shape[-3]
     ones = torch.ones(c, 1, *g.kernel_size, dtype=x.dtype, device=x.device)
     return F.conv2d(F.pad(x, pads), ones, None, g.stride, 0, g.dilation, groups=c)
 
 
-def _apply_window(f: _Field, g: Geometry, where: str, input_size) -> _Field:
+def apply_window(f: Field, g: Geometry, where: str, input_size) -> Field:
     """Slide the window of geometry ``g`` over the rows and columns of ``f``: the recurrence."""
     if set(f.dims) != {-2, -1}:
-        raise ValueError(f"{where} slides over the last two axes, but the feature map's rows and "
-                         f"columns are at axes {f.dims} (after a permute)")
+        raise ReceptiveFieldError(f"{where} slides over the last two axes, but the feature map's rows and "
+                                  f"columns are at axes {f.dims} (after a permute)")
     order = (0, 1) if f.dims == (-2, -1) else (1, 0)  # state axis a <-> the layer's axis order[a]
     size, jump, start = list(f.size), list(f.jump), list(f.start)
     for a in (0, 1):
         b = order[a]
-        k = g.dilation[b] * (g.kernel_size[b] - 1) + 1
+        k = g.span[b]
         size[a] = size[a] + (k - 1) * jump[a]
         start[a] = start[a] + ((k - 1) / 2 - g.padding[b][0]) * jump[a]
         jump[a] = jump[a] * g.stride[b]
@@ -105,7 +108,7 @@ def _apply_window(f: _Field, g: Geometry, where: str, input_size) -> _Field:
         try:
             out = output_shape(g, layer_in)
         except ValueError as exc:
-            raise ValueError(f"input_size {input_size} is too small: {where} gets a "
-                             f"{shape[0]}x{shape[1]} map ({exc})") from None
+            raise ReceptiveFieldError(f"input_size {input_size} is too small: {where} gets a "
+                                      f"{shape[0]}x{shape[1]} map ({exc})") from None
         shape = out if order == (0, 1) else out[::-1]
     return replace(f, size=tuple(size), jump=tuple(jump), start=tuple(start), shape=shape)

@@ -14,14 +14,18 @@ import torch.fx as fx
 from torch import nn
 
 from cnncourse._checks import check_pair
-from cnncourse.receptive_field._field import _Field, _spatial_positions
-from cnncourse.receptive_field._graph import _check_size, _param, _Traced, _where
-from cnncourse.receptive_field._rules import _trace_rules
-from cnncourse.receptive_field.theory import _propagate
+from cnncourse.receptive_field._field import Field, spatial_positions
+from cnncourse.receptive_field._graph import Traced, check_size, describe_node, param_value
+from cnncourse.receptive_field._rules import trace_rules
+from cnncourse.receptive_field.errors import ReceptiveFieldError
+from cnncourse.receptive_field.theory import propagate
+
+__all__ = ["node_names", "usage_map", "FieldMeasurement", "measure_field", "gradient_support",
+           "support_extent"]
 
 
 # --------------------------------------------------------------------------- counting paths
-def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
+def _count_forward(traced: Traced, x: torch.Tensor, keep: set) -> dict:
     """The all-ones, one-channel, linear copy of the traced model run on ``x``, as far as the
     nodes in ``keep`` need."""
     env: dict = {}
@@ -37,7 +41,7 @@ def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
             seen_input = True
             continue
         if node.op == "get_attr":
-            value = _param(traced.model, node)
+            value = param_value(traced.model, node)
             env[node] = (torch.ones_like(value, dtype=x.dtype, device=x.device)
                          if value is not None and value.is_floating_point() else value)
             continue
@@ -45,19 +49,20 @@ def _count_forward(traced: _Traced, x: torch.Tensor, keep: set) -> dict:
             break
         args = fx.node.map_arg(node.args, lambda n: env[n])
         kwargs = fx.node.map_arg(node.kwargs, lambda n: env[n])
-        tensors = [v for v in args if isinstance(v, torch.Tensor)]
+        tensors = [t for v in args for t in (v if isinstance(v, (list, tuple)) else (v,))
+                   if isinstance(t, torch.Tensor)]  # those of a list too (cat, stack)
         run = partial(_run, traced, node, args, kwargs)  # the node as it is
         try:
             value = run() if op is None else op.rule.count(op, tensors, run)
         except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"the counting copy cannot run {_where(traced, node)}: {exc}") from None
+            raise ReceptiveFieldError(f"the counting copy cannot run {describe_node(traced, node)}: {exc}") from None
         env[node] = value
         if node in keep:
             out[node] = value
     return out
 
 
-def _run(traced: _Traced, node, args, kwargs):
+def _run(traced: Traced, node, args, kwargs):
     if node.op == "call_module":
         return traced.model.get_submodule(node.target)(*args, **kwargs)
     if node.op == "call_method":
@@ -75,10 +80,51 @@ def _ancestors(nodes) -> set:
     return seen
 
 
-def _find_node(traced: _Traced, name: str | None):
+def _computing(traced: Traced) -> list:
+    """The nodes that compute something: no input, output, constant or size lookup."""
+    return [n for n in traced.nodes if n.op not in ("placeholder", "output", "get_attr")
+            and not (traced.ops[n] is not None and traced.ops[n].kind == "meta")]
+
+
+def node_names(layers: nn.Module | Iterable[nn.Module], leaf_modules: Iterable[type | str] | None = None
+               ) -> list[str]:
+    """The names of the nodes of a traced model, in running order (like torchvision's
+    ``get_graph_node_names``).
+
+    These are the names of the rows of the :func:`~cnncourse.receptive_field.receptive_field`
+    table and what the ``node`` argument of :func:`usage_map`, :func:`gradient_support` and
+    :func:`measure_field` takes: a module's path (``"features.3"``; ``"features.1:2"`` for
+    its second call) or, for a function, its module scope and node name
+    (``"layer1.0.add"``). Nothing is analysed, so the names come even for a model whose field
+    cannot be computed: look up the node an error names.
+
+    Parameters
+    ----------
+    layers
+        A model accepted by :func:`~cnncourse.receptive_field.receptive_field`.
+    leaf_modules
+        Module classes or names not to trace into, as for
+        :func:`~cnncourse.receptive_field.receptive_field`.
+
+    Returns
+    -------
+    list of str
+        One name per computing node (no input, output, constant or size lookup).
+
+    Raises
+    ------
+    TypeError
+        For ``layers`` that is not a module or a list of modules, or bad ``leaf_modules``.
+    ReceptiveFieldError
+        When ``torch.fx`` cannot trace the model.
+    """
+    traced = trace_rules(layers, leaf_modules)
+    return [traced.names[n] for n in _computing(traced)]
+
+
+def _find_node(traced: Traced, name: str | None):
     """The node called ``name``, or the last computing node inside the module ``name``."""
-    computing = [n for n in traced.nodes if n.op not in ("placeholder", "output", "get_attr")
-                 and not (traced.ops[n] is not None and traced.ops[n].kind == "meta")]
+    computing = _computing(traced)
     if name is None:
         if not computing:
             raise ValueError("the model has no layer: there is no output unit to backpropagate from")
@@ -92,22 +138,24 @@ def _find_node(traced: _Traced, name: str | None):
     if inside:
         return inside[-1]
     known = sorted({traced.names[n].split(".")[0] for n in computing})
-    raise ValueError(f"no node or module named {name!r}; top-level names: {', '.join(known[:12])}")
+    raise ValueError(f"no node or module named {name!r}; top-level names: {', '.join(known[:12])} "
+                     "(node_names(model) lists every name)")
 
 
-def _measured(traced: _Traced, shape, names: list) -> tuple[list, dict, dict]:
+def _measured(traced: Traced, shape, names: list) -> tuple[list, dict, dict]:
     """Propagate the theory as far as the named nodes need; run the counting copy on them."""
     targets = [_find_node(traced, name) for name in names]
-    _, env = _propagate(traced, shape, _ancestors(targets))
+    _, env = propagate(traced, shape, _ancestors(targets))
     for t in targets:
-        if not isinstance(env.get(t), _Field):
-            raise ValueError(f"node {traced.names[t]!r} does not depend on the input pixels")
+        if not isinstance(env.get(t), Field):
+            raise ReceptiveFieldError(f"node {traced.names[t]!r} does not depend on the input pixels")
     x = torch.ones(1, 1, *shape, dtype=torch.float64, requires_grad=True)
-    return targets, env, {"x": x, **{t: y for t, y in _count_forward(traced, x, set(targets)).items()}}
+    return targets, env, {"x": x, **_count_forward(traced, x, set(targets))}
 
 
 def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[int, int],
-              unit: tuple[int, int] | str | None = "center", *, node: str | None = None) -> np.ndarray:
+              unit: tuple[int, int] | str | None = "center", *, node: str | None = None,
+              leaf_modules: Iterable[type | str] | None = None) -> np.ndarray:
     """How many times each input pixel is used, by backpropagating through an all-ones copy.
 
     The model is traced (as in :func:`receptive_field`) and run as a copy in which every
@@ -136,7 +184,10 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
         are summed; an output without spatial axes backpropagates from its first element.
     node
         Backpropagate from this node or module (a name of the :func:`receptive_field` table,
-        e.g. ``"layer2"`` for the output of a ResNet's second stage) instead of the last one.
+        e.g. ``"layer2"`` for the output of a ResNet's second stage; :func:`node_names` lists
+        them) instead of the last one.
+    leaf_modules
+        Module classes or names not to trace into, as for :func:`receptive_field`.
 
     Returns
     -------
@@ -149,8 +200,8 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
     ValueError
         As :func:`receptive_field`; for a unit outside the output map or an unknown node.
     """
-    shape = _check_size(input_size)
-    traced = _trace_rules(layers)
+    shape = check_size(input_size)
+    traced = trace_rules(layers, leaf_modules)
     (target,), env, outputs = _measured(traced, shape, [node])
     f, y, x = env[target], outputs[target], outputs["x"]
     if unit is None:
@@ -169,20 +220,20 @@ def usage_map(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[i
     return _input_gradient(scalar, x)
 
 
-def _map_shape(y: torch.Tensor, f: _Field) -> tuple[int, int]:
-    pos = _spatial_positions(f)
+def _map_shape(y: torch.Tensor, f: Field) -> tuple[int, int]:
+    pos = spatial_positions(f)
     h, w = y.shape[pos[0]], y.shape[pos[1]]
     if (h, w) != f.shape:  # guard: the copy must have the geometry that the theory computed
         raise RuntimeError(f"internal error: the counting copy gives a {h}x{w} map, the theory {f.shape}")
     return h, w
 
 
-def _unit_value(y: torch.Tensor, f: _Field, unit) -> torch.Tensor:
+def _unit_value(y: torch.Tensor, f: Field, unit) -> torch.Tensor:
     h, w = _map_shape(y, f)
     i, j = check_pair(unit, "unit")
     if not (0 <= i < h and 0 <= j < w):
         raise ValueError(f"unit {unit!r} is outside the {h}x{w} output map")
-    pos = _spatial_positions(f)
+    pos = spatial_positions(f)
     index: list = [slice(None)] * y.ndim  # the unit: all its channels, first example
     index[0], index[pos[0]], index[pos[1]] = 0, i, j
     return y[tuple(index)].sum()
@@ -223,7 +274,8 @@ class FieldMeasurement:
 
 
 def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[int, int],
-                  node: str | Sequence[str] | None = None) -> FieldMeasurement | list[FieldMeasurement]:
+                  node: str | Sequence[str] | None = None, *,
+                  leaf_modules: Iterable[type | str] | None = None) -> FieldMeasurement | list[FieldMeasurement]:
     """Measure size, jump and centre of the receptive field from exact gradient supports.
 
     For the output map of ``node`` (``h x w``), backpropagates through the all-ones copy of
@@ -245,6 +297,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
     node
         A name of the :func:`receptive_field` table (or a module such as ``"layer2"``, for the
         last node inside it), a list of them, or ``None`` for the last node.
+    leaf_modules
+        Module classes or names not to trace into, as for :func:`receptive_field`.
 
     Returns
     -------
@@ -258,8 +312,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
         ``input_size``), when a map is smaller than 2x2 (no neighbour to measure a jump), or
         as :func:`receptive_field`.
     """
-    shape = _check_size(input_size)
-    traced = _trace_rules(layers)
+    shape = check_size(input_size)
+    traced = trace_rules(layers, leaf_modules)
     names = [node] if node is None or isinstance(node, str) else list(node)
     targets, env, outputs = _measured(traced, shape, names)
     x = outputs["x"]
@@ -297,7 +351,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
 
 
 def gradient_support(layers: nn.Module | Iterable[nn.Module], input_size: int | tuple[int, int],
-                     unit: tuple[int, int] | str = "center", *, node: str | None = None) -> np.ndarray:
+                     unit: tuple[int, int] | str = "center", *, node: str | None = None,
+                     leaf_modules: Iterable[type | str] | None = None) -> np.ndarray:
     """Boolean mask of the input pixels with a non-zero gradient for one output unit.
 
     Computed on the all-ones copy of :func:`usage_map`: with positive weights no two paths
@@ -308,7 +363,7 @@ def gradient_support(layers: nn.Module | Iterable[nn.Module], input_size: int | 
 
     Parameters
     ----------
-    layers, input_size, node
+    layers, input_size, node, leaf_modules
         As :func:`usage_map`.
     unit
         ``"center"`` or ``(row, col)`` of the output map of the node.
@@ -320,7 +375,7 @@ def gradient_support(layers: nn.Module | Iterable[nn.Module], input_size: int | 
     """
     if unit is None:
         raise ValueError("unit must be 'center' or a pair (row, col), got None")
-    return usage_map(layers, input_size, unit, node=node) > 0
+    return usage_map(layers, input_size, unit, node=node, leaf_modules=leaf_modules) > 0
 
 
 def support_extent(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -11,7 +11,10 @@ import torch
 from torch import nn
 
 from cnncourse._checks import check_int, check_pair
-from cnncourse.receptive_field._graph import _check_size
+from cnncourse.receptive_field._graph import check_size
+from cnncourse.runtime import evaluating
+
+__all__ = ["effective_receptive_field", "conv_stack"]
 
 
 # --------------------------------------------------------------------------- effective field
@@ -84,7 +87,7 @@ def effective_receptive_field(
     if inputs is None:
         if input_size is None:
             raise ValueError("give input_size (for random inputs) or inputs")
-        size = _check_size(input_size)
+        size = check_size(input_size)
         n_inputs = check_int(n_inputs, "n_inputs", minimum=1)
     else:
         if not isinstance(inputs, torch.Tensor) or inputs.ndim != 4:
@@ -106,12 +109,8 @@ def effective_receptive_field(
             else:
                 x = inputs.to(device=device, dtype=torch.float32)
             x.requires_grad_(True)
-            was_training = net.training
-            net.eval()
-            try:
+            with evaluating(net):
                 y = net(x)
-            finally:
-                net.train(was_training)
             if y.ndim != 4:
                 raise ValueError(f"the model must return (N, C, h, w) feature maps, got shape {tuple(y.shape)}")
             h, w = y.shape[-2:]

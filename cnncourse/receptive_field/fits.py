@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = ["GaussianFit", "fit_gaussian", "mass_radius", "fit_power_law"]
+
 
 # --------------------------------------------------------------------------- measuring it
 @dataclass(frozen=True)

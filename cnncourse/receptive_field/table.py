@@ -7,17 +7,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from cnncourse._checks import check_pair
+from cnncourse._text import pair_text, text_table
 
-
-def _square(pair: tuple | None) -> str:
-    """``(3, 3)`` -> ``"3"``, ``(3, 5)`` -> ``"3x5"``; floats with one decimal if needed."""
-    if pair is None:
-        return "-"
-
-    def fmt(v):
-        return f"{v:g}" if isinstance(v, float) else str(v)
-    return fmt(pair[0]) if pair[0] == pair[1] else f"{fmt(pair[0])}x{fmt(pair[1])}"
-
+__all__ = ["LayerField", "ReceptiveField"]
 
 
 @dataclass(frozen=True)
@@ -186,16 +178,13 @@ class ReceptiveField(Sequence):
             lines[0].append(f"{self.input_size[0]}x{self.input_size[1]}")
         for r in self.rows:
             row = [str(r.index), f"{r.kind} ({r.name})" if r.name != str(r.index) else r.kind,
-                   _square(r.kernel), _square(r.stride), _square(r.padding),
-                   "whole" if r.whole else _square(r.size), _square(r.jump),
-                   _square(None if r.start is None else tuple(float(v) for v in r.start))]
+                   pair_text(r.kernel), pair_text(r.stride), pair_text(r.padding),
+                   "whole" if r.whole else pair_text(r.size), pair_text(r.jump),
+                   pair_text(None if r.start is None else tuple(float(v) for v in r.start))]
             if with_shape:
                 row.append("-" if r.out_shape is None else f"{r.out_shape[0]}x{r.out_shape[1]}")
             lines.append(row)
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-        fmt = "  ".join(f"{{:{'<' if i == 1 else '>'}{w}}}" for i, w in enumerate(widths))
-        out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*line) for line in lines]
+        out = text_table([header, *lines], "><" + ">" * (len(header) - 2), rule="columns")
         notes = [f"{r.index}: {r.note}" for r in self.rows if r.note]
         if notes:
             out += ["", "notes:"] + notes

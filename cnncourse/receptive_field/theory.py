@@ -8,13 +8,16 @@ from collections.abc import Iterable
 import torch.fx as fx
 from torch import nn
 
-from cnncourse.receptive_field._field import _META_VALUE, _Field, _Many
-from cnncourse.receptive_field._graph import _check_size, _Traced, _where
-from cnncourse.receptive_field._rules import _Op, _trace_rules
+from cnncourse.receptive_field._field import META_VALUE, Field, Many
+from cnncourse.receptive_field._graph import Traced, check_size, describe_node
+from cnncourse.receptive_field._rules import Op, trace_rules
+from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.table import LayerField, ReceptiveField
 
+__all__ = ["propagate", "receptive_field"]
 
-def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[list, dict]:
+
+def propagate(traced: Traced, input_size, needed: set | None = None) -> tuple[list, dict]:
     """Run the recurrence over the traced graph (only the ``needed`` nodes, if given);
     return the table rows and the node states."""
     env: dict = {}
@@ -26,7 +29,7 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
         op = traced.ops[node]
         if node.op == "placeholder":
             if not seen_input:
-                env[node] = _Field(4, (-2, -1), (1, 1), (1, 1), (0.0, 0.0), shape=input_size)
+                env[node] = Field(4, (-2, -1), (1, 1), (1, 1), (0.0, 0.0), shape=input_size)
                 seen_input = True
             else:
                 env[node] = None
@@ -36,29 +39,30 @@ def _propagate(traced: _Traced, input_size, needed: set | None = None) -> tuple[
         values = []
         fx.node.map_arg((node.args, node.kwargs), lambda n, acc=values: acc.append(env[n]))
         # the pieces of a chunk/split (a tuple passed on whole, as to cat) have the field of the whole
-        fields = [v.field if isinstance(v, _Many) else v for v in values if isinstance(v, (_Field, _Many))]
+        fields = [v.field if isinstance(v, Many) else v for v in values if isinstance(v, (Field, Many))]
         if node.op == "get_attr" or not fields:
-            env[node] = _META_VALUE if any(v is _META_VALUE for v in values) else None
+            env[node] = META_VALUE if any(v is META_VALUE for v in values) else None
             continue
-        where = _where(traced, node, len(rows))
+        where = describe_node(traced, node, len(rows))
         if op is None:
-            raise ValueError(
+            raise ReceptiveFieldError(
                 f"receptive_field does not know {where}: it has no fixed receptive field or is "
-                "not supported (convolutions, poolings, element-wise layers, add, mul, cat, "
+                "not supported (convolutions, poolings, element-wise layers, add, mul, cat, stack, "
                 "flatten, permute, global pooling and Linear are). Pass the part of the model "
-                "before it, for example model.features, or an nn.Sequential of its layers.")
-        result = op.rule.geometry(op, fields[0] if fields else None, fields, values, where, input_size)
+                "before it, for example model.features, or an nn.Sequential of its layers; if it "
+                "acts on each position alone, pass its module as a leaf module (leaf_modules=[...]).")
+        result = op.rule.geometry(op, fields[0], fields, values, where, input_size)
         env[node] = result
-        if isinstance(result, _Field):
+        if isinstance(result, Field):
             rows.append(_row(len(rows), traced.names[node], op, result))
     return rows, env
 
 
-def _row(index: int, name: str, op: _Op, f: _Field) -> LayerField:
+def _row(index: int, name: str, op: Op, f: Field) -> LayerField:
     g = op.geometry if op.kind == "window" else None
     if op.kind == "adaptive" and f.dims is not None:
         g = None
-    kernel = tuple(g.dilation[a] * (g.kernel_size[a] - 1) + 1 for a in (0, 1)) if g else (1, 1)
+    kernel = g.span if g else (1, 1)
     stride = g.stride if g else (1, 1)
     padding = tuple(g.padding[a][0] for a in (0, 1)) if g else (0, 0)
     dilation = g.dilation if g else (1, 1)
@@ -73,7 +77,8 @@ def _row(index: int, name: str, op: _Op, f: _Field) -> LayerField:
 
 
 def receptive_field(layers: nn.Module | Iterable[nn.Module],
-                    input_size: int | tuple[int, int] | None = None) -> ReceptiveField:
+                    input_size: int | tuple[int, int] | None = None, *,
+                    leaf_modules: Iterable[type | str] | None = None) -> ReceptiveField:
     """Theoretical receptive field of every node of a model (size, jump and centre, per axis).
 
     The model is traced with ``torch.fx`` and the recurrence
@@ -109,6 +114,13 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     input_size
         Optional input side or ``(height, width)``; when given, every row also records the
         ``(height, width)`` of the node's output map, and a too small input raises.
+    leaf_modules
+        Module classes (``nn.Module`` subclasses) or module names (as :func:`node_names`
+        gives them) not to trace into, as in torchvision's feature extraction: the escape
+        hatch for a module whose forward ``torch.fx`` cannot trace. Each becomes one node; a
+        leaf whose class a rule knows (a convolution, a pooling, an activation ...) keeps its
+        rule, any other is taken as element-wise: its output at each position must depend on
+        its input at that position only.
 
     Returns
     -------
@@ -119,9 +131,10 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     Raises
     ------
     TypeError
-        For ``layers`` that is not a module or a list of modules, or a malformed input size.
-    ValueError
-        When ``torch.fx`` cannot trace the model (naming the module where it failed and what to
+        For ``layers`` that is not a module or a list of modules, a malformed input size or
+        malformed ``leaf_modules``.
+    ReceptiveFieldError
+        (a ``ValueError``) When ``torch.fx`` cannot trace the model (naming the module where it failed and what to
         pass instead); for an operation without a fixed receptive field (naming the node, e.g.
         ``Linear`` on the columns of a feature map, a crop, an upsampling); for branches with
         different jumps; when ``input_size`` is not positive or so small that a window does not
@@ -134,6 +147,6 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
     DenseNet and ConvNeXt in the tests. Recurrence: Araujo, Norris and Sim (2019),
     "Computing receptive fields of convolutional neural networks", Distill.
     """
-    shape = None if input_size is None else _check_size(input_size)
-    rows, _ = _propagate(_trace_rules(layers), shape)
+    shape = None if input_size is None else check_size(input_size)
+    rows, _ = propagate(trace_rules(layers, leaf_modules), shape)
     return ReceptiveField(tuple(rows), shape)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from cnncourse._checks import check_choice, check_int
 from cnncourse.filters import KERNELS, as_tensor
+
+__all__ = ["PHOTO_NAMES", "IMAGE_NAMES", "CUSTOM", "mnist_digits", "load_image", "named_kernels", "esm",
+           "image_state", "image_choices", "state_image"]
 
 PHOTO_NAMES: tuple[str, ...] = ("camera", "coins", "moon", "checkerboard")
 """Greyscale photographs of ``skimage.data`` offered by the explorers."""
@@ -26,7 +29,7 @@ _OWN_IMAGE = "your image"
 
 # --------------------------------------------------------------------------- shared helpers
 @lru_cache(maxsize=4)
-def _mnist_digits(split: str = "test") -> torch.Tensor:
+def mnist_digits(split: str = "test") -> torch.Tensor:
     from cnncourse.data import load_mnist
 
     return load_mnist(split)[0]
@@ -48,19 +51,6 @@ def _photo(name: str, size: int) -> torch.Tensor:
     return torch.from_numpy(small.astype(np.float32))
 
 
-def _check_choice(value: object, name: str, options: Sequence) -> None:
-    if isinstance(value, bool) or value not in options:
-        raise ValueError(f"{name} must be one of {tuple(options)}, got {value!r}")
-
-
-def _check_int_range(value: object, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an int from {low} to {high}, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be an int from {low} to {high}, got {value!r}")
-    return int(value)
-
-
 def load_image(name: str, digit_index: int = 0, size: int = 48) -> torch.Tensor:
     """A greyscale image for the explorers, as a float tensor with values 0-255.
 
@@ -77,14 +67,16 @@ def load_image(name: str, digit_index: int = 0, size: int = 48) -> torch.Tensor:
 
     Raises
     ------
+    TypeError
+        For a name that is not a string, or an index or size that is not an int.
     ValueError
         For an unknown name or an index or size out of range.
     """
-    _check_choice(name, "image", IMAGE_NAMES)
+    check_choice(name, "image", IMAGE_NAMES)
     if name == "digit":
-        index = _check_int_range(digit_index, "digit_index", 0, 9999)
-        return _mnist_digits("test")[index].float()
-    return _photo(name, _check_int_range(size, "size", 8, 128)).clone()
+        index = check_int(digit_index, "digit_index", minimum=0, maximum=9999)
+        return mnist_digits("test")[index].float()
+    return _photo(name, check_int(size, "size", minimum=8, maximum=128)).clone()
 
 
 def _as_image(image: object, name: str = "image") -> torch.Tensor:
@@ -92,7 +84,7 @@ def _as_image(image: object, name: str = "image") -> torch.Tensor:
     try:
         t = as_tensor(image, name)
     except TypeError as exc:
-        raise ValueError(f"{name} must be one of {IMAGE_NAMES} or a 2-D array, got {image!r:.60}") from exc
+        raise TypeError(f"{name} must be one of {IMAGE_NAMES} or a 2-D array, got {image!r:.60}") from exc
     if t.ndim != 2 or min(t.shape) < 3:
         raise ValueError(f"{name} must be a 2-D array of at least 3x3 pixels, got shape {tuple(t.shape)}")
     return t.float()
@@ -137,11 +129,11 @@ def image_choices(image: str | np.ndarray | torch.Tensor, digit_index: int,
     Returns the state of every image, the name shown first, and the reader's own image as
     passed (``None`` when ``image`` is a name).
     """
-    digit_index = _check_int_range(digit_index, "digit_index", 0, 9999)
-    photo_size = _check_int_range(photo_size, "photo_size", 8, 128)
+    digit_index = check_int(digit_index, "digit_index", minimum=0, maximum=9999)
+    photo_size = check_int(photo_size, "photo_size", minimum=8, maximum=128)
     own = None
     if isinstance(image, str):
-        _check_choice(image, "image", IMAGE_NAMES)
+        check_choice(image, "image", IMAGE_NAMES)
         first = image
     else:
         own, first = _as_image(image), _OWN_IMAGE

@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MIN_FONT
-from cnncourse.plots.filters import _fmt, _imshow_signed, _plain, annotate_grid, draw_kernel
+from cnncourse.plots._layout import MIN_FONT, format_value, imshow_signed, plain_axes
+from cnncourse.plots.filters import annotate_grid, draw_kernel
+
+__all__ = ["kernel_panels", "POOL_DIRECTIONS", "pooling_panels", "erf_panels"]
 
 
-def _kernel_panels(axes, padded: np.ndarray, off: int, shape: tuple[int, int], kernel: np.ndarray,
+def kernel_panels(axes, padded: np.ndarray, off: int, shape: tuple[int, int], kernel: np.ndarray,
                    output: np.ndarray, row: int, col: int, edge: str) -> float:
     """Draw padded input + window, window numbers, kernel, products and output on 5 axes.
 
@@ -28,30 +30,30 @@ def _kernel_panels(axes, padded: np.ndarray, off: int, shape: tuple[int, int], k
         ax.add_patch(Rectangle((off - 0.5, off - 0.5), shape[1], shape[0], fill=False,
                                edgecolor="gold", linewidth=1.2))
     ax.add_patch(Rectangle((col - 0.5, row - 0.5), 3, 3, fill=False, edgecolor="red", linewidth=2))
-    _plain(ax, f"input, {edge}: {padded.shape[0]}x{padded.shape[1]}")
+    plain_axes(ax, f"input, {edge}: {padded.shape[0]}x{padded.shape[1]}")
     ax = axes[1]
     ax.imshow(patch, cmap="gray", vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1)
     annotate_grid(ax, patch)
-    _plain(ax, "window (red)")
-    draw_kernel(axes[2], kernel, f"kernel, sum {_fmt(round(float(kernel.sum()), 4))}")
+    plain_axes(ax, "window (red)")
+    draw_kernel(axes[2], kernel, f"kernel, sum {format_value(round(float(kernel.sum()), 4))}")
     ax = axes[3]
     lim = float(np.abs(products).max()) or 1.0
     ax.imshow(products, cmap="RdBu_r", vmin=-lim, vmax=lim)
     annotate_grid(ax, products)
     value = float(products.sum())
-    _plain(ax, f"products\nsum = {_fmt(round(value, 4))}")
+    plain_axes(ax, f"products\nsum = {format_value(round(value, 4))}")
     ax = axes[4]
-    _imshow_signed(ax, output)
+    imshow_signed(ax, output)
     ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
-    _plain(ax, f"output {output.shape[0]}x{output.shape[1]}, [{row}, {col}]")
+    plain_axes(ax, f"output {output.shape[0]}x{output.shape[1]}, [{row}, {col}]")
     return value
 
 
 
-_DIRECTIONS: dict[str, tuple[int, int]] = {"right": (0, 1), "down": (1, 0), "down-right": (1, 1)}
+POOL_DIRECTIONS: dict[str, tuple[int, int]] = {"right": (0, 1), "down": (1, 0), "down-right": (1, 1)}
 
 
-def _pooling_panels(axes, shown: np.ndarray, pooled: np.ndarray, changed: np.ndarray, window: int,
+def pooling_panels(axes, shown: np.ndarray, pooled: np.ndarray, changed: np.ndarray, window: int,
                     stride: int, mode: str, title: str) -> None:
     vmin, vmax = float(shown.min()), float(shown.max())
     axes[0].imshow(shown, cmap="gray", vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1)
@@ -61,15 +63,15 @@ def _pooling_panels(axes, shown: np.ndarray, pooled: np.ndarray, changed: np.nda
     for n, colour in enumerate(("tab:orange", "tab:cyan")):
         axes[0].add_patch(Rectangle((left + n * stride - 0.5, top - 0.5), window, window, fill=False,
                                     edgecolor=colour, linewidth=2))
-    _plain(axes[0], f"{title} {shown.shape[0]}x{shown.shape[1]}")
-    _imshow_signed(axes[1], pooled, signed=False)
-    _plain(axes[1], f"{mode} pool, window {window},\nstride {stride}: {pooled.shape[0]}x{pooled.shape[1]}")
+    plain_axes(axes[0], f"{title} {shown.shape[0]}x{shown.shape[1]}")
+    imshow_signed(axes[1], pooled, signed=False)
+    plain_axes(axes[1], f"{mode} pool, window {window},\nstride {stride}: {pooled.shape[0]}x{pooled.shape[1]}")
     axes[2].imshow(changed, cmap="Reds", vmin=0, vmax=1)
-    _plain(axes[2], f"changed by the shift:\n{int(changed.sum())} of {changed.size}")
+    plain_axes(axes[2], f"changed by the shift:\n{int(changed.sum())} of {changed.size}")
 
 
 
-def _erf_panels(axes, maps: dict[str, np.ndarray], box, support_box, profile: bool = True) -> None:
+def erf_panels(axes, maps: dict[str, np.ndarray], box, support_box, profile: bool = True) -> None:
     """ERF heatmaps with the theoretical field dashed and, with ``profile``, their central rows
     on the axis after the maps (the support's first and last column dashed)."""
     for ax, (title, m) in zip(axes, maps.items()):
@@ -77,7 +79,7 @@ def _erf_panels(axes, maps: dict[str, np.ndarray], box, support_box, profile: bo
         (r0, r1), (c0, c1) = box
         ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False,
                                edgecolor="white", linestyle="--", linewidth=1.2))
-        _plain(ax, title)
+        plain_axes(ax, title)
         ax.set_xlim(-0.5, m.shape[1] - 0.5)
         ax.set_ylim(m.shape[0] - 0.5, -0.5)
     if not profile:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = ["KINDS", "canonical", "AnswerBox", "answer_box"]
+
 KINDS = ("number", "list", "choice", "set")
 """What an answer box asks for: one number, a short list of numbers, one option, a set of options."""
 
@@ -207,7 +209,9 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if not callable(checker):
         raise TypeError(f"checker must be callable, got {type(checker).__name__}")
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6:
+    if isinstance(decimals, bool) or not isinstance(decimals, int):
+        raise TypeError(f"decimals must be an int from 0 to 6, got {decimals!r}")
+    if not 0 <= decimals <= 6:
         raise ValueError(f"decimals must be an int from 0 to 6, got {decimals!r}")
     options = tuple(str(o) for o in options)
     if kind in ("choice", "set") and not options:

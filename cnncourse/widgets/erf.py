@@ -14,6 +14,8 @@ import traitlets
 from matplotlib.figure import Figure
 from torch import nn
 
+from cnncourse._checks import check_choice, check_int
+from cnncourse.geometry import kernel_span
 from cnncourse.plots._layout import MAX_WIDTH
 from cnncourse.receptive_field import (
     conv_stack,
@@ -25,8 +27,11 @@ from cnncourse.receptive_field import (
     support_extent,
     usage_map,
 )
-from cnncourse.widgets._shared import _check_choice, _check_int_range, _mnist_digits, esm
-from cnncourse.widgets._static import _erf_panels
+from cnncourse.widgets._shared import esm, mnist_digits
+from cnncourse.widgets._static import erf_panels
+
+__all__ = ["ERF_KERNEL_SIZES", "ERF_DILATIONS", "ERF_MAX_DEPTH", "ERF_MAX_SIDE", "input_side",
+           "uniform_stack", "ErfExplorer"]
 
 ERF_KERNEL_SIZES: tuple[int, ...] = (3, 5, 7)
 """Kernel sizes the ERF explorer offers."""
@@ -59,7 +64,7 @@ def _prefix(layers: list[tuple[str, nn.Module]], depth: int) -> nn.Sequential:
 
 def _conv_part(model: nn.Module, name: str) -> list[tuple[str, nn.Module]]:
     if not isinstance(model, nn.Module):
-        raise ValueError(f"{name} must be an nn.Module (a CNN, or its convolutional part), "
+        raise TypeError(f"{name} must be an nn.Module (a CNN, or its convolutional part), "
                          f"got {type(model).__name__}")
     part = model.features if isinstance(getattr(model, "features", None), nn.Module) else model
     # a private CPU copy: measuring must not move or change the lesson's model
@@ -83,7 +88,7 @@ def _conv_part(model: nn.Module, name: str) -> list[tuple[str, nn.Module]]:
 def _digit_batch(n: int) -> torch.Tensor:
     from cnncourse.data import standardize
 
-    return standardize(_mnist_digits("test")[:n])
+    return standardize(mnist_digits("test")[:n])
 
 
 def uniform_stack(depth: int, kernel_size: int, dilation: int) -> nn.Sequential:
@@ -155,11 +160,11 @@ class ErfExplorer(anywidget.AnyWidget):
     def __init__(self, depth: int = 3, kernel_size: int = 3, dilation: int = 1, weights: str = "uniform",
                  trained_model: nn.Module | None = None, untrained_model: nn.Module | None = None,
                  n_digits: int = 64, seed: int = 0) -> None:
-        depth = _check_int_range(depth, "depth", 1, ERF_MAX_DEPTH)
-        _check_choice(kernel_size, "kernel_size", ERF_KERNEL_SIZES)
-        _check_choice(dilation, "dilation", ERF_DILATIONS)
-        _check_choice(weights, "weights", ("uniform", "trained"))
-        self.n_digits = _check_int_range(n_digits, "n_digits", 1, 10000)
+        depth = check_int(depth, "depth", minimum=1, maximum=ERF_MAX_DEPTH)
+        check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
+        check_choice(check_int(dilation, "dilation"), "dilation", ERF_DILATIONS)
+        check_choice(weights, "weights", ("uniform", "trained"))
+        self.n_digits = check_int(n_digits, "n_digits", minimum=1, maximum=10000)
         self.seed = int(seed)
         trained = None if trained_model is None else _conv_part(trained_model, "trained_model")
         untrained = None if untrained_model is None else _conv_part(untrained_model, "untrained_model")
@@ -170,7 +175,7 @@ class ErfExplorer(anywidget.AnyWidget):
         self._trained_layers = trained
         maps = [] if trained is None else self._trained_maps(trained, untrained)
         if weights == "trained":
-            _check_int_range(depth, "depth", 1, len(maps))
+            check_int(depth, "depth", minimum=1, maximum=len(maps))
         super().__init__(depth=depth, kernel_size=kernel_size, dilation=dilation, weights=weights,
                          trained=maps)
 
@@ -242,7 +247,7 @@ class ErfExplorer(anywidget.AnyWidget):
 
     # ---- the static page
     def _random_map(self, depth: int, k: int, d: int) -> tuple[np.ndarray, nn.Sequential, int]:
-        side = input_side(1 + depth * d * (k - 1))
+        side = input_side(1 + depth * (kernel_span(k, d) - 1))  # the stack's theoretical field
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             stack = conv_stack(depth, channels=8, kernel_size=k, dilation=d)
@@ -265,11 +270,11 @@ class ErfExplorer(anywidget.AnyWidget):
         dilations
             Dilations of the rows.
         """
-        _check_choice(kernel_size, "kernel_size", ERF_KERNEL_SIZES)
+        check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
         for d in depths:
-            _check_int_range(d, "depths", 1, ERF_MAX_DEPTH)
+            check_int(d, "depths", minimum=1, maximum=ERF_MAX_DEPTH)
         for d in dilations:
-            _check_choice(d, "dilations", ERF_DILATIONS)
+            check_choice(check_int(d, "dilations"), "dilations", ERF_DILATIONS)
         rows = len(dilations) + bool(self.trained)
         cols = max(len(depths), 3)
         fig, axes = plt.subplots(rows, cols, figsize=(MAX_WIDTH, 2.2 * rows), squeeze=False,
@@ -281,7 +286,7 @@ class ErfExplorer(anywidget.AnyWidget):
                 box = rf.bounds(tuple((n - 1) // 2 for n in rf.out_shape))
                 support_box = support_extent(gradient_support(stack, side))
                 title = f"depth {depth}, dilation {dil}\nfield {rf.size[0]}, radius {fit_gaussian(erf).radius:.1f}"
-                _erf_panels([ax], {title: erf}, box, support_box, profile=False)
+                erf_panels([ax], {title: erf}, box, support_box, profile=False)
             for ax in ax_row[len(depths):]:
                 ax.axis("off")
         if self.trained:
@@ -296,7 +301,7 @@ class ErfExplorer(anywidget.AnyWidget):
                 maps[f"before training:\nradius {fit_gaussian(before).radius:.1f}"] = before
             maps[f"trained:\nradius {fit_gaussian(erf).radius:.1f} px"] = erf
             ax_row = axes[-1]
-            _erf_panels(list(ax_row[:len(maps) + 1]), maps, box, support_extent(gradient_support(stack, side)))
+            erf_panels(list(ax_row[:len(maps) + 1]), maps, box, support_extent(gradient_support(stack, side)))
             for ax in ax_row[len(maps) + 1:]:
                 ax.axis("off")
         plt.close(fig)  # returned, not left open: the notebook shows it once

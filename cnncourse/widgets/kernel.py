@@ -11,18 +11,19 @@ import torch
 import traitlets
 from matplotlib.figure import Figure
 
+from cnncourse._checks import check_choice, check_int
 from cnncourse.filters import EDGE_MODES, as_tensor, correlate2d, pad
 from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT
 from cnncourse.widgets._shared import (
     CUSTOM,
-    _check_choice,
-    _check_int_range,
     esm,
     image_choices,
     named_kernels,
     state_image,
 )
-from cnncourse.widgets._static import _kernel_panels
+from cnncourse.widgets._static import kernel_panels
+
+__all__ = ["KernelExplorer"]
 
 
 class KernelExplorer(anywidget.AnyWidget):
@@ -83,23 +84,23 @@ class KernelExplorer(anywidget.AnyWidget):
         kernels = named_kernels()
         images, first, self._own = image_choices(image, digit_index, photo_size)
         if isinstance(kernel, str):
-            _check_choice(kernel, "kernel", tuple(kernels))
+            check_choice(kernel, "kernel", tuple(kernels))
             weights = kernels[kernel]
         else:
             try:
                 weights = as_tensor(kernel, "kernel").double().numpy()
             except TypeError as exc:
-                raise ValueError(f"kernel must be one of {tuple(kernels)} or a 3x3 array, "
+                raise TypeError(f"kernel must be one of {tuple(kernels)} or a 3x3 array, "
                                  f"got {kernel!r:.60}") from exc
             if weights.shape != (3, 3):
                 raise ValueError(f"kernel must be a 3x3 array of weights (or one of {tuple(kernels)}), "
                                  f"got shape {weights.shape}")
-        _check_choice(edge, "edge", EDGE_MODES)
+        check_choice(edge, "edge", EDGE_MODES)
         shape = (images[first]["rows"], images[first]["cols"])
         out = (shape[0] - 2, shape[1] - 2) if edge == "crop" else shape
         for name, value, n in (("row", row, out[0]), ("col", col, out[1])):
             if value is not None:
-                _check_int_range(value, name, 0, n - 1)
+                check_int(value, name, minimum=0, maximum=n - 1)
         super().__init__(images=images, kernels={k: v.ravel().tolist() for k, v in kernels.items()},
                          image=first, kernel=[float(w) for w in np.ravel(weights)], edge=edge,
                          row=(out[0] - 1) // 2 if row is None else row,
@@ -176,15 +177,15 @@ class KernelExplorer(anywidget.AnyWidget):
         img = self.image_tensor.double()
         kernels = named_kernels()
         for ax_row, (name, edge) in zip(axes.T, settings):
-            _check_choice(name, "kernel", tuple(kernels))
-            _check_choice(edge, "edge", EDGE_MODES)
+            check_choice(name, "kernel", tuple(kernels))
+            check_choice(edge, "edge", EDGE_MODES)
             k = kernels[name]
             out = correlate2d(img, torch.from_numpy(k), edge=edge).numpy()
             off = 0 if edge == "crop" else 1
             padded = pad(img, off, edge).numpy()
             r = min(self.row, out.shape[0] - 1)
             c = min(self.col, out.shape[1] - 1)
-            _kernel_panels(ax_row, padded, off, tuple(img.shape), k, out, r, c, edge)
+            kernel_panels(ax_row, padded, off, tuple(img.shape), k, out, r, c, edge)
             ax_row[0].set_title(f"{name}\n{ax_row[0].get_title()}", fontsize=MIN_FONT)
         plt.close(fig)  # returned, not left open: the notebook shows it once
         return fig

@@ -11,15 +11,18 @@ import torch
 import traitlets
 from matplotlib.figure import Figure
 
+from cnncourse._checks import check_choice, check_int
 from cnncourse.plots._layout import MAX_WIDTH
 from cnncourse.pooling import POOL_MODES, pool2d, shift
-from cnncourse.widgets._shared import _check_choice, _check_int_range, esm, image_choices, state_image
-from cnncourse.widgets._static import _DIRECTIONS, _pooling_panels
+from cnncourse.widgets._shared import esm, image_choices, state_image
+from cnncourse.widgets._static import POOL_DIRECTIONS, pooling_panels
+
+__all__ = ["PoolingExplorer"]
 
 
 def _pool_state(image: torch.Tensor, window: int, stride: int, mode: str, direction: str,
                 shifted: bool) -> dict:
-    dy, dx = _DIRECTIONS[direction]
+    dy, dx = POOL_DIRECTIONS[direction]
     moved = shift(image, dy, dx)
     before = pool2d(image, window, stride, mode)
     after = pool2d(moved, window, stride, mode)
@@ -79,12 +82,12 @@ class PoolingExplorer(anywidget.AnyWidget):
                  stride: int = 2, mode: str = "max", shifted: bool = False, direction: str = "right",
                  digit_index: int = 0, photo_size: int = 48) -> None:
         images, first, self._own = image_choices(image, digit_index, photo_size)
-        window = _check_int_range(window, "window", 1, 6)
-        stride = _check_int_range(stride, "stride", 1, 6)
-        _check_choice(mode, "mode", POOL_MODES)
-        _check_choice(direction, "direction", tuple(_DIRECTIONS))
+        window = check_int(window, "window", minimum=1, maximum=6)
+        stride = check_int(stride, "stride", minimum=1, maximum=6)
+        check_choice(mode, "mode", POOL_MODES)
+        check_choice(direction, "direction", tuple(POOL_DIRECTIONS))
         if not isinstance(shifted, bool):
-            raise ValueError(f"shifted must be True or False, got {shifted!r}")
+            raise TypeError(f"shifted must be True or False, got {shifted!r}")
         side = min(images[first]["rows"], images[first]["cols"])
         if window > side:
             raise ValueError(f"window must be at most the image size {side}, got {window}")
@@ -146,9 +149,9 @@ class PoolingExplorer(anywidget.AnyWidget):
         fig, axes = plt.subplots(3, len(windows), figsize=(min(MAX_WIDTH, 1.8 * len(windows)), 6.6),
                                  squeeze=False, layout="constrained")
         for ax_row, w in zip(axes.T, windows):
-            w = _check_int_range(w, "window", 1, 6)
+            w = check_int(w, "window", minimum=1, maximum=6)
             s = _pool_state(self.image_tensor, w, w, "max", self.direction, False)
-            _pooling_panels(ax_row, s["shown"].numpy(), s["pooled"].numpy(), s["changed"], w, w,
+            pooling_panels(ax_row, s["shown"].numpy(), s["pooled"].numpy(), s["changed"], w, w,
                             "max", "input")
         plt.close(fig)  # returned, not left open: the notebook shows it once
         return fig
