@@ -20,6 +20,8 @@ import sys
 
 import numpy as np
 
+__all__ = ["MAX_BYTES", "Opaque", "decode", "dumps", "encode", "loads", "opaque"]
+
 MAX_DEPTH = 8
 MAX_ITEMS = 10_000
 MAX_BYTES = 64 * 2**20

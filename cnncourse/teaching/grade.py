@@ -109,10 +109,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+import cnncourse.teaching._codec as codec
 from cnncourse.data import data_root
 from cnncourse.exercises.feedback import Feedback, is_placeholder
 from cnncourse.runtime import atomic_write
-from cnncourse.teaching import _codec
 from cnncourse.teaching.marking import is_solution
 from cnncourse.teaching.student import student_notebook
 
@@ -426,9 +426,9 @@ def _exception_type(name: str) -> type[Exception]:
 def _read_bounded(path: Path) -> str:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as f:
-        data = f.read(_codec.MAX_BYTES + 1)
-    if len(data) > _codec.MAX_BYTES:
-        raise ValueError(f"the kernel's answer data is larger than {_codec.MAX_BYTES} bytes")
+        data = f.read(codec.MAX_BYTES + 1)
+    if len(data) > codec.MAX_BYTES:
+        raise ValueError(f"the kernel's answer data is larger than {codec.MAX_BYTES} bytes")
     return data.decode("utf-8")
 
 
@@ -544,7 +544,7 @@ class _Reader:
 
     def __init__(self, kernel: _Kernel) -> None:
         self.kernel = kernel
-        cell = kernel.execute(_READER.replace("__CODEC__", repr(Path(_codec.__file__).read_text(encoding="utf-8"))), 60)
+        cell = kernel.execute(_READER.replace("__CODEC__", repr(Path(codec.__file__).read_text(encoding="utf-8"))), 60)
         if _first_error(cell):
             raise RuntimeError(f"the kernel did not accept the grader's reader: {_first_error(cell)}")
         self.check_deadline = time.monotonic() + CHECK_TIMEOUT
@@ -583,7 +583,7 @@ class _Reader:
             source = self._path("args")
             fd = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             with os.fdopen(fd, "w") as f:
-                f.write(_codec.dumps(list(args)))
+                f.write(codec.dumps(list(args)))
             out = self._path("result")
             limit = self.check_deadline - time.monotonic()
             if limit <= 0:
@@ -593,14 +593,14 @@ class _Reader:
             if "raised" in result:
                 raised = result["raised"]
                 raise _exception_type(str(raised.get("type", "Exception")))(str(raised.get("msg", "")))
-            return _codec.decode(result["ok"], self.function)
+            return codec.decode(result["ok"], self.function)
         call.__name__ = call.__qualname__ = name
         return call
 
 
 # ----------------------------------------------------------------------------- grading
 def _decode(raw: dict, reader: _Reader | None):
-    return _codec.decode(raw, reader.function if reader is not None else None)
+    return codec.decode(raw, reader.function if reader is not None else None)
 
 
 class _References:
@@ -697,7 +697,7 @@ def _check(student: str, exercise: Exercise, raw: dict, reader: _Reader, referen
     for text in exercise.contexts():
         data = raw[f"context:{text}"]
         value = None if data.get("t") in ("undefined", "raised") else _decode(data, None)
-        if value is None or isinstance(value, _codec.Opaque):
+        if value is None or isinstance(value, codec.Opaque):
             # not data in the submission (a model): the lesson's own object, rebuilt by the grader
             value = references.get(exercise.lesson, exercise.contexts())[text]
         contexts[text] = value
