@@ -68,3 +68,22 @@ def test_head_parameters():
         assert fb.passed is False and words in fb.message, (answer, fb)
         assert "330" not in fb.message.replace(str(answer), "")  # the echo of the answer is no leak
     assert not check_head_parameters("330") and not check_head_parameters(True)
+
+
+def test_batchnorm_parameters():
+    from cnncourse.exercises.cnn import check_batchnorm_parameters
+
+    assert check_batchnorm_parameters(64) and check_batchnorm_parameters(48, channels=24)
+    assert "running mean" in check_batchnorm_parameters(128).message
+    assert "two learned numbers" in check_batchnorm_parameters(32).message
+    assert not check_batchnorm_parameters(10)
+
+
+def test_finetuned_parameters():
+    from cnncourse.exercises.cnn import check_finetuned_parameters
+
+    assert check_finetuned_parameters((800 * 256 + 256) + (256 * 5 + 5))
+    assert "bias" in check_finetuned_parameters(800 * 256 + 256 * 5).message
+    assert "more than its last layer" in check_finetuned_parameters(256 * 5 + 5).message
+    assert "frozen" in check_finetuned_parameters(10**6).message
+    assert check_finetuned_parameters(1285, sizes=(256, 5))

@@ -20,7 +20,9 @@ from torch import nn
 
 from cnncourse.exercises import feedback
 from cnncourse.exercises.cnn import (
+    check_batchnorm_parameters,
     check_conv_parameters,
+    check_finetuned_parameters,
     check_head_parameters,
     check_output_shape,
     check_smallest_input,
@@ -104,6 +106,8 @@ CHECKERS = {
     "dropout": (check_dropout, None, "function"),
     "test-time scale": (check_test_time_scale, None, "number"),
     "momentum gain": (check_momentum_gain, "10", "number"),
+    "batchnorm parameters": (check_batchnorm_parameters, "64", "number"),
+    "fine-tuned parameters": (check_finetuned_parameters, "206341", "number"),
     "he std": (check_he_std, None, "number"),
 }
 

@@ -15,11 +15,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cnncourse._checks import check_int
 from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, wrong
 from cnncourse.models.cnn import min_input_size
+from cnncourse.models.mlp import mlp_parameter_count
 
 __all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input",
-           "check_head_parameters"]
+           "check_head_parameters", "check_batchnorm_parameters", "check_finetuned_parameters"]
 
 
 def exercise_stack() -> nn.Sequential:
@@ -157,3 +159,64 @@ def check_head_parameters(count: int | None) -> Feedback:
                            "one number, whatever the size of its map.")
     return wrong(name, "global average pooling turns each feature map into one number; count the "
                        "weights and biases of the linear layer that reads those numbers.")
+
+
+@checker("BatchNorm parameters")
+def check_batchnorm_parameters(count: int | None, channels: int = 32) -> Feedback:
+    """Check how many numbers ``nn.BatchNorm2d(channels)`` learns by gradient descent.
+
+    The reference is PyTorch's own count, ``sum(p.numel() for p in layer.parameters())``: one
+    scale and one shift per channel. The running mean and variance are buffers, not parameters.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``channels`` that is not a positive integer (never for the learner's answer).
+    """
+    name = "BatchNorm parameters"
+    channels = check_int(channels, "channels", minimum=1)
+    count = read_number(count, name, integer=True, what="the count as a whole number")
+    layer = nn.BatchNorm2d(channels)
+    expected = sum(p.numel() for p in layer.parameters())
+    buffers = sum(b.numel() for b in layer.buffers() if b.ndim == 1)
+    if count == expected:
+        return correct(name, "one scale and one shift per channel; the running statistics are kept, not learned.")
+    if count == expected + buffers:
+        return wrong(name, "the running mean and variance are averages the layer keeps, not numbers that "
+                           "gradient descent learns.")
+    if count == channels:
+        return wrong(name, "after standardizing, each channel gets two learned numbers, not one.")
+    if count > expected + buffers:
+        return wrong(name, "the statistics are shared over the batch and every position: count per channel.")
+    return wrong(name, "what does the layer do to each channel after standardizing it, and with how many "
+                       "learned numbers?")
+
+
+@checker("fine-tuned parameters")
+def check_finetuned_parameters(count: int | None, sizes: Sequence[int] = (800, 256, 5)) -> Feedback:
+    """Check how many parameters fine-tuning trains when only a new head of fully connected layers
+    ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` is trained on frozen features.
+
+    The reference is :func:`cnncourse.models.mlp_parameter_count` (weights and biases of every
+    layer); frozen layers count for nothing.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For ``sizes`` that are not at least two positive integers (never for the learner's answer).
+    """
+    name = "fine-tuned parameters"
+    count = read_number(count, name, integer=True, what="the count as a whole number")
+    expected = mlp_parameter_count(sizes)
+    weights_only = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if count == expected:
+        return correct(name, "only the new head's weights and biases train; the frozen convolutions cost "
+                             "memory and time but learn nothing.")
+    if count == weights_only:
+        return wrong(name, "every unit of a fully connected layer also has a bias.")
+    if count == mlp_parameter_count(sizes[-2:]):
+        return wrong(name, "the head here has more than its last layer: count every layer that was replaced.")
+    if count > expected:
+        return wrong(name, "the convolutions are frozen: their weights do not train.")
+    return wrong(name, "a fully connected layer from a inputs to b outputs has a x b weights and b biases; "
+                       "add up the layers of the new head.")
