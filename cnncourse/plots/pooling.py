@@ -13,11 +13,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MAX_WIDTH, legend_below
+from cnncourse.plots._layout import MAX_WIDTH, PALETTE, legend_below
 from cnncourse.plots.filters import _imshow_signed, _np, _plain, annotate_grid
 from cnncourse.pooling import pool2d
 
-_WINDOW_COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:cyan")
+_WINDOW_COLOURS = (PALETTE["orange"], PALETTE["blue"], PALETTE["green"], PALETTE["purple"], PALETTE["vermillion"], PALETTE["sky"])
 
 
 def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max") -> Figure:
