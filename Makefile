@@ -50,7 +50,7 @@ data: $(STAMP)
 # The book is rebuilt, executing every lesson from scratch (--all), when any of its sources or
 # the library changed since the last build; otherwise `make book` only says where the site is.
 BOOK_SOURCES := _config.yml _toc.yml requirements.txt scripts/vendor_js.py $(wildcard lessons/*.md book/*.md \
-                book/*.bib book/_ext/*.py book/_ext/static/* cnncourse/*.py cnncourse/*/*.py cnncourse/*/*.js)
+                book/*.bib book/_ext/*.py book/_ext/static/* book/_templates/* cnncourse/*.py cnncourse/*/*.py cnncourse/*/*.js)
 BOOK_STAMP := _build/html/.built
 
 # The site's JavaScript (MathJax, RequireJS, the widget manager, anywidget's front end), pinned and

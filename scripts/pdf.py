@@ -42,7 +42,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SCREEN_ONLY = ("book/build-report",)
 HTML_ONLY_EXTENSIONS = (
     "offline_site", "pdf_download", "search_ranking", "ipynb_download", "prose_values",
-    "figure_captions")
+    "figure_captions", "a11y_fixes")
 EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
 
 
