@@ -9,7 +9,7 @@ in tests/site).
   (w3c/dpub-aria#22, w3c/dpub-aria#70; axe-core reports it, dequelabs/axe-core#2759), so the
   list has no list items: axe's ``aria-deprecated-role`` on every entry and
   ``aria-required-children`` (critical) on the list. Here each entry gets ``role="listitem"``,
-  what DPUB-ARIA 1.1 recommends instead (pandoc had the same defect and fixed it so:
+  what DPUB-ARIA 1.1 recommends instead (pandoc's HTML had the same defect, reported as
   jgm/pandoc#8354). sphinxcontrib-bibtex only makes the citation nodes; docutils, whose tracker
   is on SourceForge, writes the roles. Remove this when docutils writes list items (Sphinx 7.4
   pins docutils < 0.22).

@@ -154,7 +154,7 @@ const CSS = `
 /* WCAG 2.5.8: every control at least 24 x 24 CSS pixels */
 .cnx select, .cnx input[type=number] { min-height: 28px; }
 .cnx input[type=range] { min-height: 24px; }
-.cnx input[type=checkbox] { width: 22px; height: 22px; margin: 1px; }
+.cnx input[type=checkbox] { width: 24px; height: 24px; margin: 0; }
 /* WCAG 2.4.7: focus visible in both themes, in the explorer's own text colour (the theme puts
    widgets on a light background in the dark theme too) */
 .cnx select:focus-visible, .cnx input:focus-visible { outline: 3px solid currentColor; outline-offset: 2px; }

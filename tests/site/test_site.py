@@ -610,7 +610,7 @@ FOCUSED = """(root) => {
   const s = getComputedStyle(e);
   const labelId = e.getAttribute('aria-labelledby');
   const label = labelId ? document.getElementById(labelId) : null;
-  const group = e.closest('[role=group]');
+  const group = e.closest('[role=group], [role=radiogroup]');
   const groupLabel = group && document.getElementById(group.getAttribute('aria-labelledby') || '');
   return {tag: e.tagName.toLowerCase(), type: e.type || '', value: e.value,
           index: e.selectedIndex ?? -1, options: e.options ? e.options.length : 0,
@@ -781,3 +781,33 @@ def test_every_file_is_readable_by_the_web_server():
         if mode & need != need:
             bad.append(f"{oct(mode & 0o777)} {path.relative_to(SITE)}")
     assert not bad, f"{len(bad)} path(s) others cannot read: {bad[:20]}"
+
+
+AXE_PAGE = """<!DOCTYPE html><html lang="en"><head><title>axe check</title></head><body><main>
+<h1>A page with one critical and one minor finding</h1>
+<button type="button"></button>
+<div role="directory"><p>A deprecated role.</p></div>
+</main></body></html>"""
+
+
+def test_the_axe_check_fails_serious_and_new_findings(contexts, tmp_path, monkeypatch):
+    """A critical violation always fails; a minor one fails until the snapshot records it."""
+    import a11y
+
+    monkeypatch.setattr(a11y, "SNAPSHOT", tmp_path / "axe-snapshot.json")
+    monkeypatch.setattr(a11y, "FINDINGS", [])
+    monkeypatch.delenv("CNNCOURSE_AXE_SNAPSHOT", raising=False)
+    (tmp_path / "page.html").write_text(AXE_PAGE, encoding="utf-8")
+    with serve(tmp_path) as url:
+        w = watch(contexts["desktop", "light"], url)
+        w.page.goto(url + "page.html")
+        first = a11y.check(w.page, "page.html", "desktop", "light")
+        (tmp_path / "axe-snapshot.json").write_text(json.dumps(
+            {"page.html": {"desktop light": {"aria-deprecated-role": 1}}}))
+        second = a11y.check(w.page, "page.html", "desktop", "light")
+        w.page.close()
+    assert any("critical button-name" in p for p in first), first
+    assert any("aria-deprecated-role" in p and "snapshot" in p for p in first), first
+    assert any("critical button-name" in p for p in second), second
+    assert not any("aria-deprecated-role" in p for p in second), second
+    assert any("aria-deprecated-role" in f for f in a11y.FINDINGS), a11y.FINDINGS
