@@ -52,6 +52,7 @@ def test_the_colour_cycle_is_the_safe_palette():
 
 @pytest.mark.parametrize("deficiency", list(DEFICIENCIES))
 def test_the_first_six_colours_stay_apart(deficiency):
+    """Seen failing against the mutant palette-back-to-tab10."""
     assert closest_pair(list(PALETTE.values())[:6], deficiency) >= MIN_DELTA_E
 
 
