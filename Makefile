@@ -53,7 +53,7 @@ data: $(STAMP)
 # The book is rebuilt, executing every lesson from scratch (--all), when any of its sources or
 # the library changed since the last build; otherwise `make book` only says where the site is.
 BOOK_SOURCES := _config.yml _toc.yml requirements.txt scripts/vendor_js.py $(wildcard lessons/*.md book/*.md \
-                book/*.bib book/_ext/*.py book/_ext/static/* cnncourse/*.py cnncourse/*/*.py cnncourse/*/*.js)
+                book/*.bib book/_ext/*.py book/_ext/static/* book/_templates/* cnncourse/*.py cnncourse/*/*.py cnncourse/*/*.js)
 BOOK_STAMP := _build/html/.built
 
 # The site's JavaScript (MathJax, RequireJS, the widget manager, anywidget's front end), pinned and
@@ -125,7 +125,13 @@ test-outputs: data
 
 # Browser test of the built site (tests/site, pytest-playwright): setup.sh installs Debian's
 # chromium if it is missing; every request to another host is blocked by the test itself.
-test-site: setup
+# axe-core (the accessibility check of every page) is vendored for the test alone, pinned and
+# hash-checked like the site's JavaScript (scripts/vendor_js.py --axe; not part of the site).
+AXE := tests/site/_vendor/VERSIONS.json
+$(AXE): scripts/vendor_js.py $(STAMP)
+	$(BIN)/python scripts/vendor_js.py --axe
+
+test-site: setup $(AXE)
 	@if [ ! -f _build/html/index.html ]; then echo "test-site: no _build/html: run make book (make test does)"; exit 1; fi
 	bash tests/site/setup.sh && scripts/offline $(BIN)/python -m pytest -q -p no:cacheprovider tests/site
 

@@ -200,6 +200,15 @@ MUTANTS = [
              "        if any(callable(a) for a in answers):\n"
              "            feedback = Feedback(exercise.name, True, 'the kernel says so')\n"),),
            _t("test_teaching_grade", "test_patching_the_checkers_gains_nothing")),
+    # the PDF in the site must be readable by a web server running as another user (issue 34)
+    Mutant("pdf-copied-0600", "scripts/pdf.py",
+           (("        os.chmod(tmp, 0o644)\n", ""),),
+           _t("test_pdf_script", "test_the_copied_pdf_is_readable_by_others")),
+    # the palette set once in plots._layout is the colour-vision-safe one (issue 34)
+    Mutant("palette-back-to-tab10", "cnncourse/plots/_layout.py",
+           (('PALETTE = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",',
+             'PALETTE = {"blue": "#1f77b4", "orange": "#ff7f0e", "green": "#2ca02c", "vermillion": "#d62728",'),),
+           _t("test_plots_colours", "test_the_first_six_colours_stay_apart")),
 ]
 
 

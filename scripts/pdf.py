@@ -42,7 +42,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SCREEN_ONLY = ("book/build-report",)
 HTML_ONLY_EXTENSIONS = (
     "offline_site", "pdf_download", "search_ranking", "ipynb_download", "prose_values",
-    "figure_captions")
+    "figure_captions", "a11y_fixes")
 EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
 
 
@@ -150,6 +150,9 @@ def _atomic_copy(source: Path, target: Path) -> None:
     os.close(fd)
     try:
         shutil.copyfile(source, tmp)
+        # mkstemp makes the file 0600: the PDF in _build/html must be readable by the web
+        # server that serves the site (another user), as runtime.atomic_write's files are.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,6 +21,12 @@ replaces that CDN base with a local folder that does not exist, so a missing mod
 failed local request (which the browser test catches) instead of a request to another host.
 
 Run: ``python scripts/vendor_js.py [DEST]`` (``make book`` does).
+
+For the browser test only (never part of the site): ``python scripts/vendor_js.py --axe`` brings
+axe-core, the accessibility engine ``tests/site`` runs in every page, into ``tests/site/_vendor/``
+(git-ignored), the same way: ``npm pack`` at the pinned version, the tarball's SHA-512 checked
+against the pinned registry integrity, written next to its destination and renamed into place
+(``make test-site`` does).
 """
 
 from __future__ import annotations
@@ -55,6 +61,10 @@ NPM = {
         "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
     ),
 }
+# Test-only, kept out of the site: (name, version, sha512 integrity as the registry publishes it).
+AXE = ("axe-core", "4.14.1",
+       "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==")
+AXE_DEST = ROOT / "tests" / "site" / "_vendor"
 ANYWIDGET = ("0.11.0", "b257c384632cd992e1758322ccaeeb6de8af7d57c0173efd462fc93041f9f5b6")
 CDN_BASE = '"https://cdn.jsdelivr.net/npm/"'
 LOCAL_BASE = '"_static/html-manager/npm/"'  # never served: a missing module fails locally
@@ -179,7 +189,36 @@ def vendor(dest: Path = DEST) -> Path:
     return dest
 
 
+def vendor_axe(dest: Path = AXE_DEST) -> Path:
+    """Fill ``dest`` with ``axe.min.js`` and its licences from the pinned, checked tarball; return
+    it. Idempotent (``VERSIONS.json`` records the pin)."""
+    name, version, integrity = AXE
+    stamp = dest / "VERSIONS.json"
+    if stamp.is_file() and json.loads(stamp.read_text()) == {name: [version, integrity]}:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".vendor-") as tmp:
+        work, out = Path(tmp) / "npm", Path(tmp) / "out"
+        work.mkdir()
+        out.mkdir()
+        with _pack(name, version, integrity, work) as tar:
+            keep = {"axe.min.js": "axe.min.js", "LICENSE": "LICENSE", "LICENSE-3RD-PARTY.txt": "LICENSE-3RD-PARTY.txt"}
+            if _extract(tar, keep.get, out) != len(keep):
+                sys.exit(f"vendor_js: {name}@{version} lacks one of {sorted(keep)}")
+        (out / "VERSIONS.json").write_text(json.dumps({name: [version, integrity]}, indent=1) + "\n")
+        old = Path(tmp) / "old"
+        if dest.exists():
+            os.replace(dest, old)
+        os.replace(out, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--axe"]:
+        target = vendor_axe(Path(sys.argv[2]) if len(sys.argv) > 2 else AXE_DEST)
+        print(f"vendor_js: {target} holds {AXE[0]}@{AXE[1]} (for tests/site only)")
+        sys.exit(0)
     target = vendor(Path(sys.argv[1]) if len(sys.argv) > 1 else DEST)
     print(f"vendor_js: {target} holds {', '.join(f'{k}@{v[0]}' for k, v in NPM.items())}, "
           f"anywidget@{ANYWIDGET[0]}")

@@ -33,3 +33,16 @@ def test_a_role_without_a_value_is_named():
 
 def test_the_html_only_extensions_include_the_recorder():
     assert "prose_values" in pdf.HTML_ONLY_EXTENSIONS
+
+
+def test_the_copied_pdf_is_readable_by_others(tmp_path):
+    """The PDF is copied into _build/html, which a web server running as another user serves
+    (seen failing against the mutant pdf-copied-0600)."""
+    source = tmp_path / "book.pdf"
+    source.write_bytes(b"%PDF-1.5")
+    source.chmod(0o600)
+    target = tmp_path / "html" / "book.pdf"
+    pdf._atomic_copy(source, target)
+    assert target.read_bytes() == b"%PDF-1.5"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["book.pdf"]  # no temporary file left

@@ -57,3 +57,12 @@ def test_a_tampered_tarball_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(vendor_js.subprocess, "run", fake_run)
     with pytest.raises(SystemExit, match="integrity"):
         vendor_js._pack("requirejs", "2.3.7", vendor_js.NPM["requirejs"][1], tmp_path)
+
+
+def test_axe_is_pinned_and_kept_out_of_the_site(tmp_path):
+    name, version, integrity = vendor_js.AXE
+    assert name == "axe-core" and version.count(".") == 2 and integrity.startswith("sha512-")
+    assert "tests" in vendor_js.AXE_DEST.parts and "book" not in vendor_js.AXE_DEST.parts
+    (tmp_path / "VERSIONS.json").write_text(json.dumps({name: [version, integrity]}))
+    assert vendor_js.vendor_axe(tmp_path) == tmp_path  # a complete folder: no npm, no network
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["VERSIONS.json"]

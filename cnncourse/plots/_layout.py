@@ -29,6 +29,27 @@ __all__ = ["MAX_WIDTH", "MIN_FONT", "columns", "panel_grid", "legend_below", "TE
 MAX_WIDTH = 5.4  # inches
 MIN_FONT = 10.0  # points
 
+# Colours that readers with the common colour-vision deficiencies (deuteranopia, protanopia,
+# tritanopia) still tell apart: Okabe & Ito's palette, the colour cycle of every line, bar and
+# marker (refer to them as "C0", "C1", ... or PALETTE["..."], never by a tab10 name). Maps use
+# perceptually uniform colormaps (viridis, magma, gray) or ColorBrewer's colour-blind-safe
+# single-hue (Reds, Blues, Oranges) and diverging (RdBu_r) ones. ``apply_style`` sets the
+# cycle and the default map once, when ``cnncourse.plots`` is imported.
+PALETTE = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+           "purple": "#CC79A7", "sky": "#56B4E9", "black": "#000000", "yellow": "#F0E442"}
+SEQUENTIAL_CMAP = "viridis"
+DIVERGING_CMAP = "RdBu_r"
+SAFE_CMAPS = frozenset({"viridis", "magma", "cividis", "gray", "Greys", "Reds", "Blues", "Oranges",
+                        "RdBu_r", "RdBu"})
+
+
+def apply_style() -> None:
+    """The colour-vision-safe colour cycle and default colormap for every figure."""
+    from cycler import cycler
+
+    plt.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE.values()))
+    plt.rcParams["image.cmap"] = SEQUENTIAL_CMAP
+
 
 def columns(n: int, panel_width: float, max_width: float = MAX_WIDTH) -> int:
     """How many panels ``panel_width`` inches wide fit side by side: at least 1, at most ``n``."""

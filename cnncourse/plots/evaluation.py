@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cnncourse._checks import to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, columns, legend_below
+from cnncourse.plots._layout import MAX_WIDTH, PALETTE, columns, legend_below
 
 __all__ = ["show_confusion_matrix", "show_per_class_accuracy", "show_mistakes"]
 
@@ -32,7 +32,7 @@ def show_per_class_accuracy(per_class, overall: float | None = None, title: str 
         raise ValueError(f"per_class must be a non-empty vector, got shape {acc.shape}")
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     classes = np.arange(len(acc))
-    ax.bar(classes, 100 * acc, color="tab:blue")
+    ax.bar(classes, 100 * acc, color="C0")
     finite = acc[np.isfinite(acc)]
     low = 100 * (finite.min() if len(finite) else 0.0)
     ax.set_ylim(max(0.0, np.floor(low - 1.0)), 100.6)
@@ -40,7 +40,7 @@ def show_per_class_accuracy(per_class, overall: float | None = None, title: str 
         if np.isfinite(a):
             ax.text(c, 100 * a, f"{100 * a:.1f}", ha="center", va="bottom", fontsize=10)
     if overall is not None:
-        ax.axhline(100 * overall, color="tab:red", ls="--", label=f"overall {100 * overall:.2f}%")
+        ax.axhline(100 * overall, color=PALETTE["vermillion"], ls="--", label=f"overall {100 * overall:.2f}%")
         legend_below(fig, ax)
     ax.set_xticks(classes)
     ax.set_xlabel("true class")

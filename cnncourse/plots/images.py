@@ -10,7 +10,7 @@ import torch
 from matplotlib.figure import Figure
 
 from cnncourse._checks import check_int, to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT
+from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, PALETTE
 
 __all__ = ["show_digit_grid", "show_pixel_values", "show_value_histograms"]
 
@@ -85,7 +85,7 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     fig, (ax_full, ax_zoom) = plt.subplots(2, 1, figsize=(MAX_WIDTH, 8.2), height_ratios=(1, 2.1),
                                            layout="constrained")
     ax_full.imshow(x, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1))
-    ax_full.add_patch(plt.Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec="tab:red", lw=2))
+    ax_full.add_patch(plt.Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, ec=PALETTE["vermillion"], lw=2))
     ax_full.set_title(f"the whole {h}x{w} image")
     ax_zoom.imshow(window, cmap=cmap, vmin=0, vmax=max(float(x.max()), 1),
                    extent=(c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5))
@@ -133,9 +133,9 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
         low, high = (vmin, vmax) if vmin < vmax else (vmin - 0.5, vmax + 0.5)  # numpy.histogram's range
         counts = torch.histc(v, bins=bins, min=low, max=high)
         mean, std = v.mean().item(), v.std(correction=0).item()
-        ax.stairs(counts.numpy(), np.linspace(low, high, bins + 1), fill=True, color="tab:blue")
+        ax.stairs(counts.numpy(), np.linspace(low, high, bins + 1), fill=True, color="C0")
         ax.set_yscale("log")
-        ax.axvline(mean, color="tab:red", ls="--")
+        ax.axvline(mean, color=PALETTE["vermillion"], ls="--")
         ax.set_title(f"{name}\nmean {mean:.3f}, std {std:.3f}\nrange [{vmin:.2f}, {vmax:.2f}]",
                      fontsize=MIN_FONT)
         ax.set_xlabel("pixel value")

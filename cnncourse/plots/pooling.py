@@ -13,13 +13,14 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MAX_WIDTH, image_array, imshow_signed, legend_below, plain_axes
+from cnncourse.plots._layout import MAX_WIDTH, PALETTE, image_array, imshow_signed, legend_below, plain_axes
 from cnncourse.plots.filters import annotate_grid
 from cnncourse.pooling import pool2d
 
 __all__ = ["show_pooling", "show_pooled_maps", "show_shift_grid", "show_unchanged_fractions"]
 
-_WINDOW_COLOURS = ("tab:orange", "tab:blue", "tab:green", "tab:purple", "tab:red", "tab:cyan")
+_WINDOW_COLOURS = (PALETTE["orange"], PALETTE["blue"], PALETTE["green"], PALETTE["purple"], PALETTE["vermillion"],
+                   PALETTE["sky"])
 
 
 def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max") -> Figure:

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from cnncourse._checks import check_int
-from cnncourse.plots._layout import MAX_WIDTH, finish, legend_below
+from cnncourse.plots._layout import MAX_WIDTH, PALETTE, finish, legend_below
 
 __all__ = ["show_curves", "show_histories", "show_history", "show_negative_log", "show_seed_spread"]
 
@@ -207,9 +207,9 @@ def show_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> 
             raise ValueError(f"marked probabilities must be in (0, 1], got {p}")
     p = np.linspace(0.002, 1.0, 500)
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
-    ax.plot(p, -np.log(p), color="tab:blue")
+    ax.plot(p, -np.log(p), color="C0")
     for q in marked:
-        ax.plot(q, -np.log(q), "o", color="tab:red")
+        ax.plot(q, -np.log(q), "o", color=PALETTE["vermillion"])
         ax.annotate(f"ŷ={q:g}: {-np.log(q):.2f}", (q, -np.log(q)), textcoords="offset points",
                     xytext=(6, 4), fontsize=10)
     ax.set_xlabel("probability ŷ the model gives to the true class")
@@ -225,7 +225,7 @@ def show_throughput(rates: dict[str, float]) -> Figure:
         raise ValueError("rates must name at least one setting")
     names = list(rates)
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 0.55 * len(names) + 1.0), layout="constrained")
-    bars = ax.barh(names, [rates[n] for n in names], color="tab:blue")
+    bars = ax.barh(names, [rates[n] for n in names], color="C0")
     ax.bar_label(bars, labels=[f"{rates[n]:,.0f}" for n in names], padding=3)
     ax.invert_yaxis()
     ax.set_xlabel("training images per second")

@@ -21,8 +21,30 @@ function setState(model, changes) {
   } catch (err) { /* no kernel: the front end alone keeps the state */ }
 }
 
-function labelled(text, control) {
-  return h("label", { class: "cnx-control" }, h("span", {}, text), control);
+// An id unique on the page (several explorers, each with its own copy of this module).
+function uid(prefix) {
+  return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+// A control with its visible label; the label's text is exactly its accessible name
+// (aria-labelledby), so speech input can say what the reader sees (WCAG 2.5.3).
+// `after` (a value shown next to a slider) is hidden from assistive technology: the control
+// itself reports its value.
+function labelled(text, control, ...after) {
+  const id = uid("cnx-label");
+  control.setAttribute("aria-labelledby", id);
+  for (const a of after) a.setAttribute("aria-hidden", "true");
+  return h("label", { class: "cnx-control" }, h("span", { id }, text), control, ...after);
+}
+
+// A polite live region, visually hidden: what a change did, in one sentence, for screen
+// readers (the output size, the field size); set only when the text changes.
+function liveRegion() {
+  return h("div", { class: "cnx-sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+}
+
+function announce(region, text) {
+  if (region.textContent !== text) region.textContent = text;
 }
 
 function select(options, value, onchange) {
@@ -98,14 +120,15 @@ function outline(canvas, scale, row, col, height, width, colour, dashed = false)
 
 function panel(title) {
   const canvas = h("canvas", { role: "img", "aria-label": title });
-  const caption = h("div", { class: "cnx-title" }, title);
+  const caption = h("figcaption", { class: "cnx-title" }, title);
   return { el: h("figure", { class: "cnx-panel" }, caption, canvas), canvas, caption };
 }
 
-// Set a panel's title, which is also its picture's text alternative.
-function caption(p, text) {
+// Set a panel's visible title and its picture's text alternative: what the drawing shows in
+// words (the title when no `alt` is given); both follow the explorer's state.
+function caption(p, text, alt) {
   p.caption.textContent = text;
-  p.canvas.setAttribute("aria-label", text);
+  p.canvas.setAttribute("aria-label", alt || text);
 }
 
 // Publish the front end's own numbers on the element, so that they can be read back and
@@ -122,12 +145,21 @@ const CSS = `
 .cnx-control { display: inline-flex; gap: 6px; align-items: center; }
 .cnx-panels { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
 .cnx-panel { margin: 0; flex: 1 1 140px; max-width: 260px; min-width: 110px; }
-.cnx-title { font-size: 13px; line-height: 1.3; margin-bottom: 2px; }
+.cnx-title { font-size: 13px; line-height: 1.3; margin-bottom: 2px; color: inherit; }
 .cnx-text { margin-top: 6px; overflow-wrap: anywhere; }
 .cnx-grid { display: grid; grid-template-columns: repeat(3, 4.2em); gap: 2px; }
 .cnx-grid input { width: 4.2em; box-sizing: border-box; }
 .cnx select, .cnx input { font-size: 14px; color: inherit; background: transparent; }
 .cnx select option { color: #000; }
+/* WCAG 2.5.8: every control at least 24 x 24 CSS pixels */
+.cnx select, .cnx input[type=number] { min-height: 28px; }
+.cnx input[type=range] { min-height: 24px; }
+.cnx input[type=checkbox] { width: 24px; height: 24px; margin: 0; }
+/* WCAG 2.4.7: focus visible in both themes, in the explorer's own text colour (the theme puts
+   widgets on a light background in the dark theme too) */
+.cnx select:focus-visible, .cnx input:focus-visible { outline: 3px solid currentColor; outline-offset: 2px; }
+.cnx-sr { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; border: 0; }
 `;
 
 function root(el) {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MIN_FONT, format_value, imshow_signed, plain_axes
+from cnncourse.plots._layout import MIN_FONT, PALETTE, format_value, imshow_signed, plain_axes
 from cnncourse.plots.filters import annotate_grid, draw_kernel
 
 __all__ = ["kernel_panels", "POOL_DIRECTIONS", "pooling_panels", "erf_panels"]
@@ -60,7 +60,7 @@ def pooling_panels(axes, shown: np.ndarray, pooled: np.ndarray, changed: np.ndar
     # two neighbouring windows near the middle, on the pooling grid
     top = (shown.shape[0] // 2 // stride) * stride
     left = (shown.shape[1] // 2 // stride) * stride
-    for n, colour in enumerate(("tab:orange", "tab:cyan")):
+    for n, colour in enumerate((PALETTE["orange"], PALETTE["sky"])):
         axes[0].add_patch(Rectangle((left + n * stride - 0.5, top - 0.5), window, window, fill=False,
                                     edgecolor=colour, linewidth=2))
     plain_axes(axes[0], f"{title} {shown.shape[0]}x{shown.shape[1]}")

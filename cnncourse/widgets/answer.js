@@ -104,6 +104,15 @@
   function init() {
     for (const box of document.querySelectorAll(".cnc-answer:not([data-ready])")) {
       box.dataset.ready = "1";
+      // The visible question names the options as a group (radio buttons, checkboxes), as it
+      // names the text field (its aria-label is the same text).
+      const label = box.querySelector(".cnc-answer-label");
+      if (label && box.querySelector("input[type=radio], input[type=checkbox]")) {
+        label.id = label.id || `cnc-answer-label-${Math.random().toString(36).slice(2, 10)}`;
+        const fields = box.querySelector(".cnc-answer-fields");
+        fields.setAttribute("role", box.dataset.kind === "choice" ? "radiogroup" : "group");
+        fields.setAttribute("aria-labelledby", label.id);
+      }
       const button = box.querySelector("button");
       button.addEventListener("click", () => check(box));
       const input = box.querySelector("input[type=text]");

@@ -86,11 +86,12 @@ function render({ model, el }) {
   const wPick = select(trained.length ? ["uniform", "trained"] : ["uniform"], model.get("weights"),
     (v) => setState(model, { weights: v, depth: v === "trained" ? Math.min(model.get("depth"), trained.length) : model.get("depth") }));
   box.append(h("div", { class: "cnx-controls" },
-    labelled("depth", h("span", {}, depthSlider, depthOut)), labelled("weights", wPick),
+    labelled("depth", depthSlider, depthOut), labelled("weights", wPick),
     labelled("kernel", kPick), labelled("dilation", dPick)));
   const pBefore = panel("before training"), pMap = panel("ERF"), pProfile = panel("central row");
   const text = h("div", { class: "cnx-text" });
-  box.append(h("div", { class: "cnx-panels" }, pBefore.el, pMap.el, pProfile.el), text);
+  const live = liveRegion();
+  box.append(h("div", { class: "cnx-panels" }, pBefore.el, pMap.el, pProfile.el), text, live);
 
   function update() {
     const mode = model.get("weights");
@@ -121,13 +122,25 @@ function render({ model, el }) {
     if (before) {
       const sb = drawMap(pBefore.canvas, before, side, side, { cmap: "reds" });
       outline(pBefore.canvas, sb, r0, c0, r1 - r0 + 1, c1 - c0 + 1, "#1f77b4", true);
-      caption(pBefore, `before training: radius ${fmt(moments(before, side, side), 1)} px`);
+      const rb = fmt(moments(before, side, side), 1);
+      caption(pBefore, `before training: radius ${rb} px`,
+        `Effective receptive field before training, on a ${side}x${side} input: darker red where the unit `
+        + `depends more on the input pixel; Gaussian radius ${rb} pixels.`);
     }
     const s = drawMap(pMap.canvas, erf, side, side, { cmap: "reds" });
     outline(pMap.canvas, s, r0, c0, r1 - r0 + 1, c1 - c0 + 1, "#1f77b4", true);
-    caption(pMap, `${isTrained ? "trained" : "uniform weights"}: radius ${fmt(radius, 1)} px`);
+    const cover = `rows ${r0} to ${r1} and columns ${c0} to ${c1} of the ${side}x${side} input`;
+    caption(pMap, `${isTrained ? "trained" : "uniform weights"}: radius ${fmt(radius, 1)} px`,
+      `Effective receptive field of the central unit (${isTrained ? "trained weights" : "uniform weights"}): `
+      + `darker red where the unit depends more on the input pixel, concentrated in the middle with a Gaussian `
+      + `radius of ${fmt(radius, 1)} pixels. The dashed box is the theoretical field, ${field}x${field} pixels`
+      + `${field > side ? " (clipped by the input)" : ""}, covering ${cover}.`);
     const row = (m) => Array.from(m.slice(centre * side, (centre + 1) * side));
     profile(pProfile.canvas, before ? [row(before), row(erf)] : [row(erf)], before ? ["#999", "#d62728"] : ["#d62728"]);
+    const peak = row(erf).reduce((best, v, i, a) => (v > a[best] ? i : best), 0);
+    caption(pProfile, "central row",
+      `Line plot of the ERF along the central row${before ? " (red) and before training (grey)" : ""}: `
+      + `a peak at column ${peak}, falling to zero outside columns ${c0} to ${c1}.`);
     const what = isTrained
       ? `the first ${depth} convolution(s) of the trained model, on test digits`
       : `${depth} ${k}x${k} convolution(s) with equal weights, dilation ${d}, on a ${side}x${side} input`;
@@ -135,6 +148,8 @@ function render({ model, el }) {
     text.innerHTML = "";
     text.append(`ERF of the central unit of ${what}. Theoretical field: `, h("b", {}, `${field}x${field}`),
       ` pixels${clipped} (dashed); ERF radius (Gaussian fit): `, h("b", {}, fmt(radius, 2)), " pixels.");
+    announce(live, `Field ${field}x${field} pixels${clipped}; ERF radius ${fmt(radius, 2)} pixels; `
+      + (isTrained ? `first ${depth} trained convolution(s).` : `depth ${depth}, kernel ${k}x${k}, dilation ${d}.`));
     publish(el, { weights: isTrained ? "trained" : "uniform", depth, kernelSize: k, dilation: d, side, field,
                   radius, erf: Array.from(erf), supportBox: [[r0, r1], [c0, c1]] });
   }

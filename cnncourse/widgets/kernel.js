@@ -40,15 +40,43 @@ function kernelName(kernels, weights) {
   return "custom";
 }
 
+// What a kernel does, in words: the text alternative of its picture.
+const KERNEL_WORDS = {
+  identity: "copies each pixel unchanged",
+  "box blur": "averages each pixel with its 8 neighbours, equally weighted: a blur",
+  "gaussian blur": "averages each pixel with its neighbours, the centre weighted most: a soft blur",
+  sharpen: "adds the difference from the 4 neighbours to each pixel: edges stand out",
+  laplacian: "subtracts the 4 neighbours from 4 times the pixel: zero on flat areas, large at edges and spots",
+  "sobel x": "right column minus left column: responds to vertical edges (changes from left to right)",
+  "sobel y": "bottom row minus top row: responds to horizontal edges (changes from top to bottom)",
+  diagonal: "bottom-right minus top-left: responds to diagonal edges",
+};
+
+function kernelWords(name, kernel) {
+  if (KERNEL_WORDS[name]) return KERNEL_WORDS[name];
+  const sum = kernel.reduce((a, b) => a + b, 0);
+  const neg = kernel.some((v) => v < 0), pos = kernel.some((v) => v > 0);
+  if (!neg && !pos) return "all weights zero: the output is 0 everywhere";
+  if (Math.abs(sum) < 1e-9) return "weights sum to 0: zero on flat areas, responds to changes (edges)";
+  if (!neg) return `a weighted sum of the neighbourhood with positive weights: a blur${Math.abs(sum - 1) < 1e-9 ? "" : `, brightness times ${fmt(sum)}`}`;
+  return `mixed positive and negative weights summing to ${fmt(sum)}: keeps some brightness and stresses changes`;
+}
+
+function rows3(values, digits) {
+  return [0, 1, 2].map((r) => values.slice(3 * r, 3 * r + 3).map((v) => fmt(v, digits)).join(", ")).join("; ");
+}
+
 function render({ model, el }) {
   const box = root(el);
   const images = model.get("images");
   const kernels = model.get("kernels");
   const controls = h("div", { class: "cnx-controls" });
   const cells = [];
-  const grid = h("div", { class: "cnx-grid", "aria-label": "kernel weights" });
+  const gridLabel = uid("cnx-grid");
+  const grid = h("div", { class: "cnx-grid", role: "group", "aria-labelledby": gridLabel });
   for (let i = 0; i < 9; i++) {
-    const inp = h("input", { type: "number", step: "0.5", "aria-label": `weight ${Math.floor(i / 3)},${i % 3}` });
+    const inp = h("input", { type: "number", step: "0.5",
+                             "aria-label": `weight row ${Math.floor(i / 3)}, column ${i % 3}` });
     inp.addEventListener("change", () => {
       const v = parseFloat(inp.value);
       if (!Number.isFinite(v)) return;
@@ -74,15 +102,17 @@ function render({ model, el }) {
   });
   const rowSlider = slider(0, 1, 0, (v) => setState(model, { row: v }));
   const colSlider = slider(0, 1, 0, (v) => setState(model, { col: v }));
+  const rowOut = h("output", {}), colOut = h("output", {});
   controls.append(
     h("div", {}, labelled("image", imagePick), h("br"), labelled("kernel", kernelPick), h("br"),
       labelled("edge", edgePick)),
-    h("div", {}, h("div", {}, "kernel weights (edit me)"), grid),
-    h("div", {}, labelled("row", rowSlider), h("br"), labelled("col", colSlider)));
+    h("div", {}, h("div", { id: gridLabel }, "kernel weights (edit me)"), grid),
+    h("div", {}, labelled("row", rowSlider, rowOut), h("br"), labelled("col", colSlider, colOut)));
   const pIn = panel("input"), pWin = panel("window"), pK = panel("kernel"), pOut = panel("output");
   const panels = h("div", { class: "cnx-panels" }, pIn.el, pWin.el, pK.el, pOut.el);
   const text = h("div", { class: "cnx-text" });
-  box.append(controls, panels, text);
+  const live = liveRegion();
+  box.append(controls, panels, text, live);
 
   function update() {
     const im = images[model.get("image")];
@@ -94,9 +124,11 @@ function render({ model, el }) {
     const col = Math.min(Math.max(model.get("col"), 0), out.cols - 1);
     rowSlider.max = String(out.rows - 1); rowSlider.value = String(row);
     colSlider.max = String(out.cols - 1); colSlider.value = String(col);
+    rowOut.textContent = ` ${row}`; colOut.textContent = ` ${col}`;
     imagePick.value = model.get("image");
     edgePick.value = edge;
-    kernelPick.value = kernelName(kernels, kernel);
+    const name = kernelName(kernels, kernel);
+    kernelPick.value = name;
     cells.forEach((c, i) => { if (document.activeElement !== c) c.value = String(kernel[i]); });
     const patch = new Float64Array(9), products = new Float64Array(9);
     let value = 0;
@@ -112,13 +144,22 @@ function render({ model, el }) {
     const s = drawMap(pIn.canvas, padded.data, padded.rows, padded.cols, { vmin: lo, vmax: hi });
     if (padded.off) outline(pIn.canvas, s, padded.off, padded.off, im.rows, im.cols, "gold");
     outline(pIn.canvas, s, row, col, 3, 3, "red");
-    caption(pIn, `input, ${edge}: ${padded.rows}x${padded.cols}`);
+    const pad = { zero: "padded with a border of zeros", crop: "not padded", extend: "padded by repeating its edge pixels" }[edge];
+    caption(pIn, `input, ${edge}: ${padded.rows}x${padded.cols}`,
+      `Input image ${model.get("image")}, ${im.rows}x${im.cols} pixels, ${pad}: ${padded.rows}x${padded.cols}. `
+      + `A red 3x3 window covers rows ${row} to ${row + 2} and columns ${col} to ${col + 2}.`);
     drawMap(pWin.canvas, patch, 3, 3, { vmin: lo, vmax: hi, scale: 30 });
+    caption(pWin, "window", `The 3x3 window of the input under the kernel, row by row: ${rows3(patch, 2)}.`);
     drawMap(pK.canvas, Float64Array.from(kernel), 3, 3, { cmap: "signed", scale: 30 });
-    caption(pK, `kernel, sum ${fmt(kernel.reduce((a, b) => a + b, 0))}`);
+    const ksum = fmt(kernel.reduce((a, b) => a + b, 0));
+    caption(pK, `kernel, sum ${ksum}`, `Kernel ${name}, weights row by row: ${rows3(kernel)}; sum ${ksum}. `
+      + `It ${kernelWords(name, kernel)}. Red is positive, blue negative, white zero.`);
     const so = drawMap(pOut.canvas, out.data, out.rows, out.cols, { cmap: "signed" });
     outline(pOut.canvas, so, row, col, 1, 1, "red");
-    caption(pOut, `output ${out.rows}x${out.cols}, [${row}, ${col}]`);
+    caption(pOut, `output ${out.rows}x${out.cols}, [${row}, ${col}]`,
+      `Output map, ${out.rows}x${out.cols}: the ${name} kernel applied at every position. `
+      + `Red is positive, blue negative. The pixel outlined in red, [${row}, ${col}], is ${fmt(value)}.`);
+    announce(live, `Output ${out.rows}x${out.cols}; output[${row}, ${col}] = ${fmt(value)}; kernel ${name}, edge ${edge}, image ${model.get("image")}.`);
     const terms = kernel.map((w, i) => `(${fmt(w)})(${fmt(patch[i], 2)})`).join(" + ");
     text.innerHTML = "";
     text.append(h("code", {}, `output[${row}, ${col}] = ${terms} = `, h("b", {}, fmt(value))),

@@ -46,12 +46,13 @@ function render({ model, el }) {
   const windowOut = h("output", {}), strideOut = h("output", {});
   box.append(h("div", { class: "cnx-controls" },
     labelled("image", imagePick), labelled("mode", modePick),
-    labelled("window", h("span", {}, windowSlider, windowOut)),
-    labelled("stride", h("span", {}, strideSlider, strideOut)),
+    labelled("window", windowSlider, windowOut),
+    labelled("stride", strideSlider, strideOut),
     labelled("shift input by 1 pixel", shiftBox), labelled("direction", dirPick)));
   const pIn = panel("input"), pPool = panel("pooled"), pChanged = panel("changed");
   const text = h("div", { class: "cnx-text" });
-  box.append(h("div", { class: "cnx-panels" }, pIn.el, pPool.el, pChanged.el), text);
+  const live = liveRegion();
+  box.append(h("div", { class: "cnx-panels" }, pIn.el, pPool.el, pChanged.el), text, live);
 
   function update() {
     const im = images[model.get("image")];
@@ -78,17 +79,26 @@ function render({ model, el }) {
     const top = Math.floor(im.rows / 2 / stride) * stride, left = Math.floor(im.cols / 2 / stride) * stride;
     outline(pIn.canvas, s, top, left, window, window, "orange");
     outline(pIn.canvas, s, top, left + stride, window, window, "cyan");
-    caption(pIn, `${shifted ? `input shifted ${direction}` : "input"} ${im.rows}x${im.cols}`);
-    drawMap(pPool.canvas, pooled.data, pooled.rows, pooled.cols, { scale: s * stride });
-    caption(pPool, `${mode} pool, window ${window}, stride ${stride}: ${pooled.rows}x${pooled.cols}`);
-    drawMap(pChanged.canvas, changed, before.rows, before.cols, { cmap: "reds", vmin: 0, vmax: 1, scale: s * stride });
-    caption(pChanged, `changed by the shift: ${nChanged} of ${changed.length}`);
     const share = Math.round((100 * nChanged) / changed.length);
+    caption(pIn, `${shifted ? `input shifted ${direction}` : "input"} ${im.rows}x${im.cols}`,
+      `Input image ${model.get("image")}, ${im.rows}x${im.cols} pixels${shifted ? `, shifted 1 pixel ${direction}` : ""}. `
+      + `Two neighbouring ${window}x${window} pooling windows are outlined near the middle, orange at row ${top}, `
+      + `column ${left}, and cyan ${stride} pixel(s) to its right.`);
+    drawMap(pPool.canvas, pooled.data, pooled.rows, pooled.cols, { scale: s * stride });
+    caption(pPool, `${mode} pool, window ${window}, stride ${stride}: ${pooled.rows}x${pooled.cols}`,
+      `Pooled map, ${pooled.rows}x${pooled.cols}: each pixel is the ${mode === "max" ? "largest" : "average"} value `
+      + `of one ${window}x${window} window of the ${shifted ? "shifted " : ""}input, windows ${stride} pixel(s) apart.`);
+    drawMap(pChanged.canvas, changed, before.rows, before.cols, { cmap: "reds", vmin: 0, vmax: 1, scale: s * stride });
+    caption(pChanged, `changed by the shift: ${nChanged} of ${changed.length}`,
+      `Map of the pooled outputs that the 1-pixel shift ${direction} changes, in dark red: ${nChanged} of `
+      + `${changed.length} (${share}%); the other outputs, white, stay the same.`);
     text.innerHTML = "";
     text.append(`${mode} pooling, window ${window}, stride ${stride}: a ${pooled.rows}x${pooled.cols} map. `,
       `Shifting the input 1 pixel ${direction} changes `, h("b", {}, String(nChanged)),
       ` of its ${changed.length} outputs (${share}%), or ${nChanged} of the ${nActive} outputs that are `,
       "non-zero before or after the shift (an output that is 0 both times cannot change).");
+    announce(live, `Output ${pooled.rows}x${pooled.cols} (${mode} pooling, window ${window}, stride ${stride}); `
+      + `a shift ${direction} changes ${nChanged} of ${changed.length} outputs.${shifted ? " Showing the shifted input." : ""}`);
     publish(el, { image: model.get("image"), window, stride, mode, direction, shifted,
                   shape: [pooled.rows, pooled.cols], pooled: Array.from(pooled.data),
                   nChanged, nActive, nOutputs: changed.length });

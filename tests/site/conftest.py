@@ -180,3 +180,13 @@ def open_page(contexts, site_url):
     yield _open
     for w in opened:
         w.page.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The moderate and minor axe findings (tests/site/a11y.py), which do not fail a page."""
+    from a11y import FINDINGS
+
+    if FINDINGS:
+        terminalreporter.section(f"axe-core: {len(FINDINGS)} moderate/minor finding(s) (see axe-snapshot.json)")
+        for line in FINDINGS:
+            terminalreporter.write_line(line)

@@ -27,11 +27,12 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import pytest
 import torch
+from a11y import check as axe_check
 from legibility import MIN_PX, PHONE_MIN_PX
 from PIL import Image
 
 from cnncourse.plots._layout import TEXT_SIZE_KEY
-from conftest import SCREENSHOTS, SITE, serve, watch
+from conftest import SCREENSHOTS, SITE, VIEWPORTS, serve, watch
 
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_modules", "_downloads"}
 SKIPPED_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
@@ -267,9 +268,21 @@ def test_page(open_page, page_path, view, scheme):
             .map(pre => pre.innerText.trim().split('\\n')[0])""")
         problems += [f"printed output scrolls sideways: {line[:60]!r}..." for line in cut]
         problems += _small_figure_text(page_path, view, page.evaluate(FIGURES))
+    problems += axe_check(page, page_path, view, scheme)
     page.screenshot(path=_shot(page_path, view, scheme), full_page=view == "desktop")
     problems += w.problems()
     assert not problems, f"{page_path} at {view}, {scheme} ({report['title']}):\n  " + "\n  ".join(problems)
+
+
+# test_page runs axe at 1280 px light and 390 px dark; these are the other two settings.
+@pytest.mark.parametrize("view, scheme", [("desktop", "dark"), ("phone", "light")])
+@pytest.mark.parametrize("page_path", PAGES)
+def test_axe(open_page, page_path, view, scheme):
+    w = open_page(page_path, view, scheme)
+    if page_path in WIDGET_PAGES:
+        _wait_for_widgets(w.page)
+    problems = axe_check(w.page, page_path, view, scheme) + w.problems()
+    assert not problems, f"{page_path} at {view}, {scheme}:\n  " + "\n  ".join(problems)
 
 
 def test_root_leads_to_the_intro(open_page):
@@ -583,3 +596,218 @@ def test_the_figure_text_check_catches_small_text(tmp_path):
     assert "5.0 px tall at desktop width" in problems[0] and "small.png" in problems[0]
     assert "without a recorded text size" in problems[1] and "bare.png" in problems[1]
     assert _small_figure_text("lessons/page.html", "phone", shown[1:2], root=tmp_path) == []
+
+
+# --------------------------------------------------------------------------- keyboard and screen reader
+# Every control of an explorer, reached with Tab alone and moved with the keys a keyboard user
+# has (arrows, Space): its visible label is its accessible name, its focus is visible, the
+# numbers still equal cnncourse's, the polite live region says what changed, and the pictures'
+# text alternatives follow the state.
+CONTROLS = """(root) => [...root.querySelectorAll('select, input, button')].filter(e => !e.disabled).length"""
+FOCUSED = """(root) => {
+  const e = document.activeElement;
+  if (!root.contains(e)) return null;
+  const s = getComputedStyle(e);
+  const labelId = e.getAttribute('aria-labelledby');
+  const label = labelId ? document.getElementById(labelId) : null;
+  const group = e.closest('[role=group], [role=radiogroup]');
+  const groupLabel = group && document.getElementById(group.getAttribute('aria-labelledby') || '');
+  return {tag: e.tagName.toLowerCase(), type: e.type || '', value: e.value,
+          index: e.selectedIndex ?? -1, options: e.options ? e.options.length : 0,
+          min: e.min, max: e.max,
+          outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+          labelText: label && label.checkVisibility() ? label.textContent.trim() : null,
+          ariaLabel: e.getAttribute('aria-label'),
+          groupLabel: groupLabel && groupLabel.checkVisibility() ? groupLabel.textContent.trim() : null,
+          box: (r => [r.width, r.height])(e.getBoundingClientRect())};
+}"""
+SPOKEN = """(root) => ({live: [...root.querySelectorAll('[aria-live=polite]')].map(e => e.textContent),
+                     alts: [...root.querySelectorAll('canvas[role=img]')].filter(c => c.checkVisibility())
+                             .map(c => c.getAttribute('aria-label'))})"""
+
+
+def _keys_for(f: dict) -> list[str]:
+    """A key that changes the focused control, then the key that takes it back."""
+    if f["tag"] == "select":
+        return ["ArrowUp", "ArrowDown"] if f["index"] > 0 else ["ArrowDown", "ArrowUp"]
+    if f["type"] == "range":
+        at_max = f["value"] == f["max"]
+        return ["ArrowLeft", "ArrowRight"] if at_max else ["ArrowRight", "ArrowLeft"]
+    if f["type"] == "checkbox":
+        return [" ", " "]
+    if f["type"] == "number":
+        return ["ArrowUp", "ArrowDown"]
+    raise AssertionError(f"an explorer control the keyboard test does not know: {f}")
+
+
+EXPLORERS = {"kernel": ("lessons/05", "[data-output]", lambda d, images: _check_kernel(d, images),
+                        lambda d: f"Output {d['shape'][0]}x{d['shape'][1]}"),
+             "pooling": ("lessons/07", "[data-pooled]", lambda d, images: _check_pooling(d, images),
+                         lambda d: f"Output {d['shape'][0]}x{d['shape'][1]}"),
+             "erf": ("lessons/09", "[data-erf]", lambda d, images: _check_erf(d),
+                     lambda d: f"Field {d['field']}x{d['field']}")}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("explorer", list(EXPLORERS))
+def test_explorer_by_keyboard(open_page, explorer, scheme):
+    prefix, selector, check, said = EXPLORERS[explorer]
+    w = open_page(_lesson(prefix), "desktop", scheme)
+    page = w.page
+    _wait_for_widgets(page)
+    widget = page.locator(selector).first
+    images = _images(page) if explorer != "erf" else None
+    handle = widget.element_handle()
+    n_controls = widget.evaluate(CONTROLS)
+    widget.locator("select, input").first.focus()  # the entry point; from here on, keys only
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    seen, problems = 0, []
+    while True:
+        f = page.evaluate(FOCUSED, handle)
+        if f is None:
+            break
+        seen += 1
+        where = f"{explorer} control {seen} ({f['tag']} {f['type']} {f['labelText'] or f['ariaLabel']!r})"
+        if not f["outline"]:
+            problems.append(f"{where}: no visible focus outline in {scheme}")
+        if f["labelText"] is None and not (f["ariaLabel"] and f["groupLabel"]):
+            problems.append(f"{where}: no visible label that is its accessible name")
+        if min(f["box"]) < 24:
+            problems.append(f"{where}: {f['box'][0]:.0f}x{f['box'][1]:.0f} px, under 24 x 24")
+        for key in _keys_for(f):
+            before = page.evaluate(SPOKEN, handle)
+            d = _changes(widget, lambda: page.keyboard.press(key))
+            check(d, images)
+            after = page.evaluate(SPOKEN, handle)
+            live = " ".join(after["live"])
+            if said(d) not in live:
+                problems.append(f"{where}, {key}: the live region says {live!r}, not {said(d)!r}")
+            if after["alts"] == before["alts"]:
+                problems.append(f"{where}, {key}: no picture's text alternative changed")
+        page.keyboard.press("Tab")
+    assert seen == n_controls, f"Tab reached {seen} of the {explorer} explorer's {n_controls} controls"
+    assert not problems, "\n  ".join(problems)
+    assert not w.problems(), w.problems()
+
+
+@pytest.mark.parametrize("page_path", ANSWER_PAGES or ["(no page with answer boxes)"])
+def test_answer_boxes_by_keyboard(open_page, page_path):
+    """Each answer box answered right with the keyboard alone (dark theme): type or pick with
+    arrows and Space, Tab to Check, Enter; the verdict is read out by a polite live region."""
+    table = _expected_answers()
+    w = open_page(page_path, "desktop", "dark")
+    page = w.page
+    boxes = page.locator(".cnc-answer")
+    problems = []
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        kind = box.get_attribute("data-kind")
+        label = box.locator(".cnc-answer-label").inner_text().strip()
+        key = (box.get_attribute("data-exercise"), label)
+        checker, right, _, _ = table[key]
+        box.locator("input").first.focus()
+        page.keyboard.press("Tab")  # to Check, and back: focus moved by the keyboard
+        page.keyboard.press("Shift+Tab")
+        handle = box.element_handle()
+        f = page.evaluate(FOCUSED, handle)
+        if not f["outline"]:
+            problems.append(f"{key}: no visible focus outline")
+        if kind in ("number", "list"):
+            if f["ariaLabel"] != label:
+                problems.append(f"{key}: the field's name {f['ariaLabel']!r} is not its visible label")
+            page.keyboard.type(", ".join(str(a) for a in right) if kind == "list" else str(right))
+        elif kind == "choice":
+            if f["groupLabel"] != label:
+                problems.append(f"{key}: the options are not a group named by {label!r}")
+            for _ in range(20):  # radio buttons: Space picks the first, the arrow keys move the choice
+                checked = box.locator("input:checked")
+                if checked.count() and checked.get_attribute("value") == str(right):
+                    break
+                page.keyboard.press("ArrowDown" if checked.count() else " ")
+        else:
+            if f["groupLabel"] != label:
+                problems.append(f"{key}: the options are not a group named by {label!r}")
+            options = box.locator("input[type=checkbox]")
+            for n in range(options.count()):
+                if (options.nth(n).get_attribute("value") in right) != options.nth(n).is_checked():
+                    page.keyboard.press(" ")
+                page.keyboard.press("Tab")
+        while page.evaluate("document.activeElement.tagName") != "BUTTON":
+            page.keyboard.press("Tab")
+        if not page.evaluate(FOCUSED, handle)["outline"]:
+            problems.append(f"{key}: the Check button shows no focus")
+        page.keyboard.press("Enter")
+        verdict = box.get_attribute("data-verdict")
+        feedback = box.locator(".cnc-answer-feedback")
+        if verdict != "correct":
+            problems.append(f"{key}: the right answer by keyboard gave {verdict!r}")
+        if (feedback.get_attribute("role"), feedback.get_attribute("aria-live")) != ("status", "polite"):
+            problems.append(f"{key}: the verdict is not in a polite live region")
+        if checker(right).message not in feedback.inner_text():
+            problems.append(f"{key}: the live region says {feedback.inner_text()!r}")
+    assert not problems, "\n  ".join(problems)
+    assert not w.problems(), w.problems()
+
+
+# --------------------------------------------------------------------------- motion, files
+MOTION = """() => [...document.querySelectorAll('*')].map(e => getComputedStyle(e))
+    .filter(s => s.transitionDuration.split(',').some(d => parseFloat(d) > 0)
+              || (s.animationName !== 'none' && s.animationDuration.split(',').some(d => parseFloat(d) > 0))).length"""
+
+
+def test_nothing_moves_for_a_reader_who_asked_for_reduced_motion(browser, site_url):
+    """With prefers-reduced-motion, no element of a lesson page has a transition or animation
+    (the theme's sidebars slide and fade otherwise: the check sees them without the setting)."""
+    page_path = next((p for p in PAGES if p.startswith("lessons/05")), PAGES[0])
+    counts = {}
+    for motion in ("no-preference", "reduce"):
+        context = browser.new_context(viewport=VIEWPORTS["desktop"], reduced_motion=motion)
+        page = context.new_page()
+        page.goto(site_url + page_path, wait_until="load")
+        counts[motion] = page.evaluate(MOTION)
+        context.close()
+    assert counts["no-preference"] > 0, "the check found nothing that moves even without the setting"
+    assert counts["reduce"] == 0, f"{counts['reduce']} element(s) still move with prefers-reduced-motion"
+
+
+def test_every_file_is_readable_by_the_web_server():
+    """The site is served by a web server running as another user: every file must be readable
+    by others and every folder enterable (the PDF was once copied in with mode 0600: 403)."""
+    bad = []
+    for path in [SITE, *SITE.rglob("*")]:
+        need = 0o005 if path.is_dir() else 0o004
+        mode = path.stat().st_mode
+        if mode & need != need:
+            bad.append(f"{oct(mode & 0o777)} {path.relative_to(SITE)}")
+    assert not bad, f"{len(bad)} path(s) others cannot read: {bad[:20]}"
+
+
+AXE_PAGE = """<!DOCTYPE html><html lang="en"><head><title>axe check</title></head><body><main>
+<h1>A page with one critical and one minor finding</h1>
+<button type="button"></button>
+<div role="directory"><p>A deprecated role.</p></div>
+</main></body></html>"""
+
+
+def test_the_axe_check_fails_serious_and_new_findings(contexts, tmp_path, monkeypatch):
+    """A critical violation always fails; a minor one fails until the snapshot records it."""
+    import a11y
+
+    monkeypatch.setattr(a11y, "SNAPSHOT", tmp_path / "axe-snapshot.json")
+    monkeypatch.setattr(a11y, "FINDINGS", [])
+    monkeypatch.delenv("CNNCOURSE_AXE_SNAPSHOT", raising=False)
+    (tmp_path / "page.html").write_text(AXE_PAGE, encoding="utf-8")
+    with serve(tmp_path) as url:
+        w = watch(contexts["desktop", "light"], url)
+        w.page.goto(url + "page.html")
+        first = a11y.check(w.page, "page.html", "desktop", "light")
+        (tmp_path / "axe-snapshot.json").write_text(json.dumps(
+            {"page.html": {"desktop light": {"aria-deprecated-role": 1}}}))
+        second = a11y.check(w.page, "page.html", "desktop", "light")
+        w.page.close()
+    assert any("critical button-name" in p for p in first), first
+    assert any("aria-deprecated-role" in p and "snapshot" in p for p in first), first
+    assert any("critical button-name" in p for p in second), second
+    assert not any("aria-deprecated-role" in p for p in second), second
+    assert any("aria-deprecated-role" in f for f in a11y.FINDINGS), a11y.FINDINGS
