@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from cnncourse.data import fast_loaders
-from cnncourse.models import MLP, ConvNet, MnistCNN
+from cnncourse.models import MLP, ConvNet
 from cnncourse.recipes import LESSON3_MLP, LESSON8_CNN, LESSON10_CNN, Recipe, train
 from cnncourse.runtime import FLOAT32, TrainingConfig, configure_threads, device_summary, pick_device, seed_everything
 from cnncourse.training import evaluate
@@ -57,7 +57,7 @@ ROWS = {
     "lesson08-cnn": Row(LESSON8_CNN, lesson8_cnn, 0.9925),
     "lesson08-cnn-no-smoothing": Row(dataclasses.replace(LESSON8_CNN, name="lesson 8 CNN, no smoothing",
                                                          label_smoothing=0.0), lesson8_cnn, 0.9925),
-    "lesson10-cnn": Row(LESSON10_CNN, MnistCNN, 0.99),
+    "lesson10-cnn": Row(LESSON10_CNN, ConvNet, 0.99),
 }
 
 CONFIGS = {

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from cnncourse import recipes
-from cnncourse.models import MLP, ConvNet, MnistCNN
+from cnncourse.models import MLP, ConvNet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def test_seed_rows_are_the_lessons_recipes(seeds):
     assert dataclasses.replace(ablation, name=recipes.LESSON8_CNN.name, label_smoothing=0.1) == recipes.LESSON8_CNN
     assert isinstance(rows["lesson03-mlp"].model(), MLP)
     assert isinstance(rows["lesson08-cnn"].model(), ConvNet)
-    assert isinstance(rows["lesson10-cnn"].model(), MnistCNN)
+    assert isinstance(rows["lesson10-cnn"].model(), ConvNet)
     assert not rows["lesson03-mlp"].configurable and rows["lesson08-cnn"].configurable
 
 
