@@ -85,6 +85,15 @@ def test_convnet_defaults_have_the_mnist_cnn_size():
         conv_parameter_count(1, 24, 5) + conv_parameter_count(24, 32, 3) + 800 * 256 + 256 + 256 * 10 + 10)
 
 
+def test_convnet_batch_norm_option():
+    model = ConvNet(batch_norm=True)
+    assert [type(m).__name__ for m in model.features.block1] == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"]
+    assert model.features.block1.conv.bias is None
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+    with pytest.raises(TypeError, match="batch_norm"):
+        ConvNet(batch_norm=1)
+
+
 def test_convnet_parameters_by_formula():
     model = ConvNet(channels=(8, 16, 32), kernel_sizes=(5, 3, 3), paddings=(2, 1, 1), hidden=64)
     flat = 32 * 3 * 3  # 28 -> 14 -> 7 -> 3

@@ -203,6 +203,8 @@ class ConvNet(nn.Module):
         Dropout probability before the last layer.
     image_size
         Side of the square input images; the network accepts only this size.
+    batch_norm
+        Batch normalization after every convolution (:func:`conv_block`); off by default.
     in_channels
         Channels of the input (1 for grey digits).
     n_classes
@@ -217,7 +219,7 @@ class ConvNet(nn.Module):
     def __init__(self, channels: Sequence[int] = (24, 32), kernel_sizes: int | Sequence[int] = (5, 3),
                  paddings: int | Sequence[int] = 0, pool: int = 2, hidden: int = 256,
                  dropout: float = 0.0, image_size: int = 28, in_channels: int = 1,
-                 n_classes: int = 10) -> None:
+                 n_classes: int = 10, batch_norm: bool = False) -> None:
         super().__init__()
         hidden = check_int(hidden, "hidden", minimum=0)
         image_size = check_int(image_size, "image_size", minimum=1)
@@ -225,7 +227,7 @@ class ConvNet(nn.Module):
         n_classes = check_int(n_classes, "n_classes", minimum=1)
         self.image_size, self.in_channels = image_size, in_channels
         self.features, channels, kernels, pads, pool = _block_stack(
-            channels, kernel_sizes, paddings, pool, in_channels, batch_norm=False, example="(24, 32)")
+            channels, kernel_sizes, paddings, pool, in_channels, batch_norm=batch_norm, example="(24, 32)")
         c_in = channels[-1]
         side = _output_side(self.features, (image_size, image_size))
         if side is None:
