@@ -97,12 +97,14 @@ class Recipe:
 
 
 LESSON3_MLP = Recipe("lesson 3 MLP", epochs=12, batch_size=512, max_lr=4e-3, label_smoothing=0.1)
-"""Lesson 3's recipe for its 784-400-400-10 MLP (dropout 0.3)."""
+"""Lesson 3's recipe for its 784-400-400-10 MLP (dropout 0.3). Lesson 3 asserts 98.0 % on the
+validation images and 98.4 % on the test set (``benchmarks/seeds.py`` measures the margins)."""
 
 LESSON8_CNN = Recipe("lesson 8 CNN", epochs=3, batch_size=256, max_lr=0.01, beta2=0.9,
                      label_smoothing=0.1)
 """Lesson 8's recipe for its two-convolution ``ConvNet``: the optimizer settings of the fastest
-published recipe, label smoothing, three epochs."""
+published recipe, label smoothing, three epochs, chosen on the validation images. Lesson 8
+asserts 99.0 % on the validation images and 99.25 % on the test set."""
 
 LESSON10_CNN = Recipe("lesson 10 CNN, one epoch", epochs=1, batch_size=256, max_lr=0.01,
                       beta2=0.9, label_smoothing=0.1)
