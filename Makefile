@@ -32,7 +32,7 @@ help:
 	@echo "             DIR/grades.csv and DIR/grades.md (each notebook run in a fresh kernel, in a scratch copy)"
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks, MyST rendered)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
-	@echo "make seeds   test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
+	@echo "make seeds   validation and test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
 	@echo "make mutants break the code on purpose, one check at a time, and see the tests notice"
 	@echo "make data    provision and verify MNIST into data/ (offline route first)"
 	@echo "make clean   remove the built book; make distclean also removes .venv and data/"

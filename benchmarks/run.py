@@ -57,7 +57,7 @@ import torch
 from torch import nn
 
 from cnncourse.data import TensorBatches, fast_loaders, mnist_loaders, mnist_tensors
-from cnncourse.models import MLP, MnistCNN
+from cnncourse.models import MLP, ConvNet
 from cnncourse.recipes import FASTEST_PUBLISHED, LESSON10_CNN, Recipe, one_cycle
 from cnncourse.runtime import (
     FLOAT32,
@@ -91,7 +91,7 @@ def throughput(model_name: str, path: str, device: torch.device, batch_size: int
     doubles its steps until the repetitions agree within 5 % (or 60 s of timing are spent).
     """
     seed_everything(0)
-    model = (MLP() if model_name == "mlp" else MnistCNN()).to(device)
+    model = (MLP() if model_name == "mlp" else ConvNet()).to(device)
     if path == "dataloader":
         batches = mnist_loaders(batch_size)[0]
     elif path in ("fast", "chosen"):
@@ -140,12 +140,12 @@ def build_examples(device, data):
 
 
 def build_recipe(recipe: Recipe, config: TrainingConfig | None):
-    """A builder for ``recipe`` on ``MnistCNN`` with the data as one tensor, in ``config``
+    """A builder for ``recipe`` on ``ConvNet`` with the data as one tensor, in ``config``
     (``None``: the configuration :func:`cnncourse.runtime.training_config` chooses)."""
 
     def build(device, data):
         chosen = training_config(device) if config is None else config
-        model = MnistCNN().to(device)
+        model = ConvNet().to(device)
         if chosen.channels_last:
             model = model.to(memory_format=torch.channels_last)
         x, y = data["train_all"]
@@ -179,7 +179,7 @@ def warm_up_process(device: torch.device) -> None:
     its kernels. Without this, the first seed of whichever recipe runs first would pay them.
     """
     seed_everything(0)
-    model = MnistCNN().to(device)
+    model = ConvNet().to(device)
     torch.optim.Adam(model.parameters())
     x = torch.zeros(2, 1, 28, 28, device=device)
     for config in {FLOAT32, training_config(device)}:
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             row(f"ratio/{model_name}/chosen_over_bound", rates["chosen"] / rates["bound"], "x")
             seed_everything(0)
             example = next(iter(fast_loaders(batch, device=device)[0]))[0]
-            flops = training_flops_per_image((MLP() if model_name == "mlp" else MnistCNN()).to(device), example)
+            flops = training_flops_per_image((MLP() if model_name == "mlp" else ConvNet()).to(device), example)
             row(f"flops_per_image/{model_name}", flops / 1e6, "MFLOP")
             for path, dtype in (("fast", torch.float32), ("chosen", chosen.autocast_dtype or torch.float32),
                                 ("bound", best.autocast_dtype or torch.float32)):

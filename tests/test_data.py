@@ -209,6 +209,32 @@ def test_split_indices():
         split_indices(10, 10)
 
 
+def test_split_indices_defaults_are_the_course_split():
+    train, val = split_indices()
+    assert (len(train), len(val)) == (60_000 - data.VAL_SIZE, data.VAL_SIZE) == (55_000, 5_000)
+    again_train, again_val = split_indices(60_000, 5000, seed=0)
+    assert torch.equal(train, again_train) and torch.equal(val, again_val)
+
+
+@needs_mnist
+def test_every_loader_uses_the_one_split_and_shuffle_seed_keeps_it():
+    """The validation images of every loader are the images split_indices() names, and a run
+    over another seed (shuffle_seed) reorders the training batches without moving the split."""
+    images, labels = data.load_mnist("train")
+    train_idx, val_idx = split_indices()
+    expected = standardize(images[val_idx])
+    _, val, _ = data.mnist_datasets()
+    assert val.indices == val_idx.tolist()
+    assert torch.allclose(data.mnist_tensors()["val"][0], expected)
+    first = data.fast_loaders(batch_size=8)
+    other = data.fast_loaders(batch_size=8, shuffle_seed=1)
+    assert torch.equal(first[1].inputs, other[1].inputs) and torch.equal(first[0].inputs, other[0].inputs)
+    assert torch.equal(first[0].targets, labels[train_idx])
+    assert not torch.equal(next(iter(first[0]))[1], next(iter(other[0]))[1])
+    assert not torch.equal(next(iter(data.mnist_loaders(batch_size=8)[0]))[1],
+                           next(iter(data.mnist_loaders(batch_size=8, shuffle_seed=1)[0]))[1])
+
+
 def test_tensor_batches_cover_every_example_once_per_epoch():
     x, y = torch.arange(10).float().unsqueeze(1), torch.arange(10)
     batches = TensorBatches(x, y, batch_size=4, shuffle=True, seed=0)

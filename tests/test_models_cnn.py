@@ -10,7 +10,6 @@ from torch import nn
 from cnncourse.models import (
     ConvNet,
     LayerRow,
-    MnistCNN,
     ResidualBlock,
     ResidualCNN,
     conv_block,
@@ -82,8 +81,17 @@ def test_convnet_outputs_logits(kwargs, size):
 def test_convnet_defaults_have_the_mnist_cnn_size():
     model = ConvNet()
     assert model.flat_features == 32 * 5 * 5
-    assert count_parameters(model) == count_parameters(MnistCNN()) == (
+    assert count_parameters(model) == (
         conv_parameter_count(1, 24, 5) + conv_parameter_count(24, 32, 3) + 800 * 256 + 256 + 256 * 10 + 10)
+
+
+def test_convnet_batch_norm_option():
+    model = ConvNet(batch_norm=True)
+    assert [type(m).__name__ for m in model.features.block1] == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"]
+    assert model.features.block1.conv.bias is None
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+    with pytest.raises(TypeError, match="batch_norm"):
+        ConvNet(batch_norm=1)
 
 
 def test_convnet_parameters_by_formula():
@@ -94,13 +102,22 @@ def test_convnet_parameters_by_formula():
     assert model.flat_features == flat and count_parameters(model) == expected
 
 
-def test_mnist_cnn_stays_compatible():
-    model = MnistCNN()
-    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
-    assert [name for name, _ in model.named_parameters()] == [
-        "features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
-        "classifier.1.weight", "classifier.1.bias", "classifier.4.weight", "classifier.4.bias"]
-    assert MnistCNN(channels=(8, 16), hidden=32, dropout=0.2)(torch.randn(1, 1, 28, 28)).shape == (1, 10)
+def test_convnet_defaults_are_the_former_mnist_cnn():
+    """Lessons 9 and 10 once used a separate ``MnistCNN`` (plain Sequential layers): with the same
+    seed, ``ConvNet()`` draws exactly its weights and computes exactly its outputs."""
+    torch.manual_seed(0)
+    reference = nn.Sequential(nn.Conv2d(1, 24, 5), nn.MaxPool2d(2), nn.ReLU(),
+                              nn.Conv2d(24, 32, 3), nn.MaxPool2d(2), nn.ReLU(),
+                              nn.Flatten(), nn.Linear(800, 256), nn.ReLU(), nn.Dropout(0.0),
+                              nn.Linear(256, 10))
+    torch.manual_seed(0)
+    model = ConvNet()
+    ours, theirs = list(model.parameters()), list(reference.parameters())
+    assert len(ours) == len(theirs) == 8
+    assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(model(x), reference(x))
+    assert ConvNet(channels=(8, 16), hidden=32, dropout=0.2)(torch.randn(1, 1, 28, 28)).shape == (1, 10)
 
 
 # --------------------------------------------------------------------------- too small inputs
@@ -140,7 +157,7 @@ def test_integers_of_other_types_are_accepted():
     ([[0.0]], "torch.Tensor"),
 ])
 def test_models_refuse_raw_pixels_and_other_dtypes(x, fragment):
-    for model in (MnistCNN(), ConvNet(), ResidualCNN()):
+    for model in (ConvNet(), ResidualCNN()):
         with pytest.raises(TypeError, match=fragment):
             model(x)
     assert ConvNet().features(torch.zeros(1, 1, 12, 12)).shape == (1, 32, 1, 1)
@@ -149,7 +166,7 @@ def test_models_refuse_raw_pixels_and_other_dtypes(x, fragment):
 
 
 @pytest.mark.parametrize("cls, kwargs, smallest", [(ConvNet, {}, 12), (ConvNet, {"channels": (4, 4, 4), "kernel_sizes": 3}, 22),
-                                                   (MnistCNN, {}, 12), (ResidualCNN, {}, 12)])
+                                                   (ResidualCNN, {}, 12)])
 def test_too_small_image_size_names_the_smallest(cls, kwargs, smallest):
     with pytest.raises(ValueError, match=f"smallest input size accepted is {smallest}x{smallest}"):
         cls(**kwargs, image_size=smallest - 1)
@@ -162,7 +179,7 @@ def test_forward_with_too_small_images_names_the_smallest():
     with pytest.raises(ValueError, match="built for 28x28"):
         ConvNet()(torch.zeros(1, 1, 32, 32))
     with pytest.raises(ValueError, match=r"\(N, 1, 28, 28\)"):
-        MnistCNN()(torch.zeros(1, 28, 28))
+        ConvNet()(torch.zeros(1, 28, 28))
     with pytest.raises(ValueError, match="smallest input size accepted is 12x12"):
         ResidualCNN()(torch.zeros(2, 1, 10, 10))
 

@@ -210,7 +210,7 @@ def show_shifted_digits(images: Sequence | Mapping[str, object], titles: Sequenc
 
 def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], max_shift: int | None = None,
                         title: str | None = None) -> Figure:
-    """Test accuracy against shift distance, one colour per model.
+    """Accuracy against shift distance, one colour per model.
 
     For every model a thick line joins the mean accuracy over the directions, and thin
     dashed lines show each direction, so both the average drop and its spread are visible.
@@ -242,7 +242,7 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
         ax.plot(d, curves.mean(0), marker=markers[i % len(markers)], lw=2.2, color=color,
                 label=f"{model} (mean of {len(curves)} directions)")
     ax.set_xlabel("shift (pixels)")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("accuracy (%)")
     ax.set_xticks(d)
     ax.grid(alpha=0.3)
     legend_below(fig, ax, ncols=1)
