@@ -80,17 +80,6 @@ class History:
         """Total training time."""
         return sum(r.seconds for r in self.records)
 
-    def plot(self, title: str | None = None):
-        """Loss and accuracy curves (training and validation) as a matplotlib Figure.
-
-        Kept for lesson 8 only: draw with :func:`cnncourse.plots.training.show_history`
-        (``show_history(history)``), since a training loop knows no drawing. This method and
-        its import-linter exception go once no lesson calls it.
-        """
-        from cnncourse.plots.training import show_history
-
-        return show_history(self, title=title)
-
     def to_dict(self) -> dict:
         """Plain data, for checkpoints."""
         return {"records": [vars(r).copy() for r in self.records], "best_epoch": self.best_epoch}

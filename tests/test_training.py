@@ -8,6 +8,7 @@ from torch import nn
 
 from cnncourse.data import TensorBatches
 from cnncourse.models import MLP
+from cnncourse.plots.training import show_history
 from cnncourse.training import (
     History,
     NonFiniteLossError,
@@ -175,7 +176,8 @@ def test_history_round_trip_and_plot():
     assert again.records == history.records and again.best_epoch == history.best_epoch
     from matplotlib.figure import Figure
 
-    assert isinstance(history.plot("blobs"), Figure)
+    assert isinstance(show_history(history, "blobs"), Figure)
+    assert not hasattr(history, "plot"), "a training loop knows no drawing: the lesson calls show_history"
 
 
 def test_training_figures():
