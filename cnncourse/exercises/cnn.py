@@ -197,7 +197,7 @@ def check_finetuned_parameters(count: int | None, sizes: Sequence[int] = (800, 2
     """Check how many parameters fine-tuning trains when only a new head of fully connected layers
     ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` is trained on frozen features.
 
-    The reference is :func:`cnncourse.models.mlp_parameter_count` (weights and biases of every
+    The reference is :func:`cnncourse.models.mlp.mlp_parameter_count` (weights and biases of every
     layer); frozen layers count for nothing.
 
     Raises
