@@ -287,8 +287,10 @@ def test_kernels_import_a_frozen_copy_and_edits_to_the_course_during_grading_voi
     for student in ("ann", "ben"):
         (folder / student).mkdir(parents=True)
         nbformat.write(small_notebook(
-            "import cnncourse\n"
+            "import cnncourse, os\n"
             "assert 'cnncourse-grade-' in cnncourse.__file__, cnncourse.__file__\n"
+            "# torch's compiler caches stay in the scratch copy (its default is /tmp/torchinductor_<user>)\n"
+            "assert os.environ['TORCHINDUCTOR_CACHE_DIR'].startswith(os.getcwd())\n"
             "low, high = -1, 1"), folder / student / f"{LESSON}.ipynb")
 
     def log(line):  # the instructor edits the lesson between two submissions

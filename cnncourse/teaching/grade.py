@@ -462,7 +462,11 @@ class _Kernel:
         tmp = self.scratch / ".tmp"
         tmp.mkdir(exist_ok=True)
         env.update(TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp), PYTHONDONTWRITEBYTECODE="1",
-                   IPYTHONDIR=str(self.private / "ipython"), MPLBACKEND="agg")
+                   IPYTHONDIR=str(self.private / "ipython"), MPLBACKEND="agg",
+                   # torch's compiler caches default to /tmp/torchinductor_<user>, outside the
+                   # scratch copy: the guard would refuse creating them (seen when the folder
+                   # did not exist yet)
+                   TORCHINDUCTOR_CACHE_DIR=str(tmp / "torchinductor"), TRITON_CACHE_DIR=str(tmp / "triton"))
         if self.course is not None:  # the grader's frozen copy of the package, and the real data
             env["PYTHONPATH"] = os.pathsep.join([str(self.course), *filter(None, [env.get("PYTHONPATH")])])
             env["CNNCOURSE_DATA"] = str(data_root())
