@@ -44,8 +44,14 @@ def lesson_map(lessons: list[Path]) -> list[tuple[Path, str, list[str], int]]:
 
 
 def _toc_lessons(srcdir: Path) -> list[Path]:
+    """The lessons of ``_toc.yml``, in order: the ``.md`` sources, or the executed ``.ipynb``
+    where a build works from those (the PDF's copy of the book, ``scripts/pdf.py``)."""
     toc = (srcdir / "_toc.yml").read_text()
-    return [srcdir / (f + ".md") for f in re.findall(r"file:\s*(lessons/[\w-]+)", toc)]
+    paths = []
+    for name in re.findall(r"file:\s*(lessons/[\w-]+)", toc):
+        source = srcdir / (name + ".md")
+        paths.append(source if source.exists() else srcdir / (name + ".ipynb"))
+    return paths
 
 
 class LessonMap(Directive):
@@ -77,7 +83,7 @@ class LessonMap(Directive):
     @staticmethod
     def _link(here: Path, path: Path, title: str) -> nodes.Node:
         """A reference Sphinx resolves for every builder (HTML, LaTeX), like {doc}."""
-        target = "/" + str(path.with_suffix("").relative_to(here.parent))
+        target = "/" + str(path.with_suffix("").relative_to(here.parent))  # .md or .ipynb alike
         ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget=target,
                                     refexplicit=True, refwarn=True)
         ref += nodes.inline("", title)
@@ -91,7 +97,7 @@ class LessonMap(Directive):
             title, stem = item.split("|")
             if i:
                 para += nodes.Text(", ")
-            para += self._link(here, srcdir / "lessons" / f"{stem}.md", title)
+            para += self._link(here, srcdir / "lessons" / stem, title)
         return para
 
     @staticmethod
