@@ -49,6 +49,7 @@ from cnncourse.exercises.receptive_field import (
 from cnncourse.exercises.speed import check_epoch_seconds
 from cnncourse.exercises.training import (
     check_cross_entropy,
+    check_decay_factor,
     check_dropout,
     check_epoch_loss,
     check_he_std,
@@ -109,6 +110,7 @@ CHECKERS = {
     "batchnorm parameters": (check_batchnorm_parameters, "64", "number"),
     "fine-tuned parameters": (check_finetuned_parameters, "206341", "number"),
     "he std": (check_he_std, None, "number"),
+    "weight decay": (check_decay_factor, None, "number"),
 }
 
 

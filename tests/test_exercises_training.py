@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -104,3 +105,20 @@ def test_he_std():
     assert "linear layer" in check_he_std(0.05).message
     assert "default" in check_he_std(1 / (3 * 400) ** 0.5).message
     assert check_he_std((2 / 100) ** 0.5, fan_in=100) and not check_he_std(0.3)
+
+
+def test_decay_factor_is_what_sgd_does():
+    from cnncourse.exercises.training import check_decay_factor
+
+    w = torch.ones(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1, weight_decay=0.01)
+    w.grad = torch.zeros(3)  # the loss gives no gradient: only the decay acts
+    opt.step()
+    assert check_decay_factor(float(w[0]), lr=0.1, weight_decay=0.01)
+    assert check_decay_factor(0.999) and check_decay_factor(0.95, lr=0.5, weight_decay=0.1)
+    assert "fraction taken away" in check_decay_factor(0.001).message
+    assert "learning rate scales it" in check_decay_factor(0.99).message
+    assert "sign" in check_decay_factor(1.001).message
+    assert not check_decay_factor(0.5)
+    with pytest.raises(ValueError, match="below 1"):
+        check_decay_factor(0.5, lr=10, weight_decay=0.5)

@@ -22,7 +22,7 @@ from cnncourse.exercises.feedback import (
 from cnncourse.initialization import init_std
 
 __all__ = ["check_cross_entropy", "check_dropout", "check_epoch_loss", "check_test_time_scale",
-           "check_momentum_gain", "check_he_std"]
+           "check_momentum_gain", "check_he_std", "check_decay_factor"]
 
 
 @checker("cross-entropy")
@@ -215,3 +215,40 @@ def check_he_std(answer: float | None, fan_in: int = 400) -> Feedback:
         return wrong(name, "that is PyTorch's default; He's rule is made for ReLU networks.")
     return wrong(name, "the variance of a sum of fan_in products is fan_in times the variance of one; choose "
                        "the weights' variance so that, after a ReLU halves it, the spread stays the same.")
+
+
+@checker("weight decay")
+def check_decay_factor(answer: float | None, lr: float = 0.1, weight_decay: float = 0.01) -> Feedback:
+    """Check the factor one SGD step with ``weight_decay`` multiplies a weight by when the loss
+    gives it no gradient: ``1 - lr * weight_decay`` (``torch.optim.SGD`` adds
+    ``weight_decay * w`` to the gradient), accepted to 1e-6 relative (float32 arithmetic).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an ``lr`` or ``weight_decay`` that is not a positive number with a product below 1
+        (never for the learner's answer).
+    """
+    name = "weight decay"
+    lr = check_float(lr, "lr", minimum=0, exclusive_minimum=True)
+    weight_decay = check_float(weight_decay, "weight_decay", minimum=0, exclusive_minimum=True)
+    if lr * weight_decay >= 1:
+        raise ValueError(f"lr * weight_decay must be below 1 for a decay, got lr={lr}, weight_decay={weight_decay}")
+    value = read_number(answer, name, what="a number (a factor)")
+    expected = 1 - lr * weight_decay
+
+    def near(x: float) -> bool:
+        return within(value, x - 1e-6 * abs(x), x + 1e-6 * abs(x))
+
+    if near(expected):
+        return correct(name, "each step shrinks every weight by the same small fraction, so a weight the loss does "
+                             "not keep pushing up decays towards zero geometrically.")
+    if near(lr * weight_decay):
+        return wrong(name, "that is the fraction taken away; the question asks what the weight is multiplied by.")
+    if near(1 - weight_decay):
+        return wrong(name, "the decay term is part of the gradient, so the learning rate scales it too.")
+    if near(1 + lr * weight_decay):
+        return wrong(name, "check the sign: the step goes against the gradient, and the decay term points "
+                           "along the weight.")
+    return wrong(name, "write the step w <- w - lr * (gradient + weight_decay * w) with a zero gradient, and "
+                       "factor out w.")
