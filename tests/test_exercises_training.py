@@ -114,7 +114,7 @@ def test_decay_factor_is_what_sgd_does():
     opt = torch.optim.SGD([w], lr=0.1, weight_decay=0.01)
     w.grad = torch.zeros(3)  # the loss gives no gradient: only the decay acts
     opt.step()
-    assert check_decay_factor(float(w[0]), lr=0.1, weight_decay=0.01)
+    assert check_decay_factor(float(w.detach()[0]), lr=0.1, weight_decay=0.01)
     assert check_decay_factor(0.999) and check_decay_factor(0.95, lr=0.5, weight_decay=0.1)
     assert "fraction taken away" in check_decay_factor(0.001).message
     assert "learning rate scales it" in check_decay_factor(0.99).message
