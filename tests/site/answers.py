@@ -15,6 +15,8 @@ from torch import nn
 
 from cnncourse.exercises import cnn, convolution, images, mlp, pooling, receptive_field, training
 from cnncourse.filters import output_size
+from cnncourse.initialization import init_std
+from cnncourse.models import mlp_parameter_count
 from cnncourse.receptive_field import receptive_field as field_of
 
 _RF_STACK = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
@@ -69,6 +71,21 @@ ANSWERS = {
     ("smallest input", "Smallest side, in pixels:"): (cnn.check_smallest_input, None, None, 1999),
     ("normalized range", "Smallest and largest value (e.g. 0, 1):"): (
         lambda a: images.check_normalized_range(*a), [-1, 1], [0, 1], [-3, 3]),
+    ("weight decay", "Factor per step:"): (
+        lambda a: training.check_decay_factor(a, lr=0.1, weight_decay=0.01), round(1 - 0.1 * 0.01, 3),
+        round(1 - 0.01, 3), 0.5),  # forgetting the learning rate; 0.5 is not in the box
+    ("momentum gain", "Times the plain step:"): (
+        lambda a: training.check_momentum_gain(a, momentum=0.9), round(1 / (1 - 0.9), 1), 1.9, 123),
+    ("He initialisation", "Standard deviation:"): (
+        lambda a: training.check_he_std(a, fan_in=400), round(init_std("he", 400), 3),
+        round(1 / 400 ** 0.5, 3), 0.5),  # the linear-layer rule, without the factor 2
+    ("BatchNorm parameters", "Learned numbers:"): (
+        lambda a: cnn.check_batchnorm_parameters(a, channels=32),
+        sum(p.numel() for p in nn.BatchNorm2d(32).parameters()),
+        sum(p.numel() for p in nn.BatchNorm2d(32).parameters()) * 2, 999),  # running stats counted
+    ("fine-tuned parameters", "Trained parameters:"): (
+        lambda a: cnn.check_finetuned_parameters(a, sizes=(800, 256, 5)), mlp_parameter_count((800, 256, 5)),
+        mlp_parameter_count((256, 5)), 7),  # only the last layer
 }
 
 
