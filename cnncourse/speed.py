@@ -11,7 +11,7 @@ import copy
 import itertools
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -23,8 +23,8 @@ from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
 
-__all__ = ["Throughput", "training_throughput", "measure_throughput", "training_flops_per_image",
-           "peak_matmul_flops"]
+__all__ = ["Throughput", "training_throughput", "measure_throughput", "measure_in_turns",
+           "STEP_PARTS", "step_profile", "training_flops_per_image", "peak_matmul_flops"]
 
 
 def _sync(device: torch.device) -> None:
@@ -180,6 +180,142 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
         return _timed_rounds(run, device, warmup, steps, repeats, max_seconds, max_spread)
     finally:
         torch.set_flush_denormal(False)
+
+
+def measure_in_turns(contenders: Mapping[str, Callable[[], tuple[nn.Module, dict]]],
+                     batches: Iterable[tuple[torch.Tensor, torch.Tensor]], rounds: int = 3,
+                     steps: int = 10, warmup: int = 3, lr: float = 0.0) -> dict[str, Throughput]:
+    """Training rates of several models measured in turns, so that a slow spell hits them alike.
+
+    On a shared machine the speed of the same loop can change by 2x within a minute; timing
+    one contender after the other would put the slow spell on whichever ran during it. Here
+    every round times ``steps`` steps of each contender in turn (the order reversed every
+    other round), after ``warmup`` untimed steps of each, and each contender's rates are the
+    rates of its rounds.
+
+    Parameters
+    ----------
+    contenders
+        Name -> a function returning ``(model, options)``: a fresh model on its device and the
+        keyword options of :func:`measure_throughput` (``autocast_dtype``, ``channels_last``).
+    batches
+        As :func:`measure_throughput`; a list of one batch times the models alone.
+    rounds, steps, warmup
+        Rounds (positive), timed steps per contender and round (positive), untimed steps
+        before the first round (non-negative).
+    lr
+        Adam's learning rate; 0 (the default) keeps the weights fixed, so that repeating one
+        batch cannot change the arithmetic (see :func:`training_throughput`).
+
+    Returns
+    -------
+    dict
+        Name -> :class:`Throughput` with one rate per round, in the order of ``contenders``.
+
+    Raises
+    ------
+    TypeError
+        If a contender does not return ``(nn.Module, dict)``.
+    ValueError
+        For no contenders, or a non-positive ``rounds`` or ``steps``.
+    """
+    rounds = check_int(rounds, "rounds", minimum=1)
+    steps = check_int(steps, "steps", minimum=1)
+    warmup = check_int(warmup, "warmup", minimum=0)
+    if not contenders:
+        raise ValueError("contenders is empty: pass at least one name -> (model, options) function")
+    built = {}
+    for name, make in contenders.items():
+        made = make()
+        if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[1], dict)):
+            raise TypeError(f"contender {name!r} must return (model, options dict), got {type(made).__name__}")
+        check_model(made[0], f"the model of contender {name!r}")
+        built[name] = made
+    rates: dict[str, list[float]] = {name: [] for name in built}
+    order = list(built)
+    for i in range(rounds):
+        for name in order if i % 2 == 0 else order[::-1]:
+            model, options = built[name]
+            # a fresh optimizer each round costs nothing measurable; the model keeps its warm kernels
+            run = measure_throughput(model, batches, steps=steps, warmup=warmup if i == 0 else 1,
+                                     repeats=1, lr=lr, **options)
+            rates[name].extend(run.rates)
+    return {name: Throughput(tuple(r), steps) for name, r in rates.items()}
+
+
+STEP_PARTS = ("convolution", "max-pooling", "ReLU", "linear layers", "loss", "optimizer", "other")
+"""The parts :func:`step_profile` divides a training step into."""
+
+_PART_OF_OP = (  # aten operator name fragments -> part of the step; first match wins
+    (("convolution", "conv2d", "conv_depthwise"), "convolution"),
+    (("max_pool",), "max-pooling"),
+    (("relu", "threshold_backward", "clamp_min"), "ReLU"),
+    (("addmm", "aten::mm", "aten::linear", "aten::t"), "linear layers"),
+    (("log_softmax", "nll_loss", "cross_entropy"), "loss"),
+)
+
+
+def _part(event) -> str:
+    """The part of the step a profiled operator belongs to: the first ancestor (or itself)
+    that names a part, so that e.g. the copies inside a convolution count as convolution."""
+    node = event
+    while node is not None:
+        if node.name.startswith("Optimizer."):
+            return "optimizer"
+        node = node.cpu_parent
+    node = event
+    while node is not None:
+        for fragments, part in _PART_OF_OP:
+            if any(fragment in node.name for fragment in fragments):
+                return part
+        node = node.cpu_parent
+    return "other"
+
+
+def step_profile(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                 steps: int = 10, warmup: int = 3, autocast_dtype: torch.dtype | None = None,
+                 channels_last: bool = False) -> dict[str, float]:
+    """Where the time of a training step goes, measured by PyTorch's profiler.
+
+    Runs ``warmup`` untimed steps, then ``steps`` steps (Adam at learning rate 0, cross-entropy,
+    as :func:`measure_throughput`) under ``torch.profiler.profile``, and adds up the time
+    each operator spent in itself (its self CPU time) by the part of the step it belongs to
+    (:data:`STEP_PARTS`): the operators of a convolution's forward and backward pass count as
+    convolution, those under the optimizer's ``step`` as optimizer, and so on; what no part
+    claims (zeroing gradients, dtype conversions, additions) is ``other``.
+
+    Parameters
+    ----------
+    model, batches, autocast_dtype, channels_last
+        As :func:`measure_throughput`; the model is trained in place (at learning rate 0).
+    steps, warmup
+        Profiled steps (positive) and untimed steps before (non-negative).
+
+    Returns
+    -------
+    dict
+        Part -> share of the profiled time, in the order of :data:`STEP_PARTS`; the shares
+        add up to 1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`measure_throughput`.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    steps = check_int(steps, "steps", minimum=1)
+    warmup = check_int(warmup, "warmup", minimum=0)
+    measure_throughput(model, batches, steps=1, warmup=warmup, repeats=1, lr=0.0,
+                       autocast_dtype=autocast_dtype, channels_last=channels_last)
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        measure_throughput(model, batches, steps=steps, warmup=0, repeats=1, lr=0.0,
+                           autocast_dtype=autocast_dtype, channels_last=channels_last)
+    seconds = dict.fromkeys(STEP_PARTS, 0.0)
+    for event in profiler.events():
+        seconds[_part(event)] += event.self_cpu_time_total
+    total = sum(seconds.values())
+    return {part: value / total for part, value in seconds.items()}
 
 
 def _timed_rounds(run: Callable[[int], int], device: torch.device, warmup: int, steps: int, repeats: int,

@@ -51,6 +51,8 @@ def test_seed_rows_are_the_lessons_recipes(seeds):
     assert isinstance(rows["lesson03-mlp"].model(), MLP)
     assert isinstance(rows["lesson08-cnn"].model(), ConvNet)
     assert isinstance(rows["lesson10-cnn"].model(), ConvNet)
+    assert rows["lesson10-cnn"].model().space_to_depth == 2  # lesson 10's own network
+    assert rows["lesson10-long"].recipe is recipes.LESSON10_LONG
     assert not rows["lesson03-mlp"].configurable and rows["lesson08-cnn"].configurable
 
 
@@ -79,6 +81,28 @@ def test_benchmark_recipes_come_from_the_package(run):
     assert run.RECIPES["fastest"].recipe is recipes.FASTEST_PUBLISHED
     assert run.RECIPES["cnncourse"].recipe is recipes.LESSON10_CNN
     assert run.RECIPES["cnncourse_no_smoothing"].recipe.label_smoothing == 0.0
+    assert run.RECIPES["cnncourse_long"].recipe is recipes.LESSON10_LONG
+    assert run.RECIPES["cnncourse_long"].target == 0.995
+
+
+def test_ablation_steps_change_one_thing_at_a_time(run):
+    """fastest -> precision -> one epoch -> stem -> widths: each step is the one before plus one change."""
+    cpu = torch.device("cpu")
+    data = {"train_all": (torch.zeros(512, 1, 28, 28), torch.zeros(512, dtype=torch.long))}
+    built = {}
+    for name in ("fastest", *run.STEPS):
+        with torch.no_grad():
+            model, *_, options = run.RECIPES[name].build(cpu, data)
+        built[name] = (type(model), getattr(model, "space_to_depth", 1),
+                       [m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)],
+                       options.get("autocast_dtype"), run.RECIPES[name].recipe.epochs,
+                       options["loss_fn"].label_smoothing)
+    chosen = run.training_config(cpu).autocast_dtype
+    assert built["fastest"] == (ConvNet, 1, [24, 32], None, 2, 0.0)
+    assert built["step1_precision"] == (ConvNet, 1, [24, 32], chosen, 2, 0.0)
+    assert built["step2_one_epoch"] == (ConvNet, 1, [24, 32], chosen, 1, 0.1)
+    assert built["step3_stem"] == (ConvNet, 2, [24, 32], chosen, 1, 0.1)
+    assert built["cnncourse"] == (ConvNet, 2, [32, 32], chosen, 1, 0.1)
 
 
 @pytest.mark.parametrize("args, message", [(["--recipes", "lesson99"], "unknown recipe(s) ['lesson99']"),
@@ -153,7 +177,7 @@ def test_recipes_take_turns_seed_by_seed(run, monkeypatch, capsys):
         calls.append((contender.name, seed))
         return seconds[contender.name] + seed
 
-    monkeypatch.setattr(run, "time_to_99", fake_time_to_99)
+    monkeypatch.setattr(run, "time_to_target", fake_time_to_99)
     assert run.main(["--skip", "throughput,lessons,load", "--recipes", "fastest,cnncourse",
                      "--seeds", "3"]) == 0
     assert calls == ["warm-up", ("fastest", 0), ("cnncourse", 0), ("fastest", 1), ("cnncourse", 1),

@@ -15,6 +15,7 @@ from cnncourse.models import (
     conv_block,
     conv_parameter_count,
     count_parameters,
+    fast_convnet,
     feature_maps,
     min_input_size,
     summarize,
@@ -324,3 +325,68 @@ def test_gap_cnn_head_and_sizes():
     with pytest.raises(ValueError, match="shape"):
         model(torch.randn(1, 3, 28, 28))
     assert not any(isinstance(m, nn.BatchNorm2d) for m in GapCNN(batch_norm=False).modules())
+
+
+# --------------------------------------------------------------------------- lesson 10's network
+def test_space_to_depth_stem_is_pytorchs_pixel_unshuffle_and_loses_nothing():
+    model = ConvNet(space_to_depth=2, kernel_sizes=3, pool=(1, 2))
+    x = torch.randn(3, 1, 28, 28)
+    folded = model.stem(x)
+    assert folded.shape == (3, 4, 14, 14)
+    # channel 2 * dy + dx holds the pixels at (2 * row + dy, 2 * col + dx)
+    for dy in range(2):
+        for dx in range(2):
+            assert torch.equal(folded[:, 2 * dy + dx], x[:, 0, dy::2, dx::2])
+    assert torch.equal(nn.PixelShuffle(2)(folded), x)  # a rearrangement: undone exactly
+
+
+def test_convnet_without_a_stem_keeps_its_layer_names():
+    names = [name for name, _ in ConvNet().named_children()]
+    assert names == ["features", "classifier"] and ConvNet().stem is None
+
+
+def _field(first_layers: nn.Module, row: int, col: int) -> tuple[list[int], list[int]]:
+    """Rows and columns of the pixels that reach output position (row, col) of channel 0."""
+    x = torch.randn(1, 1, 28, 28, requires_grad=True)
+    first_layers(x)[0, 0, row, col].backward()
+    hit = x.grad[0, 0].abs().sum(1).nonzero().flatten().tolist(), \
+        x.grad[0, 0].abs().sum(0).nonzero().flatten().tolist()
+    return hit
+
+
+def test_fast_stem_sees_the_window_of_the_block_it_replaces():
+    torch.manual_seed(0)
+    fast, classic = fast_convnet(), ConvNet()
+    stem = nn.Sequential(fast.stem, fast.features.block1.conv)
+    block = nn.Sequential(classic.features.block1.conv, classic.features.block1.pool)
+    assert stem(torch.zeros(1, 1, 28, 28)).shape[-2:] == block(torch.zeros(1, 1, 28, 28)).shape[-2:]
+    for row, col in [(0, 0), (5, 7), (11, 11)]:
+        rows, cols = _field(stem, row, col)
+        assert rows == list(range(2 * row, 2 * row + 6)) and cols == list(range(2 * col, 2 * col + 6))
+        # the classic block: a 6x6 window too (pooling picks one of four 5x5 windows per
+        # example, so the union over a few random inputs is the full window)
+        union_rows, union_cols = set(), set()
+        for _ in range(8):
+            r, c = _field(block, row, col)
+            union_rows.update(r)
+            union_cols.update(c)
+        assert sorted(union_rows) == rows and sorted(union_cols) == cols
+
+
+def test_fast_convnet_shapes_and_arguments():
+    model = fast_convnet()
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)] == [32, 32]
+    assert model.features.block1.conv.in_channels == 4 and model.flat_features == 800
+    assert isinstance(model.features.block1.pool, nn.Identity)
+    assert model.smallest_input == 12
+    with pytest.raises(ValueError, match="not a multiple of space_to_depth 2"):
+        ConvNet(space_to_depth=2, image_size=27)
+    with pytest.raises(ValueError, match="space_to_depth"):
+        ConvNet(space_to_depth=0)
+    with pytest.raises(ValueError, match="pool must be one int or one per block"):
+        ConvNet(pool=(1, 2, 2))
+    with pytest.raises(ValueError, match="smallest input size accepted is 16x16"):
+        ConvNet(space_to_depth=2, pool=(1, 2), image_size=8)
+    with pytest.raises(ValueError, match="28x28"):
+        model(torch.randn(2, 1, 24, 24))

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from cnncourse import recipes
-from cnncourse.data import TensorBatches
+from cnncourse.data import MNIST_MEAN, MNIST_STD, TensorBatches
 from cnncourse.recipes import LESSON3_MLP, LESSON8_CNN, LESSON10_CNN, Recipe, one_cycle, train
 from cnncourse.runtime import TrainingConfig
 from cnncourse.training import History, fit
@@ -167,3 +167,22 @@ def test_train_bad_input():
         train(_net(), recipe, iter(list(_data()[0])))
     with pytest.raises(TypeError, match="recipe must be"):
         train(_net(), "lesson 8", *_data())
+
+
+def test_augmented_shifts_only_when_the_recipe_says_so():
+    batches = TensorBatches(torch.randn(8, 1, 28, 28), torch.arange(8), batch_size=4)
+    assert recipes.augmented(recipes.LESSON10_CNN, batches) is batches
+    shifted = recipes.augmented(recipes.LESSON10_LONG, batches, seed=3)
+    assert len(shifted) == len(batches) and recipes.LESSON10_LONG.max_shift == 1
+    (x, y), (x0, y0) = next(iter(shifted)), next(iter(batches))
+    assert torch.equal(y, y0) and x.shape == x0.shape and not torch.equal(x, x0)
+    # the uncovered strip is the standardized background, not zero
+    background = -MNIST_MEAN / MNIST_STD
+    edges = torch.cat([x[:, 0, 0], x[:, 0, -1], x[:, 0, :, 0], x[:, 0, :, -1]], 1)
+    assert torch.isclose(edges, torch.tensor(background)).any()
+
+
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("1", TypeError)])
+def test_max_shift_is_checked(bad, error):
+    with pytest.raises(error, match="max_shift"):
+        dataclasses.replace(recipes.LESSON10_CNN, max_shift=bad)

@@ -166,3 +166,62 @@ def test_subnormal_numbers_are_flushed_while_measuring_only():
     measure_throughput(Probe(4, 3), [batch], steps=2, warmup=1, repeats=1)
     assert seen and all(value == 0.0 for value in seen)
     assert float(torch.tensor([1e-39]) * 1.0) != 0.0
+
+
+# --------------------------------------------------------------------------- in turns, and where a step goes
+def _tiny_cnn() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 3 * 3, 10))
+
+
+def _one_batch():
+    return [(torch.randn(8, 1, 8, 8), torch.randint(0, 10, (8,)))]
+
+
+def test_measure_in_turns_alternates_and_keeps_every_round(monkeypatch):
+    calls = []
+    real = speed.measure_throughput
+
+    def spy(model, batches, **kwargs):
+        calls.append(model.tag)
+        return real(model, batches, **kwargs)
+
+    monkeypatch.setattr(speed, "measure_throughput", spy)
+
+    def make(tag):
+        def build():
+            model = _tiny_cnn()
+            model.tag = tag
+            return model, {}
+        return build
+
+    found = speed.measure_in_turns({"a": make("a"), "b": make("b")}, _one_batch(), rounds=3, steps=2, warmup=1)
+    assert calls == ["a", "b", "b", "a", "a", "b"]  # the order reverses every other round
+    assert list(found) == ["a", "b"]
+    assert all(len(t.rates) == 3 and t.steps == 2 and min(t.rates) > 0 for t in found.values())
+
+
+def test_measure_in_turns_bad_input():
+    with pytest.raises(ValueError, match="contenders is empty"):
+        speed.measure_in_turns({}, _one_batch())
+    with pytest.raises(TypeError, match="contender 'x' must return"):
+        speed.measure_in_turns({"x": lambda: _tiny_cnn()}, _one_batch())
+    with pytest.raises(TypeError, match="the model of contender 'x'"):
+        speed.measure_in_turns({"x": lambda: ("model", {})}, _one_batch())
+    with pytest.raises(ValueError, match="rounds"):
+        speed.measure_in_turns({"x": lambda: (_tiny_cnn(), {})}, _one_batch(), rounds=0)
+
+
+def test_step_profile_shares_add_up_and_name_the_layers():
+    torch.manual_seed(0)
+    shares = speed.step_profile(_tiny_cnn(), _one_batch(), steps=3, warmup=1)
+    assert tuple(shares) == speed.STEP_PARTS
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert all(0 <= s <= 1 for s in shares.values())
+    for part in ("convolution", "max-pooling", "ReLU", "linear layers", "loss", "optimizer"):
+        assert shares[part] > 0, part
+
+
+def test_step_profile_of_a_network_without_pooling_has_none():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+    shares = speed.step_profile(model, _one_batch(), steps=2, warmup=1)
+    assert shares["max-pooling"] == 0 and shares["convolution"] > 0

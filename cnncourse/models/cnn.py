@@ -26,6 +26,7 @@ from cnncourse.runtime import evaluating, model_device
 
 __all__ = [
     "ConvNet",
+    "fast_convnet",
     "GapCNN",
     "ResidualBlock",
     "ResidualCNN",
@@ -163,30 +164,33 @@ def _too_small(image_size: int, smallest: int, what: str) -> ValueError:
 
 def _block_stack(channels, kernel_sizes, paddings, pool, in_channels: int, batch_norm: bool, example: str):
     """``nn.Sequential(block1, block2, ...)`` of :func:`conv_block`, one per entry of ``channels``,
-    with the checked settings ``(features, channels, kernels, paddings, pool)``."""
+    with the checked settings ``(features, channels, kernels, paddings, pools)``."""
     channels = tuple(channels)
     if not channels:
         raise ValueError(f"channels must name at least one block, e.g. {example}")
     channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
     kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
     pads = _per_block(paddings, len(channels), "paddings", 0)
-    pool = check_int(pool, "pool", minimum=1)
+    pools = _per_block(pool, len(channels), "pool", 1)
     blocks: OrderedDict[str, nn.Module] = OrderedDict()
     c_in = in_channels
-    for i, (c, k, p) in enumerate(zip(channels, kernels, pads), start=1):
-        blocks[f"block{i}"] = conv_block(c_in, c, k, p, pool, batch_norm=batch_norm)
+    for i, (c, k, p, w) in enumerate(zip(channels, kernels, pads, pools), start=1):
+        blocks[f"block{i}"] = conv_block(c_in, c, k, p, w, batch_norm=batch_norm)
         c_in = c
-    return nn.Sequential(blocks), channels, kernels, pads, pool
+    return nn.Sequential(blocks), channels, kernels, pads, pools
 
 
 class ConvNet(nn.Module):
     """A configurable CNN for MNIST: conv blocks, then fully connected layers.
 
-    ``features``: one :func:`conv_block` (conv -> max-pool -> ReLU) per entry of
-    ``channels``; ``classifier``: flatten -> Linear -> ReLU -> dropout -> Linear (or a single
-    Linear when ``hidden`` is 0). With its defaults (24 filters 5x5, 32 filters 3x3, 256 hidden
-    units, 800 flattened features for a 28x28 input) it is the network of lessons 8, 9 and 10
-    and the architecture of the fastest published MNIST recipes.
+    ``stem`` (only with ``space_to_depth`` > 1): ``nn.PixelUnshuffle(space_to_depth)``, which
+    moves every ``s x s`` block of pixels into ``s * s`` channels (a rearrangement: nothing is
+    lost or computed); ``features``: one :func:`conv_block` (conv -> max-pool -> ReLU) per
+    entry of ``channels``; ``classifier``: flatten -> Linear -> ReLU -> dropout -> Linear (or a
+    single Linear when ``hidden`` is 0). With its defaults (24 filters 5x5, 32 filters 3x3,
+    256 hidden units, 800 flattened features for a 28x28 input) it is the network of lessons 8
+    and 9 and the architecture of the fastest published MNIST recipes; :func:`fast_convnet`
+    is lesson 10's variant.
 
     Parameters
     ----------
@@ -197,43 +201,58 @@ class ConvNet(nn.Module):
     paddings
         Zero padding, one int for all blocks or one per block.
     pool
-        Max-pooling window and stride of every block.
+        Max-pooling window and stride, one int for all blocks or one per block (1: none).
     hidden
         Width of the hidden fully connected layer; 0 for none.
     dropout
         Dropout probability before the last layer.
     image_size
         Side of the square input images; the network accepts only this size.
-    batch_norm
-        Batch normalization after every convolution (:func:`conv_block`); off by default.
     in_channels
         Channels of the input (1 for grey digits).
     n_classes
         Number of outputs (logits).
+    batch_norm
+        Batch normalization after every convolution (:func:`conv_block`); off by default.
+    space_to_depth
+        Side ``s`` of the pixel blocks the stem folds into channels (``nn.PixelUnshuffle``):
+        the first convolution then sees ``s * s * in_channels`` channels on an image ``s``
+        times smaller. 1 (the default) means no stem. ``image_size`` must be a multiple of it.
 
     Raises
     ------
     ValueError
-        If ``image_size`` is too small for the blocks; the message names the smallest size.
+        If ``image_size`` is too small for the blocks (the message names the smallest size)
+        or not a multiple of ``space_to_depth``.
     """
 
     def __init__(self, channels: Sequence[int] = (24, 32), kernel_sizes: int | Sequence[int] = (5, 3),
                  paddings: int | Sequence[int] = 0, pool: int = 2, hidden: int = 256,
                  dropout: float = 0.0, image_size: int = 28, in_channels: int = 1,
-                 n_classes: int = 10, batch_norm: bool = False) -> None:
+                 n_classes: int = 10, batch_norm: bool = False, space_to_depth: int = 1) -> None:
         super().__init__()
         hidden = check_int(hidden, "hidden", minimum=0)
         image_size = check_int(image_size, "image_size", minimum=1)
         in_channels = check_int(in_channels, "in_channels", minimum=1)
         n_classes = check_int(n_classes, "n_classes", minimum=1)
-        self.image_size, self.in_channels = image_size, in_channels
-        self.features, channels, kernels, pads, pool = _block_stack(
-            channels, kernel_sizes, paddings, pool, in_channels, batch_norm=batch_norm, example="(24, 32)")
+        s = check_int(space_to_depth, "space_to_depth", minimum=1)
+        if image_size % s:
+            raise ValueError(f"image_size {image_size} is not a multiple of space_to_depth {s}: "
+                             f"the stem folds {s}x{s} blocks of pixels into channels")
+        self.image_size, self.in_channels, self.space_to_depth = image_size, in_channels, s
+        # no stem module at all when s is 1: the default network keeps its layer names
+        self.stem = nn.PixelUnshuffle(s) if s > 1 else None
+        self.features, channels, kernels, pads, pools = _block_stack(
+            channels, kernel_sizes, paddings, pool, in_channels * s * s, batch_norm=batch_norm,
+            example="(24, 32)")
         c_in = channels[-1]
-        side = _output_side(self.features, (image_size, image_size))
+        side = _output_side(self.features, (image_size // s, image_size // s))
         if side is None:
-            raise _too_small(image_size, min_input_size(self.features), f"{len(channels)} blocks with "
-                             f"kernels {kernels}, paddings {pads} and {pool}x{pool} pooling")
+            pooling = (f"{pools[0]}x{pools[0]} pooling" if len(set(pools)) == 1
+                       else f"poolings {pools}")
+            stem = f" after a {s}x{s} space-to-depth stem" if s > 1 else ""
+            raise _too_small(image_size, s * min_input_size(self.features), f"{len(channels)} blocks "
+                             f"with kernels {kernels}, paddings {pads} and {pooling}{stem}")
         self.flat_features = c_in * side[0] * side[1]
         head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
         if hidden:
@@ -242,11 +261,43 @@ class ConvNet(nn.Module):
         else:
             head.update(dropout=nn.Dropout(check_dropout(dropout)), fc=nn.Linear(self.flat_features, n_classes))
         self.classifier = nn.Sequential(head)
-        self.smallest_input = min_input_size(self.features)
+        self.smallest_input = s * min_input_size(self.features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self, self.in_channels, self.image_size, self.smallest_input)
+        if self.stem is not None:
+            x = self.stem(x)
         return self.classifier(self.features(x))
+
+
+def fast_convnet(channels: Sequence[int] = (32, 32), hidden: int = 256) -> ConvNet:
+    """Lesson 10's network: :class:`ConvNet` reshaped to train fast on a CPU.
+
+    ``ConvNet(channels, kernel_sizes=3, pool=(1, 2), space_to_depth=2, hidden=hidden)``:
+    a 2x2 space-to-depth stem (28x28x1 -> 14x14x4), a 3x3 convolution without pooling
+    (-> 12x12), a 3x3 convolution with 2x2 max-pooling (-> 5x5), then the head of
+    :class:`ConvNet`. The stem and first convolution replace ``ConvNet``'s first block (5x5
+    convolution, 2x2 max-pooling): both give a 12x12 map whose every position sees a 6x6
+    window of pixels, 2 pixels apart, but the stem computes 144 positions of a 36-weight
+    filter where the 5x5 block computed 576 positions of a 25-weight filter and pooling kept
+    one in four. 32 channels (instead of 24) make the matrix products' sides multiples of 16
+    and 32, the tile sizes of bfloat16 matrix units (Intel AMX). Chosen on the validation
+    split and measured in ``benchmarks/RESULTS.md``; space-to-depth stems are used by fast
+    training recipes, e.g. Ridnik et al., "TResNet", 2021.
+
+    Parameters
+    ----------
+    channels
+        Filters of the two convolutions.
+    hidden
+        Width of the hidden fully connected layer.
+
+    Returns
+    -------
+    ConvNet
+        For 28x28 single-channel images, 10 classes.
+    """
+    return ConvNet(channels=channels, kernel_sizes=3, pool=(1, 2), space_to_depth=2, hidden=hidden)
 
 
 class GapCNN(nn.Module):
