@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -304,6 +305,9 @@ def step_profile(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.T
     """
     from torch.profiler import ProfilerActivity, profile
 
+    # the profiler's back end (Kineto) prints its start, stop and device-probe lines to the
+    # process's own output unless told otherwise; a lesson's page would show them
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     steps = check_int(steps, "steps", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0)
     measure_throughput(model, batches, steps=1, warmup=warmup, repeats=1, lr=0.0,

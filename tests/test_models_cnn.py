@@ -13,6 +13,7 @@ from cnncourse.models import (
     ResidualBlock,
     ResidualCNN,
     conv_block,
+    conv_multiply_adds,
     conv_parameter_count,
     count_parameters,
     fast_convnet,
@@ -390,3 +391,25 @@ def test_fast_convnet_shapes_and_arguments():
         ConvNet(space_to_depth=2, pool=(1, 2), image_size=8)
     with pytest.raises(ValueError, match="28x28"):
         model(torch.randn(2, 1, 24, 24))
+
+
+@pytest.mark.parametrize("model, shape", [
+    (lambda: ConvNet(), (1, 28, 28)),
+    (lambda: fast_convnet(), (1, 28, 28)),
+    (lambda: nn.Sequential(nn.Conv2d(4, 8, 3, stride=2, padding=1, groups=2), nn.ReLU(),
+                           nn.Conv2d(8, 8, (1, 3), dilation=2)), (4, 11, 13)),
+])
+def test_conv_multiply_adds_are_half_of_pytorchs_forward_flops(model, shape):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = model()
+    counts = conv_multiply_adds(model, shape)
+    assert counts and all(isinstance(v, int) for v in counts.values())
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, *shape))
+    conv_flops = counter.get_flop_counts()["Global"][torch.ops.aten.convolution]
+    assert 2 * sum(counts.values()) == conv_flops
+    if isinstance(model, ConvNet) and model.stem is None:
+        assert counts == {"features.block1.conv": 24 * 24 * 24 * 5 * 5,
+                          "features.block2.conv": 10 * 10 * 32 * 24 * 3 * 3}

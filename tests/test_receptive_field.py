@@ -586,3 +586,25 @@ def test_check_stage_field_answers_without_leaking():
         assert not verdict and hint in verdict.message and "67" not in verdict.message
     with pytest.raises(ValueError, match="whole input"):
         check_stage_field(3, model, "fc")
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+@pytest.mark.parametrize("functional", [False, True])
+def test_space_to_depth_is_a_window_of_its_factor(factor, functional):
+    """PixelUnshuffle(s): a unit (all its channels) sees one s x s block; after a convolution the
+    field is that of a convolution on the folded grid, and the measurement agrees."""
+
+    class Functional(nn.Module):
+        def forward(self, x):
+            return F.pixel_unshuffle(x, factor)
+
+    fold = Functional() if functional else nn.PixelUnshuffle(factor)
+    layers = nn.Sequential(fold, nn.Conv2d(factor * factor, 2, 3), nn.MaxPool2d(2))
+    rows = receptive_field(layers, 12 * factor).rows
+    assert (rows[0].kernel, rows[0].stride, rows[0].size, rows[0].jump) == (
+        (factor, factor), (factor, factor), (factor, factor), (factor, factor))
+    assert rows[-1].size == (4 * factor, 4 * factor) and rows[-1].jump == (2 * factor, 2 * factor)
+    for unit in [(0, 0), (2, 3)]:
+        (top, bottom), (left, right) = support_extent(gradient_support(layers, 12 * factor, unit))
+        assert (bottom - top + 1, right - left + 1) == rows[-1].size
+        assert (top, left) == (2 * factor * unit[0], 2 * factor * unit[1])

@@ -32,6 +32,7 @@ __all__ = [
     "ResidualCNN",
     "conv_block",
     "conv_parameter_count",
+    "conv_multiply_adds",
     "min_input_size",
     "feature_maps",
     "LayerRow",
@@ -598,3 +599,41 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
         for h in handles:
             h.remove()
     return ModelSummary(shape, tuple(rows))
+
+
+def conv_multiply_adds(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
+    """Multiply-adds of every ``Conv2d`` of ``model`` for one input of ``input_shape``.
+
+    Every output value of a convolution is one dot product of a filter with the window under
+    it, ``kernel_height * kernel_width * in_channels / groups`` multiply-adds; a layer does that
+    for each of its ``out_channels * height * width`` output values, i.e.
+    ``height * width * weight.numel()``. The bias is not counted. PyTorch's
+    ``FlopCounterMode`` counts the same forward work at two operations per multiply-add.
+
+    Parameters
+    ----------
+    model
+        Any module; its convolutions are found by :func:`summarize`, which runs it once.
+    input_shape
+        One input without the batch dimension, e.g. ``(1, 28, 28)``.
+
+    Returns
+    -------
+    dict
+        Layer name (as in :func:`summarize`) -> multiply-adds per input, in the order the
+        layers run.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`summarize`.
+    """
+    summary = summarize(model, input_shape)
+    layers = dict(model.named_modules())
+    found = {}
+    for row in summary.rows:
+        layer = layers.get(row.name)
+        if isinstance(layer, nn.Conv2d):
+            height, width = row.output_shape[-2:]
+            found[row.name] = height * width * layer.weight.numel()
+    return found

@@ -118,6 +118,26 @@ class _Window(_Rule):
         return count_window(op, tensors[0])
 
 
+class _SpaceToDepth(_Window):
+    """``PixelUnshuffle(s)`` folds each ``s x s`` block of pixels into ``s * s`` channels: for
+    the theory a window of side ``s`` and stride ``s`` (a unit, all its channels together,
+    sees one block); the counting copy runs the fold itself, which keeps every count."""
+
+    kind = "space-to-depth"
+    modules = (nn.PixelUnshuffle,)
+    functions = frozenset({"pixel_unshuffle"})
+
+    def read_module(self, m):
+        return {**window_attrs(nn.AvgPool2d(m.downscale_factor)), "module": m}
+
+    def read_call(self, node, name, model):
+        factor = node.kwargs.get("downscale_factor", node.args[1] if len(node.args) > 1 else None)
+        return window_attrs(nn.AvgPool2d(factor)) if isinstance(factor, int) else None
+
+    def count(self, op, tensors, run):
+        return run()
+
+
 class _Adaptive(_Rule):
     """Adaptive pooling: global to 1x1; a window when the map is a multiple of the output."""
 
@@ -488,7 +508,7 @@ class _Pieces(tuple):
 # --------------------------------------------------------------------------- the table
 _WINDOW, _POINTWISE = _Window(), _Pointwise()
 _RULES: tuple[_Rule, ...] = (  # layer classes are tested in this order
-    _WINDOW, _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(), _Stack(),
+    _WINDOW, _SpaceToDepth(), _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(), _Stack(),
     _Permute(), _Transpose(), _Reshape(), _Reduce(), _Meta(), _Getitem(), _Split(),
 )
 _FUNCTIONS: dict[str, _Rule] = {}

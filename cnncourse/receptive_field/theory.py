@@ -59,7 +59,7 @@ def propagate(traced: Traced, input_size, needed: set | None = None) -> tuple[li
 
 
 def _row(index: int, name: str, op: Op, f: Field) -> LayerField:
-    g = op.geometry if op.kind == "window" else None
+    g = op.geometry if op.kind in ("window", "space-to-depth") else None
     if op.kind == "adaptive" and f.dims is not None:
         g = None
     kernel = g.span if g else (1, 1)
