@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from cnncourse import geometry
-from cnncourse.geometry import min_input_size
 from cnncourse._checks import check_int, check_model, check_model_input, describe
 from cnncourse._text import text_table
+from cnncourse.geometry import min_input_size
 from cnncourse.models.mlp import check_dropout, check_sizes
 from cnncourse.runtime import evaluating, model_device
 
