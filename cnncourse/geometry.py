@@ -240,23 +240,48 @@ def layer_geometry(layer: nn.Module) -> Geometry | None:
     return None
 
 
-def output_shape(geometry: Geometry, input_size: tuple[int, int]) -> tuple[int, int]:
-    """``(height, width)`` of the output of a layer of ``geometry`` on an input of ``input_size``.
+def _windows(layers: Geometry | nn.Module | Sequence[Geometry | None], name: str) -> list[Geometry]:
+    """The geometries of ``layers`` in the order they run: one :class:`Geometry`; every
+    ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` of a module, in registration order; or a
+    sequence of geometries, whose ``None`` entries (layers that keep the size) are skipped."""
+    if isinstance(layers, Geometry):
+        return [layers]
+    if isinstance(layers, nn.Module):
+        kinds = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+        return [layer_geometry(m) for m in layers.modules() if isinstance(m, kinds)]
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(f"{name} must be a Geometry (see layer_geometry), a torch.nn.Module or a sequence "
+                        f"of Geometry objects, got {describe(layers)}")
+    chain = [g for g in layers if g is not None]
+    for g in chain:
+        if not isinstance(g, Geometry):
+            raise TypeError(f"{name} must hold Geometry objects (see layer_geometry), got {describe(g)}")
+    return chain
+
+
+def output_shape(geometry: Geometry | nn.Module | Sequence[Geometry | None],
+                 input_size: tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)`` of the output of the windows of ``geometry`` on an input of ``input_size``.
+
+    ``geometry`` is one layer's :class:`Geometry`, a sequence of them in the order they run, or
+    a module, whose ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` layers are taken in the order
+    they were registered (the order they run in for a ``Sequential`` and the models of
+    :mod:`cnncourse.models`); other layers are taken to keep the height and width.
 
     Raises
     ------
     TypeError
-        If ``geometry`` is not a :class:`Geometry`.
+        If ``geometry`` is none of these.
     ValueError
         If the input is too small along an axis (see :func:`output_size`).
     """
-    if not isinstance(geometry, Geometry):
-        raise TypeError(f"geometry must be a Geometry (see layer_geometry), got {describe(geometry)}")
+    chain = _windows(geometry, "geometry")
     h, w = check_pair(input_size, "input_size", minimum=1)
-    out = []
-    for i, n in enumerate((h, w)):
-        k, s, d, pad, ceil_mode = geometry.axis(i)
-        out.append(output_size(n, k, padding=pad, stride=s, dilation=d, ceil_mode=ceil_mode))
+    out = [h, w]
+    for g in chain:
+        for i in (0, 1):
+            k, s, d, pad, ceil_mode = g.axis(i)
+            out[i] = output_size(out[i], k, padding=pad, stride=s, dilation=d, ceil_mode=ceil_mode)
     return out[0], out[1]
 
 
@@ -269,31 +294,42 @@ def _chain_fits(geometries: Sequence[Geometry], axis: int, n: int) -> bool:
     return True
 
 
-def min_input_size(geometries: Sequence[Geometry | None], limit: int = 1 << 20) -> tuple[int, int]:
-    """The smallest ``(height, width)`` that every layer of a chain accepts, in order.
+def min_input_size(layers: nn.Module | Sequence[Geometry | None], limit: int = 1 << 20) -> tuple[int, int]:
+    """The smallest ``(height, width)`` that every window of a chain of layers accepts, in order.
 
     The number of window positions never decreases when the input grows, so the smallest
     side is found by doubling, then bisection, along each axis.
 
     Parameters
     ----------
-    geometries
-        The layers' geometries in the order they run (``None`` entries, for layers that
-        keep the size, are skipped).
+    layers
+        A module, whose ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` layers count, in the
+        order they were registered (the order they run in for a ``Sequential`` and the
+        models of :mod:`cnncourse.models`); fully connected layers are ignored, so a
+        :class:`~cnncourse.models.ConvNet` accepts only the ``image_size`` it was built for,
+        whatever this function says. Or the layers' geometries in the order they run
+        (``None`` entries, for layers that keep the size, are skipped).
     limit
         Largest side tried.
+
+    Returns
+    -------
+    tuple of int
+        ``(height, width)``: the smallest input that leaves at least a 1x1 map.
 
     Raises
     ------
     TypeError
-        If an entry is not a :class:`Geometry` or ``None``.
+        If ``layers`` is not a module or an entry is not a :class:`Geometry` or ``None``.
     ValueError
         If no side up to ``limit`` fits.
+
+    Examples
+    --------
+    >>> min_input_size(nn.Sequential(nn.Conv2d(1, 8, 5), nn.MaxPool2d(2)))
+    (6, 6)
     """
-    chain = [g for g in geometries if g is not None]
-    for g in chain:
-        if not isinstance(g, Geometry):
-            raise TypeError(f"geometries must hold Geometry objects (see layer_geometry), got {describe(g)}")
+    chain = _windows(layers, "layers")
     limit = check_int(limit, "limit", minimum=1)
     sides = []
     for axis in (0, 1):

@@ -27,7 +27,7 @@ import math
 import torch
 from torch import nn
 
-from cnncourse._checks import as_tensor, check_choice, check_int
+from cnncourse._checks import as_tensor, check_choice, check_int, check_model
 
 __all__ = ["SCHEMES", "init_std", "initialize", "activation_spread"]
 
@@ -69,8 +69,7 @@ def init_std(scheme: str, fan_in: int, fan_out: int | None = None) -> float:
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not layers:
         raise ValueError(f"model has no nn.Linear or nn.Conv2d layer to initialise: {type(model).__name__}")
@@ -147,8 +146,7 @@ def activation_spread(model: nn.Module, x: torch.Tensor) -> list[float]:
         For a ``model`` that is not a module or has no activation module, or an ``x`` that is not
         a floating-point tensor.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     x = as_tensor(x, "x")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnncourse._checks import check_float, check_int
+from cnncourse._checks import check_float, check_int, check_model
 from cnncourse.data import MNIST_MEAN, MNIST_STD
 from cnncourse.runtime import TrainingConfig
 from cnncourse.shifts import ShiftAugmented
@@ -170,8 +170,7 @@ def one_cycle(model: nn.Module, recipe: Recipe, steps_per_epoch: int
     ValueError
         If ``steps_per_epoch`` is not a positive integer.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_model(model)
     _check_recipe(recipe)
     steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", minimum=1)
     highest, lowest = recipe.beta1_range

@@ -83,10 +83,10 @@ MUTANTS = [
     Mutant("min-input-size-one-too-large", "cnncourse/geometry.py",
            (("        sides.append(high)", "        sides.append(high + 1)"),),
            _t("test_geometry", "test_property_min_input_size_matches_torch")),
-    Mutant("models-ignore-ceil-mode", "cnncourse/models/cnn.py",
-           (("    return [geometry.layer_geometry(m) for m in model.modules() if isinstance(m, kinds)]",
-             "    return [__import__('dataclasses').replace(geometry.layer_geometry(m), ceil_mode=False)\n"
-             "            for m in model.modules() if isinstance(m, kinds)]"),),
+    Mutant("models-ignore-ceil-mode", "cnncourse/geometry.py",
+           (("        return [layer_geometry(m) for m in layers.modules() if isinstance(m, kinds)]",
+             "        return [__import__('dataclasses').replace(layer_geometry(m), ceil_mode=False)\n"
+             "                for m in layers.modules() if isinstance(m, kinds)]"),),
            _t("test_models_cnn", "test_min_input_size_follows_pytorch")),
     # exercises: one answer-handling path
     Mutant("checker-accepts-nan", "cnncourse/exercises/feedback.py",

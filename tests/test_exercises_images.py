@@ -4,8 +4,11 @@ from cnncourse.exercises.images import check_flat_index, check_normalized_range,
 
 
 def test_placeholders_are_not_judged():
-    for feedback in (check_flat_index(None), check_pixel_position(...), check_normalized_range(None, None)):
+    for feedback in (check_flat_index(None), check_pixel_position(...), check_normalized_range(None, None),
+                     check_normalized_range(-1, None), check_normalized_range(..., 1), check_normalized_range(-1),
+                     check_normalized_range(-1.0, high=None)):
         assert feedback.passed is None and not feedback
+    assert check_normalized_range(-1, high=1)
 
 
 def test_flat_index():

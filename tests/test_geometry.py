@@ -109,6 +109,7 @@ def test_property_min_input_size_matches_torch():
 ], ids=["same-dilated", "same-even-x4", "ceil-mode-chain", "ceil-mode-stride", "non-square"])
 def test_min_input_size_of_the_issue_cases(layers, expected):
     assert min_input_size([layer_geometry(m) for m in layers]) == expected
+    assert min_input_size(nn.Sequential(*layers)) == expected  # a module: its windows, in order
     h, w = expected
     assert _torch_shape(layers, (h, w)) is not None
     assert _torch_shape(layers, (h - 1, w)) is None or h == 1
@@ -156,6 +157,8 @@ def test_numpy_and_tensor_integers_are_accepted():
     (lambda: layer_geometry(nn.AdaptiveAvgPool2d(1)), TypeError, "AdaptiveAvgPool2d"),
     (lambda: output_shape((3, 3), (5, 5)), TypeError, "Geometry"),
     (lambda: min_input_size([nn.Conv2d(1, 1, 3)]), TypeError, "Conv2d"),
+    (lambda: min_input_size("conv"), TypeError, "torch.nn.Module"),
+    (lambda: output_shape(3, (5, 5)), TypeError, "Geometry"),
 ])
 def test_bad_arguments(call, error, fragment):
     with pytest.raises(error, match=None) as info:

@@ -124,9 +124,10 @@ def test_convnet_defaults_are_the_former_mnist_cnn():
 
 # --------------------------------------------------------------------------- too small inputs
 def test_min_input_size():
-    assert min_input_size(ConvNet().features) == 12  # 12 -> 8 -> 4 -> 2 -> 1
-    assert min_input_size(conv_block(1, 4, 3, padding=1)) == 2
-    assert min_input_size(nn.Linear(3, 3)) == 1
+    assert min_input_size(ConvNet().features) == (12, 12)  # 12 -> 8 -> 4 -> 2 -> 1
+    assert min_input_size(conv_block(1, 4, 3, padding=1)) == (2, 2)
+    assert min_input_size(nn.Linear(3, 3)) == (1, 1)
+    assert min_input_size(nn.Sequential(nn.Conv2d(1, 1, (3, 5)), nn.MaxPool2d((1, 2)))) == (3, 6)
 
 
 @pytest.mark.parametrize("model, side", [
@@ -137,7 +138,7 @@ def test_min_input_size():
 ], ids=["same-dilated", "same-even", "ceil-mode"])
 def test_min_input_size_follows_pytorch(model, side):
     """The cases the testers found (issue 20): PyTorch runs each model on side x side."""
-    assert min_input_size(model) == side
+    assert min_input_size(model) == (side, side)
     assert model(torch.zeros(1, 1, side, side)).shape[-1] >= 1
     summarize(model, (1, side, side))
     if side > 1:

@@ -608,3 +608,19 @@ def test_space_to_depth_is_a_window_of_its_factor(factor, functional):
         (top, bottom), (left, right) = support_extent(gradient_support(layers, 12 * factor, unit))
         assert (bottom - top + 1, right - left + 1) == rows[-1].size
         assert (top, left) == (2 * factor * unit[0], 2 * factor * unit[1])
+@pytest.mark.parametrize("skipping, input_size", [
+    (nn.MaxPool2d(1, 2), 20),                # every other row and column unread
+    (nn.Conv2d(1, 1, 1, stride=2), None),    # the same, known without an input size
+    (nn.Conv2d(1, 1, 3, stride=2), 20),      # 18 is even: the last row and column are unread
+])
+def test_global_pooling_after_a_window_that_skips_pixels_is_not_the_whole_input(skipping, input_size):
+    """The theory said "whole input" after global pooling even when a window before it skipped
+    pixels (stride larger than the window): now it says which window may leave pixels out."""
+    model = nn.Sequential(nn.Conv2d(1, 1, 3), skipping, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    rf = receptive_field(model, input_size)
+    assert not rf["2"].whole and not rf.whole
+    assert "not claimed to be the whole input" in rf["2"].note and "layer 1" in rf["2"].note
+    assert "notes:" in str(rf)
+    assert not measure_field(model, 20, "2").whole  # the gradient support agrees: pixels are missing
+    dense = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1))
+    assert receptive_field(dense, 20)["2"].whole and measure_field(dense, 20, "2").whole

@@ -17,7 +17,7 @@ from torch import nn
 
 from cnncourse._checks import check_int
 from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, wrong
-from cnncourse.models.cnn import min_input_size
+from cnncourse.geometry import min_input_size
 from cnncourse.models.mlp import mlp_parameter_count
 
 __all__ = ["exercise_stack", "check_output_shape", "check_conv_parameters", "check_smallest_input",
@@ -111,7 +111,7 @@ def check_conv_parameters(count: int | None) -> Feedback:
 
 def _smallest_input_mistakes() -> dict[int, str]:
     """Wrong sides for :func:`check_smallest_input` that have a specific hint."""
-    expected = min_input_size(exercise_stack())
+    expected = max(min_input_size(exercise_stack()))  # a square stack: height = width
     return {expected + 1: "that works, but so does one pixel less: pooling rounds down."}
 
 
@@ -121,7 +121,7 @@ def check_smallest_input(side: int | None) -> Feedback:
     i.e. that still leaves an output of at least 1x1."""
     name = "smallest input"
     side = read_number(side, name, integer=True, what="the side as a whole number of pixels")
-    expected = min_input_size(exercise_stack())
+    expected = max(min_input_size(exercise_stack()))  # a square stack: height = width
     if side == expected:
         return correct(name, f"{expected} -> {expected - 4} -> {(expected - 4) // 2} -> {(expected - 4) // 2} "
                              f"-> {(expected - 4) // 4}: one pixel is left at the end, and one pixel less would "

@@ -95,11 +95,12 @@ class Rejected(Exception):
         self.feedback = feedback
 
 
-def checker(exercise: str, mistakes: Callable[[], dict] | None = None, name_from: str | None = None
-            ) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
-    """Decorate a checker whose first argument is the learner's answer.
+def checker(exercise: str, mistakes: Callable[[], dict] | None = None, name_from: str | None = None,
+            answers: int = 1) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
+    """Decorate a checker whose first argument (first ``answers`` arguments) is the learner's answer.
 
-    A placeholder answer (``None`` or ``...``) gives :func:`unanswered`; a :class:`Rejected`
+    A placeholder answer (``None`` or ``...``; with ``answers > 1``, any of them, and one not
+    given) gives :func:`unanswered`; a :class:`Rejected`
     raised while the answer is read gives its feedback. ``exercise`` names the exercise (a
     checker whose name depends on its arguments passes the name to the helpers itself).
     ``mistakes``, for a checker whose answer is a number or a choice, returns its table of
@@ -110,9 +111,15 @@ def checker(exercise: str, mistakes: Callable[[], dict] | None = None, name_from
     def decorate(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
         signature = inspect.signature(fn)
 
+        names = list(signature.parameters)[:answers]
+
         @functools.wraps(fn)
         def wrapper(answer: object = None, *args, **kwargs) -> Feedback:
-            if is_placeholder(answer):
+            given = [answer]
+            if answers > 1:
+                bound = signature.bind_partial(answer, *args, **kwargs).arguments
+                given = [bound.get(n) for n in names]
+            if any(is_placeholder(a) for a in given):
                 name = exercise
                 if name_from is not None:
                     bound = signature.bind(answer, *args, **kwargs)

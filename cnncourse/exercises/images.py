@@ -6,13 +6,10 @@ from collections.abc import Callable
 
 from cnncourse.exercises.feedback import (
     Feedback,
-    Rejected,
     call_learner,
     checker,
     correct,
-    is_placeholder,
     read_number,
-    unanswered,
     wrong,
 )
 
@@ -59,16 +56,12 @@ def check_pixel_position(pixel_position: Callable[[int, int], tuple[int, int]] |
     return correct(name, "divmod(i, width) undoes r * width + c.")
 
 
+@checker("normalized range", answers=2)
 def check_normalized_range(low: float | None, high: float | None) -> Feedback:
     """Check the range of pixel values after ``Normalize(mean=0.5, std=0.5)`` of ``ToTensor()`` output."""
     name = "normalized range"
-    if is_placeholder(low) or is_placeholder(high):
-        return unanswered(name)
-    try:
-        low = read_number(low, name, what="the two ends of the range as numbers")
-        high = read_number(high, name, what="the two ends of the range as numbers")
-    except Rejected as rejected:
-        return rejected.feedback
+    low = read_number(low, name, what="the two ends of the range as numbers")
+    high = read_number(high, name, what="the two ends of the range as numbers")
     if abs(low + 1) < 1e-6 and abs(high - 1) < 1e-6:
         return correct(name, "(0 - 0.5)/0.5 = -1 and (1 - 0.5)/0.5 = 1.")
     if abs(low) < 1e-6 and abs(high - 1) < 1e-6:

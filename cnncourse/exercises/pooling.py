@@ -11,17 +11,13 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
-from cnncourse._checks import check_choice
 from cnncourse.exercises.feedback import (
     Feedback,
-    Rejected,
     call_learner,
     checker,
     correct,
-    is_placeholder,
     read_array,
     read_number,
-    unanswered,
     wrong,
 )
 from cnncourse.pooling import avg_pool2d, max_pool2d, pool2d, shift
@@ -73,25 +69,25 @@ def check_pool_function(fn: Callable | None, mode: str = "max",
     the window does not divide (the incomplete windows at the right and bottom are dropped,
     as in PyTorch).
     """
-    name = f"{mode} pooling function"
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
-    if is_placeholder(fn):
-        return unanswered(name)
+    return _check_pool_function(fn, mode, cases, seed, f"{mode} pooling function")
+
+
+@checker("pooling function", name_from="name")
+def _check_pool_function(fn: Callable | None, mode: str, cases: Iterable[tuple[int, int, int]], seed: int,
+                         name: str) -> Feedback:
+    """:func:`check_pool_function` once its ``mode`` is known to be right."""
     if not callable(fn):
         return wrong(name, f"give a function fn(x, window), got {type(fn).__name__}.")
-    check_choice(mode, "mode", ("max", "avg"))
     rng = np.random.default_rng(seed)
     cases = list(cases)
     for number, (h, w, k) in enumerate(cases, start=1):
         x = rng.integers(-9, 10, size=(h, w)).astype(np.float64)
         what = f"case {number} of {len(cases)} (input {h}x{w}, window {k})"
         expected = pool2d(torch.from_numpy(x), k, k, mode).numpy()
-        try:
-            got = read_array(call_learner(fn, name, x.copy(), k, call=what, expects="the pooled array"), name,
-                             what=f"{what}: the output, an array of numbers,", finite=False)
-        except Rejected as rejected:
-            return rejected.feedback
+        got = read_array(call_learner(fn, name, x.copy(), k, call=what, expects="the pooled array"), name,
+                         what=f"{what}: the output, an array of numbers,", finite=False)
         if got.shape != expected.shape:
             hint = f"{what}: expected shape {expected.shape}, got {got.shape}."
             if got.shape == (-(-h // k), -(-w // k)):

@@ -5,8 +5,8 @@ The building block of a classic CNN is ``convolution -> ReLU -> max pooling``
 layers; :class:`ResidualBlock` adds its input back to the output of two convolutions (a
 skip connection), and :class:`ResidualCNN` is a small non-sequential CNN built around it.
 :func:`summarize` runs a model on a dummy input and lists every layer with its output shape
-and parameter count; :func:`min_input_size` gives the smallest image a stack of
-convolutions and poolings accepts.
+and parameter count; :func:`~cnncourse.geometry.min_input_size` (re-exported here) gives the
+smallest image a stack of convolutions and poolings accepts.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from torch import nn
 from cnncourse import geometry
 from cnncourse._checks import check_int, check_model, check_model_input, describe
 from cnncourse._text import text_table
+from cnncourse.geometry import min_input_size
 from cnncourse.models.mlp import check_dropout, check_sizes
 from cnncourse.runtime import evaluating, model_device
 
@@ -55,52 +56,12 @@ def conv_parameter_count(in_channels: int, out_channels: int, kernel_size: int, 
     return (k * k * c_in + int(bool(bias))) * c_out
 
 
-def _window_geometries(model: nn.Module) -> list[geometry.Geometry]:
-    """The geometry of every convolution and pooling of ``model``, in registration order."""
-    kinds = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-    return [geometry.layer_geometry(m) for m in model.modules() if isinstance(m, kinds)]
-
-
 def _output_side(model: nn.Module, size: tuple[int, int]) -> tuple[int, int] | None:
     """``(height, width)`` after every conv/pool window of ``model``; ``None`` if one does not fit."""
     try:
-        for g in _window_geometries(model):
-            size = geometry.output_shape(g, size)
+        return geometry.output_shape(model, size)
     except ValueError:
         return None
-    return size
-
-
-def min_input_size(model: nn.Module, limit: int = 4096) -> int:
-    """The smallest square input side for which every convolution and pooling of ``model`` fits.
-
-    The layers are taken in the order they were registered (the order they run in for the
-    models of this module), with PyTorch's exact size rule (padding ``"same"``, dilation,
-    ``ceil_mode``: :mod:`cnncourse.geometry`). Fully connected layers are ignored: a
-    :class:`ConvNet` accepts only the ``image_size`` it was built for, whatever this
-    function says.
-
-    Parameters
-    ----------
-    model
-        Any module; ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` layers inside it count.
-    limit
-        Largest side tried.
-
-    Returns
-    -------
-    int
-        The smallest side ``n`` such that an ``n x n`` input leaves at least a 1x1 map.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is not a module.
-    ValueError
-        If no side up to ``limit`` fits.
-    """
-    check_model(model)
-    return max(geometry.min_input_size(_window_geometries(model), limit=limit))
 
 
 # --------------------------------------------------------------------------- blocks
@@ -252,7 +213,7 @@ class ConvNet(nn.Module):
             pooling = (f"{pools[0]}x{pools[0]} pooling" if len(set(pools)) == 1
                        else f"poolings {pools}")
             stem = f" after a {s}x{s} space-to-depth stem" if s > 1 else ""
-            raise _too_small(image_size, s * min_input_size(self.features), f"{len(channels)} blocks "
+            raise _too_small(image_size, s * max(min_input_size(self.features)), f"{len(channels)} blocks "
                              f"with kernels {kernels}, paddings {pads} and {pooling}{stem}")
         self.flat_features = c_in * side[0] * side[1]
         head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
@@ -262,7 +223,7 @@ class ConvNet(nn.Module):
         else:
             head.update(dropout=nn.Dropout(check_dropout(dropout)), fc=nn.Linear(self.flat_features, n_classes))
         self.classifier = nn.Sequential(head)
-        self.smallest_input = s * min_input_size(self.features)
+        self.smallest_input = s * max(min_input_size(self.features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self, self.in_channels, self.image_size, self.smallest_input)
@@ -342,7 +303,7 @@ class GapCNN(nn.Module):
         c_in = channels[-1]
         self.classifier = nn.Sequential(OrderedDict(gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
                                                     fc=nn.Linear(c_in, n_classes)))
-        self.smallest_input = min_input_size(self.features)
+        self.smallest_input = max(min_input_size(self.features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_model_input(x, self, f"(N, {self.in_channels}, H, W)")
@@ -437,13 +398,13 @@ class ResidualCNN(nn.Module):
         self.block2 = conv_block(c1, c2, 3)
         side = _output_side(self, (image_size, image_size))
         if side is None:
-            raise _too_small(image_size, min_input_size(self), "ResidualCNN")
+            raise _too_small(image_size, max(min_input_size(self)), "ResidualCNN")
         flat = c2 * side[0] * side[1]
         self.flatten = nn.Flatten()
         self.head = (nn.Sequential(OrderedDict(fc1=nn.Linear(flat, hidden), relu=nn.ReLU(),
                                                fc2=nn.Linear(hidden, n_classes)))
                      if hidden else nn.Linear(flat, n_classes))
-        self.smallest_input = min_input_size(self)
+        self.smallest_input = max(min_input_size(self))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self, 1, self.image_size, self.smallest_input)
@@ -572,9 +533,8 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
     if not shape:
         raise ValueError(f"input_shape must be positive ints such as (1, 28, 28), got {input_shape!r}")
     full = shape if len(shape) == 4 else (1, *shape)
-    windows = _window_geometries(model)
-    if len(shape) >= 2 and windows:
-        h, w = geometry.min_input_size(windows)
+    if len(shape) >= 2:
+        h, w = min_input_size(model)
         if shape[-2] < h or shape[-1] < w:
             raise ValueError(f"input_shape {shape} is too small for {type(model).__name__}: its convolutions "
                              f"and poolings need at least {h}x{w} pixels")

@@ -38,7 +38,8 @@ analysers cannot handle; ``_graph`` traces the model with ``torch.fx`` (not into
 ``leaf_modules`` given) and names its nodes; ``table`` holds the result
 table (:class:`LayerField`, :class:`ReceptiveField`); ``_rules`` is the table of per-operation
 rules, each kind of operation with its classification, its geometry and its counting side by
-side (on ``_field``, the state of a tensor, and ``_windows``, the sliding window); ``theory``
+side (on ``_field``, the state of a tensor, and ``_windows``, the sliding window);
+``_classify`` gives each traced node its rule; ``theory``
 runs the recurrence; ``counting`` runs the all-ones copy (:func:`usage_map`,
 :func:`gradient_support`, :func:`measure_field`) and lists the names of the nodes
 (:func:`node_names`, like torchvision's ``get_graph_node_names``); ``effective`` measures the effective field;

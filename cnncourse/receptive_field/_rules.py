@@ -7,7 +7,7 @@ A rule is a class: ``modules`` (layer classes, tested with ``isinstance`` in tab
 ``read_call`` read what it needs from the layer or the call (a dim, an output size, the
 window's geometry) into the node's :class:`Op`; ``geometry`` maps the :class:`Field` of the
 inputs (``f`` is the first of them) to that of the output; ``count`` gives the counting copy's
-value (``run()`` runs the node as it is). A new operation is one new class in :data:`_RULES`.
+value (``run()`` runs the node as it is). A new operation is one new class in :data:`RULES`.
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ from cnncourse.receptive_field._field import (
     global_field,
     merge_fields,
     norm_dim,
+    not_whole,
     spatial_positions,
 )
-from cnncourse.receptive_field._graph import Traced, call_name, param_value, trace_model
+from cnncourse.receptive_field._graph import param_value
 from cnncourse.receptive_field._windows import apply_window, count_window, window_attrs
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 
-__all__ = ["Op", "trace_rules"]
+__all__ = ["Op", "RULES", "BOUNDARY", "WINDOW", "POINTWISE"]
 
 
 @dataclass
@@ -83,22 +84,26 @@ class _Boundary(_Rule):
 class _Window(_Rule):
     """Convolutions and poolings: the recurrence of size, jump and centre; a window sum."""
 
-    kind = "window"
-    modules = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-    functions = frozenset({"conv2d", "max_pool2d", "avg_pool2d"})
+    kind = "window"  # PixelUnshuffle(s) too: a unit, all its channels, sees one s x s block
+    modules = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.PixelUnshuffle)
+    functions = frozenset({"conv2d", "max_pool2d", "avg_pool2d", "pixel_unshuffle"})
     ARGS = {  # positional argument names of the functional windows
         "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
         "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"),
         "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                        "divisor_override"),
+        "pixel_unshuffle": ("input", "downscale_factor"),
     }
 
     def read_module(self, m):
-        return window_attrs(m, m)
+        return window_attrs(nn.AvgPool2d(m.downscale_factor) if isinstance(m, nn.PixelUnshuffle) else m, m)
 
     def read_call(self, node, name, model):
         bound = dict(zip(self.ARGS[name], node.args))
         bound.update(node.kwargs)
+        if name == "pixel_unshuffle":
+            factor = bound.get("downscale_factor")
+            return window_attrs(nn.AvgPool2d(factor)) if isinstance(factor, int) else None
         if name == "conv2d":
             weight = param_value(model, bound.get("weight"))
             if weight is None:
@@ -116,26 +121,6 @@ class _Window(_Rule):
 
     def count(self, op, tensors, run):
         return count_window(op, tensors[0])
-
-
-class _SpaceToDepth(_Window):
-    """``PixelUnshuffle(s)`` folds each ``s x s`` block of pixels into ``s * s`` channels: for
-    the theory a window of side ``s`` and stride ``s`` (a unit, all its channels together,
-    sees one block); the counting copy runs the fold itself, which keeps every count."""
-
-    kind = "space-to-depth"
-    modules = (nn.PixelUnshuffle,)
-    functions = frozenset({"pixel_unshuffle"})
-
-    def read_module(self, m):
-        return {**window_attrs(nn.AvgPool2d(m.downscale_factor)), "module": m}
-
-    def read_call(self, node, name, model):
-        factor = node.kwargs.get("downscale_factor", node.args[1] if len(node.args) > 1 else None)
-        return window_attrs(nn.AvgPool2d(factor)) if isinstance(factor, int) else None
-
-    def count(self, op, tensors, run):
-        return run()
 
 
 class _Adaptive(_Rule):
@@ -159,7 +144,7 @@ class _Adaptive(_Rule):
             raise ReceptiveFieldError(f"{where} pools the last two axes, but the feature map's rows and "
                                       f"columns are at axes {f.dims}")
         if all(o == 1 for o in out):
-            return global_field(f.ndim)  # global pooling: every unit after it sees the whole input
+            return global_field(f.ndim, f)  # global pooling: every unit after it sees the whole input
         if f.shape is None:
             raise ReceptiveFieldError(f"{where} pools to {tuple(out)}: its windows depend on the map size. Give "
                                       "input_size, or pass the part of the model before it (model.features).")
@@ -220,7 +205,7 @@ class _Norm(_Rule):
         if f.dims is None:
             return f
         mixed = any(p >= f.ndim - op.arg for p in spatial_positions(f))
-        return replace(f, whole=True) if mixed else f
+        return replace(f, whole=not f.gaps, note="; ".join(filter(None, (f.note, not_whole(f.gaps))))) if mixed else f
 
     def count(self, op, tensors, run):
         return tensors[0] + tensors[0].mean(dim=tuple(range(-op.arg, 0)), keepdim=True)
@@ -339,7 +324,7 @@ class _Flatten(_Rule):
     def geometry(self, op, f, fields, values, where, input_size):
         start, end = (norm_dim(d, f.ndim, where) for d in op.arg)
         if f.dims is None or any(start <= p <= end for p in spatial_positions(f)):
-            return global_field(f.ndim - (end - start))  # nothing spatial is left
+            return global_field(f.ndim - (end - start), f)  # nothing spatial is left
         shift = end - start if spatial_positions(f)[0] < start else 0
         return replace(f, ndim=f.ndim - (end - start), dims=(f.dims[0] + shift, f.dims[1] + shift))
 
@@ -394,7 +379,7 @@ class _Reshape(_Rule):
 
     def geometry(self, op, f, fields, values, where, input_size):
         if f.dims is None or op.arg <= 2:
-            return global_field(op.arg)
+            return global_field(op.arg, f)
         raise ReceptiveFieldError(f"{where} reshapes a feature map into {op.arg} axes: the rows and columns "
                                   "cannot be followed through it. Pass the part of the model before it.")
 
@@ -414,12 +399,12 @@ class _Reduce(_Rule):
         dims, keep = op.arg
         if f.dims is None:
             n = f.ndim if dims is None else len(dims) if isinstance(dims, (list, tuple)) else 1
-            return global_field(f.ndim if keep else f.ndim - (f.ndim if dims is None else n))
+            return global_field(f.ndim if keep else f.ndim - (f.ndim if dims is None else n), f)
         pos = spatial_positions(f)
         reduced = list(range(f.ndim)) if dims is None else [
             norm_dim(d, f.ndim, where) for d in (dims if isinstance(dims, (list, tuple)) else [dims])]
         if any(p in reduced for p in pos):
-            return global_field(f.ndim if keep else f.ndim - len(reduced))
+            return global_field(f.ndim if keep else f.ndim - len(reduced), f)
         if keep:
             return f
         return replace(f, ndim=f.ndim - len(reduced),
@@ -506,44 +491,10 @@ class _Pieces(tuple):
 
 
 # --------------------------------------------------------------------------- the table
-_WINDOW, _POINTWISE = _Window(), _Pointwise()
-_RULES: tuple[_Rule, ...] = (  # layer classes are tested in this order
-    _WINDOW, _SpaceToDepth(), _Adaptive(), _Flatten(), _Linear(), _Norm(), _POINTWISE, _Add(), _Mul(), _Cat(), _Stack(),
+WINDOW, POINTWISE = _Window(), _Pointwise()
+RULES: tuple[_Rule, ...] = (  # layer classes are tested in this order
+    WINDOW, _Adaptive(), _Flatten(), _Linear(), _Norm(), POINTWISE, _Add(), _Mul(), _Cat(), _Stack(),
     _Permute(), _Transpose(), _Reshape(), _Reduce(), _Meta(), _Getitem(), _Split(),
 )
-_FUNCTIONS: dict[str, _Rule] = {}
-for _rule in _RULES:
-    for _name in _rule.functions:
-        if _name in _FUNCTIONS:
-            raise RuntimeError(f"{_name!r} is claimed by the rules {_FUNCTIONS[_name].kind} and {_rule.kind}")
-        _FUNCTIONS[_name] = _rule
-del _rule, _name
-_BOUNDARY = {"placeholder": (_Boundary("input"), "input"), "get_attr": (_Boundary("const"), "constant"),
-             "output": (_Boundary("output"), "output")}
-
-
-def _classify(node, model: nn.Module, modules: dict, leaves: frozenset = frozenset()) -> Op | None:
-    """The rule of one node and what it read; ``None`` for an operation no rule knows. A leaf
-    module the caller named (``leaves``) that no rule knows is taken as element-wise."""
-    if node.op in _BOUNDARY:
-        return Op(*_BOUNDARY[node.op])
-    if node.op == "call_module":
-        m = modules[node.target]
-        label = type(m).__name__
-        for rule in _RULES:
-            if isinstance(m, rule.modules):
-                return Op(rule, label, **rule.read_module(m))
-        try:  # a layer no rule lists: element-wise if geometry says it keeps the map's size
-            geometry = layer_geometry(m)
-        except TypeError:
-            return Op(_POINTWISE, label) if node.target in leaves else None
-        return Op(_POINTWISE, label) if geometry is None else Op(_WINDOW, label, **window_attrs(m, m))
-    name = call_name(node)
-    rule = _FUNCTIONS.get(name)
-    attrs = None if rule is None else rule.read_call(node, name, model)
-    return None if attrs is None else Op(rule, name, **attrs)
-
-
-def trace_rules(layers, leaf_modules=None) -> Traced:
-    """Trace ``layers`` (not into the ``leaf_modules``) and give every node its rule."""
-    return trace_model(layers, _classify, leaf_modules)
+BOUNDARY = {"placeholder": (_Boundary("input"), "input"), "get_attr": (_Boundary("const"), "constant"),
+            "output": (_Boundary("output"), "output")}

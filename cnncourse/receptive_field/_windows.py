@@ -103,6 +103,7 @@ def apply_window(f: Field, g: Geometry, where: str, input_size) -> Field:
         start[a] = start[a] + ((k - 1) / 2 - g.padding[b][0]) * jump[a]
         jump[a] = jump[a] * g.stride[b]
     shape = f.shape
+    layer_in = out = None
     if shape is not None:
         layer_in = shape if order == (0, 1) else shape[::-1]
         try:
@@ -111,4 +112,35 @@ def apply_window(f: Field, g: Geometry, where: str, input_size) -> Field:
             raise ReceptiveFieldError(f"input_size {input_size} is too small: {where} gets a "
                                       f"{shape[0]}x{shape[1]} map ({exc})") from None
         shape = out if order == (0, 1) else out[::-1]
-    return replace(f, size=tuple(size), jump=tuple(jump), start=tuple(start), shape=shape)
+    gaps = f.gaps or _skips(g, where, layer_in, out)
+    return replace(f, size=tuple(size), jump=tuple(jump), start=tuple(start), shape=shape, gaps=gaps)
+
+
+def _skips(g: Geometry, where: str, layer_in: tuple[int, int] | None, out: tuple[int, int] | None) -> str:
+    """Why the windows of ``g`` may leave positions of their input map unread ("" if they read all).
+
+    Without the map's size only the taps are known: ``kernel_size`` taps ``dilation`` apart,
+    windows ``stride`` apart, read every position only if the taps meet every remainder modulo
+    the stride (a 1x1 window of stride 2 reads every other one). With the size, every window is
+    laid out, so the positions after the last window (and any hole) are found too. An input pixel
+    whose every path goes through unread positions reaches no unit after this window: a unit that
+    mixes all positions later (global pooling, flatten) does not see the whole input. Whether the
+    fields of the positions read still cover such a pixel is not followed, so the answer is "may".
+    """
+    for a, axis in ((0, "rows"), (1, "columns")):
+        k, s, d, (before, _), _ = g.axis(a)
+        if layer_in is None:
+            if len({(t * d) % s for t in range(k)}) < s:
+                return (f"{where} reads only some of the {axis} of its input (stride {s}, "
+                        f"{_taps(k, d)})")
+            continue
+        read = {i * s - before + t * d for i in range(out[a]) for t in range(k)}
+        unread = layer_in[a] - len(read.intersection(range(layer_in[a])))
+        if unread:
+            return (f"{where} leaves {unread} of the {layer_in[a]} {axis} of its input unread (stride {s}, "
+                    f"{_taps(k, d)})")
+    return ""
+
+
+def _taps(k: int, d: int) -> str:
+    return f"a window of {k}" if d == 1 else f"{k} taps {d} apart"

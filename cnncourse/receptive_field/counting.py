@@ -14,9 +14,9 @@ import torch.fx as fx
 from torch import nn
 
 from cnncourse._checks import check_pair
+from cnncourse.receptive_field._classify import trace_rules
 from cnncourse.receptive_field._field import Field, spatial_positions
 from cnncourse.receptive_field._graph import Traced, check_size, describe_node, param_value
-from cnncourse.receptive_field._rules import trace_rules
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.theory import propagate
 

@@ -50,7 +50,9 @@ class LayerField:
     whole
         ``True`` when every unit of this node sees the whole input, whatever its size: after
         global or adaptive pooling to 1x1, ``flatten`` of the spatial axes and ``Linear``, or
-        when a branch through global pooling (a squeeze-and-excitation gate) joins in.
+        when a branch through global pooling (a squeeze-and-excitation gate) joins in. Not
+        claimed when a window before may have left input pixels unread (a stride larger than
+        the window, or a last window short of the border): the ``note`` names that window.
     spatial
         Whether the output still has rows and columns.
     local_size

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 import torch.fx as fx
 from torch import nn
 
+from cnncourse.receptive_field._classify import trace_rules
 from cnncourse.receptive_field._field import META_VALUE, Field, Many
 from cnncourse.receptive_field._graph import Traced, check_size, describe_node
-from cnncourse.receptive_field._rules import Op, trace_rules
+from cnncourse.receptive_field._rules import Op
 from cnncourse.receptive_field.errors import ReceptiveFieldError
 from cnncourse.receptive_field.table import LayerField, ReceptiveField
 
@@ -59,7 +60,7 @@ def propagate(traced: Traced, input_size, needed: set | None = None) -> tuple[li
 
 
 def _row(index: int, name: str, op: Op, f: Field) -> LayerField:
-    g = op.geometry if op.kind in ("window", "space-to-depth") else None
+    g = op.geometry if op.kind == "window" else None
     if op.kind == "adaptive" and f.dims is not None:
         g = None
     kernel = g.span if g else (1, 1)
@@ -103,7 +104,9 @@ def receptive_field(layers: nn.Module | Iterable[nn.Module],
       centres differ are noted in the row's ``note``;
     * global and adaptive pooling to 1x1, ``flatten`` of the spatial axes, ``Linear`` after
       it, layer/group normalization over the spatial axes, and any branch through them (a
-      squeeze-and-excitation gate): the row says ``whole``, its units see the whole input.
+      squeeze-and-excitation gate): the row says ``whole``, its units see the whole input,
+      unless a window before may have left input pixels unread (a stride larger than the
+      window, a last window short of the border): then the row's ``note`` says which.
 
     Parameters
     ----------

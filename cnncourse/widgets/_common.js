@@ -124,6 +124,17 @@ function panel(title) {
   return { el: h("figure", { class: "cnx-panel" }, caption, canvas), canvas, caption };
 }
 
+// The frame of every explorer, in this order: a row of controls, a row of titled panels (a
+// canvas each), a line of text and the live region; returns the panels, the text and the region.
+function frame(box, controls, titles) {
+  const panels = titles.map((title) => panel(title));
+  const text = h("div", { class: "cnx-text" });
+  const live = liveRegion();
+  box.append(h("div", { class: "cnx-controls" }, ...controls),
+             h("div", { class: "cnx-panels" }, ...panels.map((p) => p.el)), text, live);
+  return { panels, text, live };
+}
+
 // Set a panel's visible title and its picture's text alternative: what the drawing shows in
 // words (the title when no `alt` is given); both follow the explorer's state.
 function caption(p, text, alt) {

@@ -85,13 +85,9 @@ function render({ model, el }) {
   const dPick = select(model.get("dilations"), model.get("dilation"), (v) => setState(model, { dilation: parseInt(v, 10) }));
   const wPick = select(trained.length ? ["uniform", "trained"] : ["uniform"], model.get("weights"),
     (v) => setState(model, { weights: v, depth: v === "trained" ? Math.min(model.get("depth"), trained.length) : model.get("depth") }));
-  box.append(h("div", { class: "cnx-controls" },
+  const { panels: [pBefore, pMap, pProfile], text, live } = frame(box, [
     labelled("depth", depthSlider, depthOut), labelled("weights", wPick),
-    labelled("kernel", kPick), labelled("dilation", dPick)));
-  const pBefore = panel("before training"), pMap = panel("ERF"), pProfile = panel("central row");
-  const text = h("div", { class: "cnx-text" });
-  const live = liveRegion();
-  box.append(h("div", { class: "cnx-panels" }, pBefore.el, pMap.el, pProfile.el), text, live);
+    labelled("kernel", kPick), labelled("dilation", dPick)], ["before training", "ERF", "central row"]);
 
   function update() {
     const mode = model.get("weights");

@@ -70,7 +70,6 @@ function render({ model, el }) {
   const box = root(el);
   const images = model.get("images");
   const kernels = model.get("kernels");
-  const controls = h("div", { class: "cnx-controls" });
   const cells = [];
   const gridLabel = uid("cnx-grid");
   const grid = h("div", { class: "cnx-grid", role: "group", "aria-labelledby": gridLabel });
@@ -103,16 +102,12 @@ function render({ model, el }) {
   const rowSlider = slider(0, 1, 0, (v) => setState(model, { row: v }));
   const colSlider = slider(0, 1, 0, (v) => setState(model, { col: v }));
   const rowOut = h("output", {}), colOut = h("output", {});
-  controls.append(
+  const { panels: [pIn, pWin, pK, pOut], text, live } = frame(box, [
     h("div", {}, labelled("image", imagePick), h("br"), labelled("kernel", kernelPick), h("br"),
       labelled("edge", edgePick)),
     h("div", {}, h("div", { id: gridLabel }, "kernel weights (edit me)"), grid),
-    h("div", {}, labelled("row", rowSlider, rowOut), h("br"), labelled("col", colSlider, colOut)));
-  const pIn = panel("input"), pWin = panel("window"), pK = panel("kernel"), pOut = panel("output");
-  const panels = h("div", { class: "cnx-panels" }, pIn.el, pWin.el, pK.el, pOut.el);
-  const text = h("div", { class: "cnx-text" });
-  const live = liveRegion();
-  box.append(controls, panels, text, live);
+    h("div", {}, labelled("row", rowSlider, rowOut), h("br"), labelled("col", colSlider, colOut))],
+  ["input", "window", "kernel", "output"]);
 
   function update() {
     const im = images[model.get("image")];

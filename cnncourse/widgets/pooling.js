@@ -44,15 +44,11 @@ function render({ model, el }) {
   shiftBox.addEventListener("change", () => setState(model, { shifted: shiftBox.checked }));
   const dirPick = select(Object.keys(DIRECTIONS), model.get("direction"), (v) => setState(model, { direction: v }));
   const windowOut = h("output", {}), strideOut = h("output", {});
-  box.append(h("div", { class: "cnx-controls" },
+  const { panels: [pIn, pPool, pChanged], text, live } = frame(box, [
     labelled("image", imagePick), labelled("mode", modePick),
     labelled("window", windowSlider, windowOut),
     labelled("stride", strideSlider, strideOut),
-    labelled("shift input by 1 pixel", shiftBox), labelled("direction", dirPick)));
-  const pIn = panel("input"), pPool = panel("pooled"), pChanged = panel("changed");
-  const text = h("div", { class: "cnx-text" });
-  const live = liveRegion();
-  box.append(h("div", { class: "cnx-panels" }, pIn.el, pPool.el, pChanged.el), text, live);
+    labelled("shift input by 1 pixel", shiftBox), labelled("direction", dirPick)], ["input", "pooled", "changed"]);
 
   function update() {
     const im = images[model.get("image")];
