@@ -14,7 +14,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help bench seeds mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student grade lab clean distclean
+.PHONY: help bench seeds stem-search mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student grade lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
@@ -33,6 +33,7 @@ help:
 	@echo "make lab     open the lessons in JupyterLab (.md lessons open as notebooks, MyST rendered)"
 	@echo "make bench   speed/accuracy benchmark table (benchmarks/run.py)"
 	@echo "make seeds   validation and test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
+	@echo "make stem-search  how lesson 10's network was chosen: candidates' rates and validation accuracy (benchmarks/stem_search.py)"
 	@echo "make mutants break the code on purpose, one check at a time, and see the tests notice"
 	@echo "make data    provision and verify MNIST into data/ (offline route first)"
 	@echo "make clean   remove the built book; make distclean also removes .venv and data/"
@@ -179,6 +180,10 @@ bench: data
 # How much margin each lesson's accuracy target has, over seeds (not a test either).
 seeds: data
 	$(BIN)/python benchmarks/seeds.py
+
+# How lesson 10's network was chosen: candidates' rates and validation accuracy (not a test).
+stem-search: data
+	$(BIN)/python benchmarks/stem_search.py
 
 # Each robustness test must fail against a deliberately broken copy (scripts/mutants.py).
 mutants: data

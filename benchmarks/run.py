@@ -3,7 +3,8 @@
 Prints a table (or, with ``--json``, one JSON object per line: name, value, unit, device).
 Every figure is the median of several repetitions of one run of this script. Rows:
 
-- ``throughput/<model>/<path>``: training images per second for the lesson MLP and CNN (batch 64)
+- ``throughput/<model>/<path>``: training images per second for the lesson MLP, lesson 8's CNN
+  (``cnn``) and lesson 10's (``fastcnn``, :func:`cnncourse.models.fast_convnet`), batch 64,
   through the torchvision ``dataloader``, the ``fast`` path (data as one tensor, batches by
   index), both in float32, then ``chosen`` (the fast path in the configuration
   :func:`cnncourse.runtime.training_config` chooses, measured on the CNN) and ``bound`` (the
@@ -91,6 +92,9 @@ def sync(device: torch.device) -> None:
 
 
 # ------------------------------------------------------------------ throughput
+MODELS: dict[str, Callable[[], nn.Module]] = {"mlp": MLP, "cnn": ConvNet, "fastcnn": fast_convnet}
+"""The networks of the throughput rows: the lesson MLP, lesson 8's CNN and lesson 10's."""
+
 def throughput(model_name: str, path: str, device: torch.device, batch_size: int, steps: int,
                repeats: int, config: TrainingConfig = FLOAT32):
     """Training images per second of one model through one data path, in ``config``.
@@ -99,7 +103,7 @@ def throughput(model_name: str, path: str, device: torch.device, batch_size: int
     doubles its steps until the repetitions agree within 5 % (or 60 s of timing are spent).
     """
     seed_everything(0)
-    model = (MLP() if model_name == "mlp" else ConvNet()).to(device)
+    model = MODELS[model_name]().to(device)
     if path == "dataloader":
         batches = mnist_loaders(batch_size)[0]
     elif path in ("fast", "chosen"):
@@ -338,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         peaks = {dtype: peak_matmul_flops(device, dtype, seconds=1.0) for dtype in (torch.float32, torch.bfloat16)}
         for dtype, peak in peaks.items():
             row(f"peak_matmul/{str(dtype)[6:]}", peak / 1e9, "GFLOP/s")
-        for model_name, batch in (("mlp", 64), ("cnn", 64)):
+        for model_name, batch in (("mlp", 64), ("cnn", 64), ("fastcnn", 64)):
             measured = {path: throughput(model_name, path, device, batch, args.steps, args.repeats,
                                          FLOAT32 if path in ("dataloader", "fast") else chosen)
                         for path in ("dataloader", "fast", "chosen")}
@@ -354,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             row(f"ratio/{model_name}/chosen_over_bound", rates["chosen"] / rates["bound"], "x")
             seed_everything(0)
             example = next(iter(fast_loaders(batch, device=device)[0]))[0]
-            flops = training_flops_per_image((MLP() if model_name == "mlp" else ConvNet()).to(device), example)
+            flops = training_flops_per_image(MODELS[model_name]().to(device), example)
             row(f"flops_per_image/{model_name}", flops / 1e6, "MFLOP")
             for path, dtype in (("fast", torch.float32), ("chosen", chosen.autocast_dtype or torch.float32),
                                 ("bound", best.autocast_dtype or torch.float32)):

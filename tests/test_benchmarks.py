@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from cnncourse import recipes
-from cnncourse.models import MLP, ConvNet
+from cnncourse.models import MLP, ConvNet, fast_convnet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -239,3 +239,13 @@ def test_execute_lesson_sets_the_kernel_environment_and_restores_it(run, monkeyp
     assert run.execute_lesson(tmp_path / "x.md", {"CNNCOURSE_CACHE": "/somewhere"}) >= 0
     assert seen == {"cache": "/somewhere"}
     assert "CNNCOURSE_CACHE" not in os.environ
+
+
+def test_stem_search_names_lesson_10s_network_among_its_candidates():
+    search = load_script("stem_search")
+    chosen = search.CANDIDATES["stem, 32 32 (fast_convnet)"]()
+    assert str(chosen) == str(fast_convnet())
+    assert str(search.CANDIDATES["ConvNet (lesson 8)"]()) == str(ConvNet())
+    assert set(search.LONG) <= set(search.CANDIDATES)
+    for build in search.CANDIDATES.values():
+        assert build()(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
