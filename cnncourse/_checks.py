@@ -4,6 +4,10 @@ One rule everywhere: a value of the wrong *type* raises :class:`TypeError`, a va
 right type but out of range raises :class:`ValueError`, and the message names the argument,
 the value received and what is expected.
 
+The kinds of argument and the check for each are listed in :data:`ARGUMENT_KINDS`; the
+README's bad-input table is generated from it (``scripts/argument_kinds.py``), and
+``tests/test_fuzz_api.py`` fuzzes every public callable against these rules.
+
 Integers are read through :func:`operator.index` (PEP 357), so Python ints, NumPy integers and
 integral 0-d tensors all pass, while ``bool`` (an ``int`` subclass in Python, but never a size
 or a count) and floats such as ``3.0`` do not.

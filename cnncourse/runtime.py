@@ -30,7 +30,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnncourse._checks import as_tensor, check_device, check_int, check_model, check_path  # after the wait policy above: it imports torch
+from cnncourse._checks import (  # after the wait policy above: it imports torch
+    as_tensor,
+    check_device,
+    check_int,
+    check_model,
+    check_path,
+)
 
 __all__ = ["DEVICE_ENV", "pick_device", "seed_everything", "device_summary", "THREADS_ENV", "busy_cores",
            "configure_threads", "CACHE_ENV", "MARGIN", "TrainingConfig", "autocast", "to_device",
@@ -353,7 +359,7 @@ def autocast(device: torch.device | str, dtype: torch.dtype | None):
     if dtype is None:
         return contextlib.nullcontext()
     if dtype not in (torch.bfloat16, torch.float16):
-        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype}")
+        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype!r}")
     return torch.autocast(torch.device(device).type, dtype=dtype)
 
 

@@ -142,8 +142,8 @@ def _as_floats(values, name: str) -> np.ndarray:
                         f"({str(values)[:40]})") from None
 
 
-def check_fit_data(values, name: str, *, minimum_distinct: int = 2) -> np.ndarray:
-    """The data of a fit: a 1-D array of finite numbers with at least ``minimum_distinct``
+def check_fit_data(values, name: str) -> np.ndarray:
+    """The data of a fit: a 1-D array of finite numbers with at least two
     different values (a line through one repeated value has no slope, or a meaningless one).
 
     The rule for the argument kind *fit data* (``cnncourse._checks.ARGUMENT_KINDS``); it lives
@@ -161,9 +161,8 @@ def check_fit_data(values, name: str, *, minimum_distinct: int = 2) -> np.ndarra
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite, got {arr.tolist()}")
-    if len(np.unique(arr)) < minimum_distinct:
-        raise ValueError(f"{name} must have at least {minimum_distinct} different values to fit, "
-                         f"got {arr.tolist()}")
+    if len(np.unique(arr)) < 2:
+        raise ValueError(f"{name} must have at least 2 different values to fit, got {arr.tolist()}")
     return arr
 
 
