@@ -14,7 +14,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help bench seeds stem-search mutants setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student grade lab clean distclean
+.PHONY: help bench seeds stem-search mutants fuzz setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student grade lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
@@ -35,6 +35,7 @@ help:
 	@echo "make seeds   validation and test accuracy of the lessons' recipes over five seeds, float32 and bf16 (benchmarks/seeds.py)"
 	@echo "make stem-search  how lesson 10's network was chosen: candidates' rates and validation accuracy (benchmarks/stem_search.py)"
 	@echo "make mutants break the code on purpose, one check at a time, and see the tests notice"
+	@echo "make fuzz    the API fuzz test with many more examples per callable (tests/test_fuzz_api.py; make test runs a short profile)"
 	@echo "make data    provision and verify MNIST into data/ (offline route first)"
 	@echo "make clean   remove the built book; make distclean also removes .venv and data/"
 
@@ -184,6 +185,11 @@ seeds: data
 # How lesson 10's network was chosen: candidates' rates and validation accuracy (not a test).
 stem-search: data
 	$(BIN)/python benchmarks/stem_search.py
+
+# Every public callable fuzzed one argument at a time (tests/test_fuzz_api.py, issue 37); make test-unit runs
+# the short profile, this the long one (CNNCOURSE_FUZZ_OPEN=ignore also fuzzes the open findings).
+fuzz: data
+	CNNCOURSE_FUZZ=long $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz_api.py
 
 # Each robustness test must fail against a deliberately broken copy (scripts/mutants.py).
 mutants: data

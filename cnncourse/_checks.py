@@ -4,6 +4,10 @@ One rule everywhere: a value of the wrong *type* raises :class:`TypeError`, a va
 right type but out of range raises :class:`ValueError`, and the message names the argument,
 the value received and what is expected.
 
+The kinds of argument and the check for each are listed in :data:`ARGUMENT_KINDS`; the
+README's bad-input table is generated from it (``scripts/argument_kinds.py``), and
+``tests/test_fuzz_api.py`` fuzzes every public callable against these rules.
+
 Integers are read through :func:`operator.index` (PEP 357), so Python ints, NumPy integers and
 integral 0-d tensors all pass, while ``bool`` (an ``int`` subclass in Python, but never a size
 or a count) and floats such as ``3.0`` do not.
@@ -13,13 +17,17 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Collection, Sequence
+import os
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 
 __all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor", "to_numpy",
-           "check_model", "check_model_input", "describe"]
+           "check_model", "check_model_input", "describe", "check_path", "check_device",
+           "check_mapping", "check_tolerance", "check_probability", "check_logits",
+           "check_bool", "ARGUMENT_KINDS"]
 
 
 def describe(value: object) -> str:
@@ -231,10 +239,19 @@ def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
     return t
 
 
-def to_numpy(x: object) -> np.ndarray:
+def to_numpy(x: object, name: str = "value") -> np.ndarray:
     """A NumPy array from a tensor (detached, moved to the CPU, bfloat16/float16 as float32),
-    a NumPy array (returned as is) or anything :func:`numpy.asarray` takes."""
+    a NumPy array (returned as is) or anything :func:`numpy.asarray` takes.
+
+    Raises
+    ------
+    ValueError
+        For a meta tensor, which has a shape but no numbers.
+    """
     if isinstance(x, torch.Tensor):
+        if x.device.type == "meta":
+            raise ValueError(f"{name} must hold numbers, got a meta tensor of shape "
+                             f"{tuple(x.shape)} (it has a shape but no data)")
         t = x.detach()
         if t.dtype in (torch.bfloat16, torch.float16):
             t = t.float()
@@ -247,6 +264,9 @@ def to_numpy(x: object) -> np.ndarray:
 def check_model(model: object, name: str = "model") -> torch.nn.Module:
     """``model`` itself if it is a ``torch.nn.Module``; a :class:`TypeError` naming ``name``
     and what was received otherwise."""
+    if isinstance(model, type) and issubclass(model, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got type {model.__name__}, a class: "
+                        f"make the model first, e.g. {model.__name__}(...)")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got {describe(model)}")
     return model
@@ -274,3 +294,156 @@ def check_model_input(x: object, model: torch.nn.Module, expected: str) -> torch
         raise TypeError(f"{who} has {weight.dtype} parameters and expects {weight.dtype} input {expected}, "
                         f"got dtype {x.dtype}: convert with x.to({weight.dtype})")
     return x
+
+
+def check_bool(value: object, name: str) -> bool:
+    """A switch: ``True`` or ``False`` (a NumPy bool passes). A string such as ``"False"`` is
+    truthy in Python, so it is refused rather than read as ``True``.
+
+    Raises
+    ------
+    TypeError
+        For anything else (a string, ``None``, an int).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {describe(value)}")
+
+
+def check_path(value: object, name: str) -> Path:
+    """``value`` as a :class:`~pathlib.Path`: a ``str`` or ``os.PathLike`` that is not empty.
+
+    Raises
+    ------
+    TypeError
+        For anything else (``None``, a number, bytes).
+    ValueError
+        For the empty string, which names no file (``Path("")`` is the current folder).
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {describe(value)}")
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"{name} must name a file or folder, got the empty string {value!r}")
+    return Path(value)
+
+
+def check_device(value: object, name: str = "device") -> torch.device:
+    """``value`` as a :class:`torch.device`: a ``torch.device`` or a device string such as
+    ``"cpu"``, ``"cuda"`` or ``"cuda:1"``.
+
+    Raises
+    ------
+    TypeError
+        For anything but a string or a ``torch.device`` (an int index is ambiguous here).
+    ValueError
+        For a string that names no device type.
+    """
+    if isinstance(value, torch.device):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a torch.device or a string such as 'cpu' or 'cuda', "
+                        f"got {describe(value)}")
+    try:
+        return torch.device(value)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{name} must name a device such as 'cpu', 'cuda' or 'cuda:0', "
+                         f"got {value!r}") from None
+
+
+def check_mapping(value: object, name: str, *, nonempty: bool = True) -> Mapping:
+    """``value`` itself when it is a mapping (a ``dict`` of named entries), non-empty unless
+    ``nonempty`` is false.
+
+    Raises
+    ------
+    TypeError
+        For anything that is not a mapping (a list, a string, ``None``).
+    ValueError
+        For an empty mapping when ``nonempty``.
+    """
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict of named entries, got {describe(value)}")
+    if nonempty and not value:
+        raise ValueError(f"{name} must have at least one entry, got an empty {type(value).__name__}")
+    return value
+
+
+def check_tolerance(value: object, name: str) -> float:
+    """A tolerance: a finite number >= 0 (a negative one would make every comparison fail or
+    pass by accident)."""
+    return check_float(value, name, minimum=0)
+
+
+def check_probability(value: object, name: str, *, allow_one: bool = True) -> float:
+    """A probability: a finite number in [0, 1] (or [0, 1) when not ``allow_one``)."""
+    return check_float(value, name, minimum=0, maximum=1, exclusive_maximum=not allow_one)
+
+
+def check_logits(x: object, name: str = "logits") -> torch.Tensor:
+    """Raw scores ``(N, classes)`` of a classifier, refused when they are already
+    probabilities (every row in [0, 1] and summing to 1), which softmax would flatten.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`as_tensor`; a ``ValueError`` for a tensor that is not 2-D, is empty, holds
+        NaN, or whose rows are probabilities.
+    """
+    t = as_tensor(x, name, dtype="floating")
+    if t.ndim != 2:
+        raise ValueError(f"{name} must be a tensor of shape (N, C), got shape {tuple(t.shape)}")
+    if t.shape[0] == 0 or t.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one row and one class, got shape "
+                         f"{tuple(t.shape)}")
+    d = t.detach()
+    if not bool(torch.isfinite(d).all()):
+        raise ValueError(f"{name} must be finite, got NaN or infinite values in shape "
+                         f"{tuple(t.shape)}")
+    if t.shape[1] > 1 and bool((d >= 0).all() and (d <= 1).all()) and bool(
+            torch.allclose(d.double().sum(1), torch.ones(len(d), dtype=torch.float64),
+                           atol=1e-4)):
+        raise ValueError(f"{name} must be raw scores (logits), got probabilities: every row of "
+                         f"the {tuple(t.shape)} tensor is in [0, 1] and sums to 1. Pass the "
+                         "model's outputs before softmax")
+    return t
+
+
+#: The kinds of argument and their rules: one check per kind, used wherever that kind appears.
+#: The fit-data check lives in ``receptive_field.fits``, which must stay free of torch (its
+#: import contract), and is the only module that fits.
+#: ``scripts/argument_kinds.py`` writes the README's bad-input table from these rows, running
+#: each example so that the message shown is the one the check gives.
+#: (kind, check, rule, example call)
+ARGUMENT_KINDS = (
+    ("count or size", "check_int", "an int (NumPy ints and integral 0-d tensors pass; bool, "
+     "3.0 and strings do not) within its bounds", "check_int(0, 'batch_size', minimum=1)"),
+    ("real parameter", "check_float", "a finite real number within its bounds (NaN, inf, "
+     "complex and bool refused)", "check_float(float('nan'), 'sigma', minimum=0, "
+     "exclusive_minimum=True)"),
+    ("tolerance", "check_tolerance", "a finite number >= 0", "check_tolerance(-1e-3, 'atol')"),
+    ("probability", "check_probability", "a finite number in [0, 1] (or [0, 1))",
+     "check_probability(1.5, 'dropout', allow_one=False)"),
+    ("switch", "check_bool", "True or False (a string such as 'False' is refused, not read "
+     "as true)", "check_bool('False', 'shuffle')"),
+    ("choice", "check_choice", "one of the listed options (a string kind refuses non-strings "
+     "with TypeError)", "check_choice('median', 'mode', ('max', 'avg'))"),
+    ("kernel size, stride, padding", "check_pair", "an int or a pair of ints",
+     "check_pair((1, 2, 3), 'kernel_size')"),
+    ("tensor, image, kernel, image batch", "as_tensor", "a tensor, NumPy array or nested list "
+     "of real numbers with the documented rank; complex and strings refused (a meta tensor "
+     "passes: tensor results follow it, shapes only, as in torch)",
+     "as_tensor(torch.zeros(2, 2, dtype=torch.complex64), 'image')"),
+    ("logits", "check_logits", "a finite (N, classes) tensor of raw scores; probabilities "
+     "refused", "check_logits(torch.tensor([[0.2, 0.8], [0.5, 0.5]]), 'logits')"),
+    ("fit data", "receptive_field.fits.check_fit_data", "1-D, finite, at least two different values",
+     "receptive_field.fits.check_fit_data([2.0, 2.0, 2.0], 'x')"),
+    ("model", "check_model", "an nn.Module instance (not its class)",
+     "check_model(torch.nn.Linear, 'model')"),
+    ("model input", "check_model_input", "a floating tensor of the model's parameter dtype",
+     "check_model_input(torch.zeros(1, 2, dtype=torch.uint8), torch.nn.Linear(2, 2), '(N, 2)')"),
+    ("mapping", "check_mapping", "a dict of named entries, not empty",
+     "check_mapping([1, 2], 'kernels')"),
+    ("device", "check_device", "a torch.device or a device string",
+     "check_device('gpu0', 'device')"),
+    ("path", "check_path", "a str or os.PathLike, not empty", "check_path('', 'path')"),
+)

@@ -41,17 +41,21 @@ def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     ValueError
         If ``name`` is not one of the known activations.
     """
+    return _by_name(name, "name")
+
+
+def _by_name(name: object, argument: str) -> Callable[[torch.Tensor], torch.Tensor]:
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string such as 'relu', got {describe(name)}")
+        raise TypeError(f"{argument} must be a string such as 'relu', got {describe(name)}")
     key = name.strip().lower()
     if key not in ACTIVATIONS:
-        raise ValueError(f"name must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+        raise ValueError(f"{argument} must be one of {sorted(ACTIVATIONS)}, got {name!r}")
     return ACTIVATIONS[key]
 
 
 def _resolve(fn: str | Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
     if isinstance(fn, str):
-        return activation(fn)
+        return _by_name(fn, "fn")
     if not callable(fn):
         raise TypeError(f"fn must be an activation name or a callable, got {type(fn).__name__}")
     return fn

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnncourse._checks import check_float, check_int
+from cnncourse._checks import check_bool, check_device, check_float, check_int, check_path, to_numpy
 from cnncourse.runtime import atomic_write
 
 __all__ = ["DATA_ENV", "REPAIR_COMMAND", "MNIST_MEAN", "MNIST_STD", "VAL_SIZE", "SPLIT_SEED", "MNIST_WHEEL",
@@ -117,10 +117,8 @@ def data_root() -> Path:
 def _resolve_root(root: str | os.PathLike | None) -> Path:
     if root is None:
         path = data_root()
-    elif not isinstance(root, (str, os.PathLike)):
-        raise TypeError(f"root must be a path or None, got {type(root).__name__}")
     else:
-        path = Path(root).expanduser().resolve()
+        path = check_path(root, "root").expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise MNISTDataError(f"the data root {path} is a file, not a folder: point root (or ${DATA_ENV}, or "
                              "--root) at a folder, or move the file away")
@@ -162,7 +160,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     MNISTDataError
         If the file is missing or its length does not match its header.
     """
-    path = Path(path)
+    path = check_path(path, "path")
     if not path.is_file():
         raise MNISTDataError(f"{path} is missing. Provision it with: {_repair_for(path)}")
     raw = path.read_bytes()
@@ -184,9 +182,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write an unsigned-byte array as an IDX file, atomically (temporary file + rename)."""
-    array = np.asarray(array)
+    path = check_path(path, "path")
+    array = to_numpy(array, "array")
     if array.dtype != np.uint8:
-        raise TypeError(f"write_idx writes uint8 arrays only, got dtype {array.dtype}")
+        raise TypeError(f"array must hold uint8 values (write_idx writes bytes), got dtype {array.dtype}")
     if array.ndim == 0 or array.ndim > 255:
         raise ValueError(f"array must have 1 to 255 dimensions, got {array.ndim}")
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
@@ -196,6 +195,9 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
 def sha256_of(path: str | os.PathLike) -> str:
     """SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
+    path = check_path(path, "path")
+    if not path.is_file():
+        raise ValueError(f"path must be an existing file, got {str(path)!r}")
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
@@ -467,7 +469,10 @@ def split_indices(n: int = 60_000, val_size: int = VAL_SIZE,
     tuple of Tensor
         ``(train_indices, val_indices)``, each sorted, disjoint, together ``range(n)``.
     """
-    if not 0 <= val_size < n:
+    n = check_int(n, "n", minimum=1)
+    val_size = check_int(val_size, "val_size", minimum=0)
+    seed = check_int(seed, "seed", minimum=0)
+    if not val_size < n:
         raise ValueError(f"val_size must be in [0, {n}), got {val_size}")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[val_size:].sort().values, perm[:val_size].sort().values
@@ -543,6 +548,36 @@ def mnist_loaders(batch_size: int = 64, root: str | os.PathLike | None = None, v
             loader(test, batch_size=eval_batch_size, num_workers=num_workers))
 
 
+#: Options of torch's DataLoader that the fast path has no use for, and why: TensorBatches and
+#: fast_loaders refuse each by name with this reason, instead of Python's "unexpected keyword".
+DATALOADER_ONLY_OPTIONS = {
+    "num_workers": "the batches are slices of tensors already in memory: there is nothing for "
+                   "worker processes to load",
+    "pin_memory": "the tensors already sit on the device given to fast_loaders(device=...)",
+    "pin_memory_device": "the tensors already sit on the device given to fast_loaders(device=...)",
+    "collate_fn": "each batch is already one tensor of inputs and one of targets",
+    "sampler": "the order is shuffle=True with seed=...; for another order, index the tensors",
+    "batch_sampler": "batches are consecutive slices of batch_size (of a shuffled order)",
+    "generator": "pass seed=... (the shuffling generator is made from it)",
+    "worker_init_fn": "there are no worker processes",
+    "multiprocessing_context": "there are no worker processes",
+    "prefetch_factor": "there are no worker processes to prefetch",
+    "persistent_workers": "there are no worker processes",
+    "timeout": "nothing is loaded, so nothing can time out",
+    "in_order": "batches always come in order",
+}
+
+
+def _refuse_loader_options(options: dict, who: str) -> None:
+    for key in options:
+        if key in DATALOADER_ONLY_OPTIONS:
+            raise TypeError(f"{who} does not take the DataLoader option {key}={options[key]!r}: "
+                            f"{DATALOADER_ONLY_OPTIONS[key]}. Use mnist_loaders() for a "
+                            "torch DataLoader")
+        raise TypeError(f"{who} got an unknown option {key}={options[key]!r}: it takes "
+                        "batch_size, shuffle, seed and drop_last")
+
+
 class TensorBatches:
     """Mini-batches cut from tensors that already sit on the device: the fast path.
 
@@ -560,10 +595,17 @@ class TensorBatches:
         Draw a new order for every pass.
     seed
         Seed of the shuffling generator.
+    drop_last
+        Leave out the last batch when it is smaller than ``batch_size`` (as DataLoader's
+        option of that name). DataLoader options that have no meaning here (``num_workers``,
+        ``pin_memory``, ``collate_fn``, ...) raise a ``TypeError`` that says why
+        (:data:`DATALOADER_ONLY_OPTIONS`).
     """
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 64,
-                 shuffle: bool = False, seed: int = 0) -> None:
+                 shuffle: bool = False, seed: int = 0, drop_last: bool = False,
+                 **options) -> None:
+        _refuse_loader_options(options, "TensorBatches")
         if not isinstance(inputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
             raise TypeError("inputs and targets must be torch.Tensors, got "
                             f"{type(inputs).__name__} and {type(targets).__name__}")
@@ -575,6 +617,12 @@ class TensorBatches:
             raise ValueError(f"inputs are on {inputs.device} but targets are on {targets.device}: "
                              "put both on the same device, e.g. targets.to(inputs.device)")
         batch_size = check_int(batch_size, "batch_size", minimum=1)
+        seed = check_int(seed, "seed", minimum=0)
+        shuffle, drop_last = check_bool(shuffle, "shuffle"), check_bool(drop_last, "drop_last")
+        if drop_last and len(inputs) < batch_size:
+            raise ValueError(f"drop_last=True with batch_size {batch_size} leaves no batch of the "
+                             f"{len(inputs)} examples")
+        self.drop_last = bool(drop_last)
         self.inputs, self.targets = inputs, targets
         self.batch_size, self.shuffle = batch_size, shuffle
         self.generator = torch.Generator().manual_seed(seed)
@@ -585,10 +633,14 @@ class TensorBatches:
         return len(self.inputs)
 
     def __len__(self) -> int:
+        if self.drop_last:
+            return len(self.inputs) // self.batch_size
         return -(-len(self.inputs) // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.inputs)
+        if self.drop_last:
+            n -= n % self.batch_size
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator).to(self.inputs.device)
             for start in range(0, n, self.batch_size):
@@ -612,7 +664,7 @@ def mnist_tensors(device: torch.device | str = "cpu", root: str | os.PathLike | 
     dict
         ``{"train": (x, y), "val": (x, y), "test": (x, y)}``.
     """
-    device = torch.device(device)
+    device = check_device(device)
     images, labels = load_mnist("train", root)
     test_images, test_labels = load_mnist("test", root)
     train_idx, val_idx = split_indices(len(images), val_size, seed)
@@ -627,6 +679,7 @@ def mnist_tensors(device: torch.device | str = "cpu", root: str | os.PathLike | 
 def fast_loaders(batch_size: int = 64, device: torch.device | str = "cpu",
                  root: str | os.PathLike | None = None, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED,
                  eval_batch_size: int = 250, shuffle_seed: int | None = None,
+                 drop_last: bool = False, **options,
                  ) -> tuple[TensorBatches, TensorBatches, TensorBatches]:
     """Like :func:`mnist_loaders`, but the data lives on ``device`` as one tensor per split.
 
@@ -636,14 +689,22 @@ def fast_loaders(batch_size: int = 64, device: torch.device | str = "cpu",
     Several times faster than a DataLoader for MNIST-sized data, since nothing is decoded,
     transformed or collated per image.
 
+    ``drop_last`` leaves out the last, smaller training batch (DataLoader's option); the
+    DataLoader options that mean nothing here (``num_workers``, ``pin_memory``, ...) raise a
+    ``TypeError`` that says why, before any data is read.
+
     Returns
     -------
     tuple of TensorBatches
         ``(train, validation, test)``; only the training batches are shuffled.
     """
+    _refuse_loader_options(options, "fast_loaders")
+    check_int(batch_size, "batch_size", minimum=1)
+    check_int(eval_batch_size, "eval_batch_size", minimum=1)
     splits = mnist_tensors(device, root, val_size=val_size, seed=seed)
     shuffle_seed = seed if shuffle_seed is None else check_int(shuffle_seed, "shuffle_seed")
-    return (TensorBatches(*splits["train"], batch_size=batch_size, shuffle=True, seed=shuffle_seed),
+    return (TensorBatches(*splits["train"], batch_size=batch_size, shuffle=True, seed=shuffle_seed,
+                          drop_last=drop_last),
             TensorBatches(*splits["val"], batch_size=eval_batch_size),
             TensorBatches(*splits["test"], batch_size=eval_batch_size))
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cnncourse._checks import as_tensor, check_int
+from cnncourse._checks import as_tensor, check_int, check_logits
 
 __all__ = [
     "Mistake",
@@ -183,9 +183,7 @@ def most_confused_examples(logits: torch.Tensor, targets, k: int = 12) -> list[M
     list of Mistake
         Sorted by decreasing confidence in the wrong class (ties by index).
     """
-    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"logits must be a tensor of shape (N, C), got {shape}")
+    logits = check_logits(logits, "logits")
     k = check_int(k, "k", minimum=0)
     preds, targets = _pair(logits, targets)
     _num_classes(int(logits.shape[1]), targets)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from cnncourse._checks import check_choice, check_int, check_pair
+from cnncourse._checks import check_choice, check_int, check_pair, check_tolerance
 from cnncourse.filters import ArrayLike, as_tensor, correlate2d
 from cnncourse.geometry import output_size
 from cnncourse.shifts import shift_images
@@ -166,7 +166,7 @@ def unchanged_fraction(x: ArrayLike, dy: int, dx: int, window: int = 2, stride: 
     _check_rank(t)
     before = pool2d(t, window, stride, mode)
     after = pool2d(shift(t, dy, dx), window, stride, mode)
-    same = (before - after).abs() <= atol
+    same = (before - after).abs() <= check_tolerance(atol, "atol")
     if active_only:
         active = (before != 0) | (after != 0)
         if not bool(active.any()):

@@ -30,7 +30,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnncourse._checks import check_int  # after the wait policy above: it imports torch
+from cnncourse._checks import (  # after the wait policy above: it imports torch
+    as_tensor,
+    check_device,
+    check_int,
+    check_model,
+    check_path,
+)
 
 __all__ = ["DEVICE_ENV", "pick_device", "seed_everything", "device_summary", "THREADS_ENV", "busy_cores",
            "configure_threads", "CACHE_ENV", "MARGIN", "TrainingConfig", "autocast", "to_device",
@@ -147,7 +153,7 @@ def device_summary(device: torch.device | str | None = None) -> str:
 
     Lessons print this so every executed page says where it ran.
     """
-    device = pick_device() if device is None else torch.device(device)
+    device = pick_device() if device is None else check_device(device)
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         what = torch.cuda.get_device_name(index)
@@ -353,13 +359,17 @@ def autocast(device: torch.device | str, dtype: torch.dtype | None):
     if dtype is None:
         return contextlib.nullcontext()
     if dtype not in (torch.bfloat16, torch.float16):
-        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype}")
+        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype!r}")
     return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 def to_device(x: torch.Tensor, device: torch.device | str, channels_last: bool = False) -> torch.Tensor:
     """``x`` on ``device``; a 4-D batch ``(N, C, H, W)`` also in the channels_last memory format
     when ``channels_last`` is true (the numbers and the shape stay the same)."""
+    x = as_tensor(x, "x")
+    device = check_device(device)
+    if x.device.type == "meta":
+        raise ValueError(f"x must hold numbers, got a meta tensor of shape {tuple(x.shape)}")
     x = x.to(device, non_blocking=True)
     if channels_last and x.ndim == 4:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -369,7 +379,7 @@ def to_device(x: torch.Tensor, device: torch.device | str, channels_last: bool =
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's parameters (the first one's); the CPU for a model without any."""
-    param = next(model.parameters(), None)
+    param = next(check_model(model).parameters(), None)
     return param.device if param is not None else torch.device("cpu")
 
 
@@ -629,7 +639,9 @@ def atomic_write(path: str | os.PathLike, payload: bytes | str) -> Path:
         payload = payload.encode("utf-8")
     if not isinstance(payload, (bytes, bytearray)):
         raise TypeError(f"payload must be bytes or str, got {type(payload).__name__}")
-    path = Path(path)
+    path = check_path(path, "path")
+    if path.is_dir():
+        raise ValueError(f"path must name a file, got the folder {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnncourse._checks import check_float, check_int, check_model
+from cnncourse._checks import check_device, check_float, check_int, check_model
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
@@ -427,7 +427,7 @@ def peak_matmul_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
     seconds = check_float(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype}")
-    device = torch.device(device)
+    device = check_device(device)
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(size, size, generator=generator).to(device, dtype)
     b = torch.randn(size, size, generator=generator).to(device, dtype)

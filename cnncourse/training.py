@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnncourse._checks import check_int, check_model, check_model_input, describe
+from cnncourse._checks import check_device, check_int, check_model, check_model_input, check_path, describe
 from cnncourse.runtime import atomic_write, evaluating, model_device
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import to_device as _to_device
@@ -284,7 +284,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
 def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
     """Load weights saved by :func:`save_checkpoint` into ``model``; return the extra data."""
     check_model(model)
-    path = Path(path)
+    path = check_path(path, "path")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: train with fit(..., checkpoint={str(path)!r}) first")
     try:
@@ -301,7 +301,7 @@ def _compute_device(model: nn.Module, device: torch.device | str | None) -> torc
     here = model_device(model)
     if device is None:
         return here
-    wanted = torch.device(device)
+    wanted = check_device(device)
     if wanted.type != here.type or (wanted.index is not None and here.index is not None and wanted.index != here.index):
         raise ValueError(
             f"device is {str(device)!r} but the model's parameters are on {str(here)!r}: move the model "
@@ -389,7 +389,7 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     patience = None if patience is None else check_int(patience, "patience", minimum=1)
     if (checkpoint is not None or patience is not None) and val is None:
         raise ValueError("checkpoint and patience need validation batches: pass val=...")
-    device = model_device(model) if device is None else torch.device(device)
+    device = model_device(model) if device is None else check_device(device)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)

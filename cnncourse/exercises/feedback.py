@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import math
+import signal
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +18,12 @@ import torch
 from cnncourse._checks import to_numpy
 
 __all__ = ["Feedback", "correct", "wrong", "unanswered", "is_placeholder", "Rejected", "checker",
-           "read_number", "read_array", "call_learner", "read_tensor"]
+           "read_number", "read_array", "call_learner", "read_tensor", "LEARNER_TIME_LIMIT"]
+
+#: Seconds a learner's function may run in one call before the checker gives up on it (a loop
+#: that never ends gets a hint, not a frozen notebook). Enforced with ``SIGALRM`` in the main
+#: thread, where notebooks run their cells; elsewhere the call is not limited.
+LEARNER_TIME_LIMIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,14 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def _numbers_of(tensor, exercise: str, what: str) -> np.ndarray:
+    try:
+        return to_numpy(tensor)
+    except ValueError:  # a meta tensor: a shape without numbers
+        raise Rejected(wrong(exercise, f"give {what}: your tensor is on the meta device and "
+                                       "holds no numbers.")) from None
+
+
 def read_number(answer: object, exercise: str, *, integer: bool = False, what: str = "one number") -> float | int:
     """The learner's answer as a finite number (an ``int`` when ``integer``).
 
@@ -154,7 +171,7 @@ def read_number(answer: object, exercise: str, *, integer: bool = False, what: s
     if isinstance(value, (torch.Tensor, np.ndarray)):
         if (value.size if isinstance(value, np.ndarray) else value.numel()) != 1:
             raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
-        value = to_numpy(value).reshape(()).item()
+        value = _numbers_of(value, exercise, what).reshape(()).item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
     number = float(value)
@@ -170,7 +187,7 @@ def read_number(answer: object, exercise: str, *, integer: bool = False, what: s
 def read_array(answer: object, exercise: str, *, what: str = "an array of numbers", finite: bool = True) -> np.ndarray:
     """The learner's answer (list, NumPy array or tensor, even one that requires grad) as a
     ``float64`` array; anything else, or NaN/inf values when ``finite``, ends the check."""
-    value = to_numpy(answer) if isinstance(answer, torch.Tensor) else answer
+    value = _numbers_of(answer, exercise, what) if isinstance(answer, torch.Tensor) else answer
     if isinstance(value, (str, bytes, dict, set)) or callable(value):
         raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
     try:
@@ -187,20 +204,59 @@ def call_learner(fn: object, exercise: str, *args, call: str = "your function", 
     ends the check with a hint naming ``call`` (e.g. ``"softmax(logits)"``)."""
     if not callable(fn):
         raise Rejected(wrong(exercise, f"pass a function, got {_kind(fn)}."))
+    if inspect.isclass(fn):
+        raise Rejected(wrong(exercise, f"pass a function, got the class {fn.__name__}."))
     try:
-        result = fn(*args)
+        with _time_limit(LEARNER_TIME_LIMIT):
+            result = fn(*args)
+    except _TooSlow:
+        raise Rejected(wrong(exercise, f"{call} did not return within {LEARNER_TIME_LIMIT:g} s: "
+                                       "does a loop never end?")) from None
     except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
         raise Rejected(wrong(exercise, f"{call} raised {type(exc).__name__}: {exc}")) from None
+    if inspect.isgenerator(result):
+        raise Rejected(wrong(exercise, f"{call} returned a generator: use `return`, not "
+                                       "`yield`."))
     if result is None:
         raise Rejected(Feedback(exercise, None, f"{call} returned None: did you forget `return`? "
                                                 f"It should return {expects}."))
     return result
 
 
+class _TooSlow(BaseException):
+    """The learner's function ran out of time (a BaseException, so that the learner's own
+    ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the block after ``seconds`` (main thread only; elsewhere no limit). A timer
+    already running (a grader's or a test's) is put back, less the time spent here."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def alarm(_signum, _frame):
+        raise _TooSlow
+
+    handler = signal.signal(signal.SIGALRM, alarm)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
+
+
 def read_tensor(value: object, exercise: str, *, call: str = "your function", dtype=torch.float64) -> torch.Tensor:
     """What a learner's function returned, as a detached tensor of ``dtype`` (a hint if impossible)."""
     try:
         if isinstance(value, torch.Tensor):
+            if value.device.type == "meta":
+                raise ValueError("a meta tensor holds no numbers")
             return value.detach().to(dtype)
         return torch.as_tensor(read_array(value, exercise, finite=False), dtype=dtype)
     except (TypeError, ValueError, RuntimeError):

@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from cnncourse._checks import check_int
-from cnncourse.activations import evaluate_with_derivative
+from cnncourse.activations import activation, evaluate_with_derivative
 from cnncourse.plots._layout import MAX_WIDTH, legend_below
 
 __all__ = ["show_activations"]
@@ -38,7 +38,7 @@ def show_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: fl
     z = torch.linspace(low, high, points, dtype=torch.float64)
     fig, (ax_f, ax_d) = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.2), layout="constrained")
     for name in names:
-        values, slopes = evaluate_with_derivative(name, z)
+        values, slopes = evaluate_with_derivative(activation(name), z)  # activation() names `name`
         ax_f.plot(z, values, label=name)
         ax_d.plot(z, slopes, label=f"{name}'")
     for ax, title in ((ax_f, "activation f(z)"), (ax_d, "derivative f'(z), by autograd")):

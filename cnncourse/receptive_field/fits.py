@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GaussianFit", "fit_gaussian", "mass_radius", "fit_power_law"]
+__all__ = ["check_fit_data", "GaussianFit", "fit_gaussian", "mass_radius", "fit_power_law"]
 
 
 # --------------------------------------------------------------------------- measuring it
@@ -134,6 +134,38 @@ def mass_radius(weights: np.ndarray, fraction: float = 0.9,
     return float(dist[order][min(k, dist.size - 1)])
 
 
+def _as_floats(values, name: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers, got {type(values).__name__} "
+                        f"({str(values)[:40]})") from None
+
+
+def check_fit_data(values, name: str) -> np.ndarray:
+    """The data of a fit: a 1-D array of finite numbers with at least two
+    different values (a line through one repeated value has no slope, or a meaningless one).
+
+    The rule for the argument kind *fit data* (``cnncourse._checks.ARGUMENT_KINDS``); it lives
+    here because this module must not import torch.
+
+    Raises
+    ------
+    TypeError
+        For values that are not numbers.
+    ValueError
+        For another rank, NaN or infinities, or too few distinct values.
+    """
+    arr = _as_floats(values, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, got {arr.tolist()}")
+    if len(np.unique(arr)) < 2:
+        raise ValueError(f"{name} must have at least 2 different values to fit, got {arr.tolist()}")
+    return arr
+
+
 def fit_power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
     """Fit ``y = a * x**b`` by least squares on ``log y`` against ``log x``.
 
@@ -142,12 +174,14 @@ def fit_power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]
     (b, a)
         The exponent (slope on a log-log plot) and the prefactor.
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x, y = _as_floats(x, "x"), _as_floats(y, "y")
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
         raise ValueError(f"x and y must be 1-D of the same length >= 2, got shapes {x.shape} and {y.shape}")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError(f"x and y must be finite numbers, got x={x.tolist()} and y={y.tolist()}")
     if (x <= 0).any() or (y <= 0).any():
         raise ValueError(f"x and y must be positive for a log-log fit, got x={x.tolist()} and y={y.tolist()}")
+    check_fit_data(x, "x")
+    check_fit_data(y, "y")  # a constant y fits a slope of 0 that means nothing
     slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
     return float(slope), float(math.exp(intercept))

@@ -110,6 +110,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 import cnncourse.teaching._codec as codec
+from cnncourse._checks import check_path
 from cnncourse.data import data_root
 from cnncourse.exercises.feedback import Feedback, is_placeholder
 from cnncourse.runtime import atomic_write
@@ -227,7 +228,9 @@ def lesson_exercises(source: Path | str) -> list[Exercise]:
         assigns (the grader would not know where the answer is), or two exercises would share
         a name: the message names the lesson and the call.
     """
-    source = Path(source)
+    source = check_path(source, "source")
+    if source.suffix != ".md" or not source.is_file():
+        raise ValueError(f"source must be a lesson file lessons/NN-name.md, got {str(source)!r}")
     notebook = jupytext.read(source)
     cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     imports: dict[str, str] = {}
