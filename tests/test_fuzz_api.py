@@ -201,7 +201,7 @@ def _geometry():
 
 
 def _traced():
-    from cnncourse.receptive_field._rules import trace_rules
+    from cnncourse.receptive_field._classify import trace_rules
 
     return trace_rules(nn.Sequential(nn.Conv2d(1, 1, 3)))
 
