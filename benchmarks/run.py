@@ -28,7 +28,7 @@ Every figure is the median of several repetitions of one run of this script. Row
   ``step1_precision`` (``fastest`` in the configuration ``training_config`` chooses),
   ``step2_one_epoch`` (label smoothing and one epoch: lesson 10's recipe on lesson 8's
   network), ``step3_stem`` (the space-to-depth stem, widths 24 and 32), then ``cnncourse``
-  (widths 32 and 32); ``cnncourse_no_smoothing`` takes label smoothing out again;
+  (widths 32 and 48); ``cnncourse_no_smoothing`` takes label smoothing out again;
 - ``time_to_99.5/cnncourse_long`` and ``seeds_reaching_99.5/cnncourse_long``: the same for
   99.5 % with lesson 10's network widened to 32 and 64 filters and
   :data:`cnncourse.recipes.LESSON10_LONG` (ten epochs, random shifts);

@@ -42,11 +42,11 @@ CANDIDATES: dict[str, Callable[[], nn.Module]] = {
     "stem, pooled twice, 32 64": lambda: ConvNet(channels=(32, 64), kernel_sizes=3, space_to_depth=2, hidden=0),
     "stem, 16 32": stem((16, 32)),
     "stem, 24 32": stem((24, 32)),
-    "stem, 32 32 (fast_convnet)": stem((32, 32)),
-    "stem, 32 48": stem((32, 48)),
+    "stem, 32 32": stem((32, 32)),
+    "stem, 32 48 (fast_convnet)": stem((32, 48)),
     "stem, 32 64": stem((32, 64)),
 }
-LONG = ("stem, 32 32 (fast_convnet)", "stem, 32 64")
+LONG = ("stem, 32 48 (fast_convnet)", "stem, 32 64")
 
 
 def validation_accuracy(network: Callable[[], nn.Module], recipe, seed: int, device: torch.device) -> float:

@@ -102,7 +102,7 @@ def test_ablation_steps_change_one_thing_at_a_time(run):
     assert built["step1_precision"] == (ConvNet, 1, [24, 32], chosen, 2, 0.0)
     assert built["step2_one_epoch"] == (ConvNet, 1, [24, 32], chosen, 1, 0.1)
     assert built["step3_stem"] == (ConvNet, 2, [24, 32], chosen, 1, 0.1)
-    assert built["cnncourse"] == (ConvNet, 2, [32, 32], chosen, 1, 0.1)
+    assert built["cnncourse"] == (ConvNet, 2, [32, 48], chosen, 1, 0.1)
 
 
 @pytest.mark.parametrize("args, message", [(["--recipes", "lesson99"], "unknown recipe(s) ['lesson99']"),
@@ -243,7 +243,7 @@ def test_execute_lesson_sets_the_kernel_environment_and_restores_it(run, monkeyp
 
 def test_stem_search_names_lesson_10s_network_among_its_candidates():
     search = load_script("stem_search")
-    chosen = search.CANDIDATES["stem, 32 32 (fast_convnet)"]()
+    chosen = search.CANDIDATES["stem, 32 48 (fast_convnet)"]()
     assert str(chosen) == str(fast_convnet())
     assert str(search.CANDIDATES["ConvNet (lesson 8)"]()) == str(ConvNet())
     assert set(search.LONG) <= set(search.CANDIDATES)

@@ -378,8 +378,8 @@ def test_fast_stem_sees_the_window_of_the_block_it_replaces():
 def test_fast_convnet_shapes_and_arguments():
     model = fast_convnet()
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
-    assert [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)] == [32, 32]
-    assert model.features.block1.conv.in_channels == 4 and model.flat_features == 800
+    assert [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)] == [32, 48]
+    assert model.features.block1.conv.in_channels == 4 and model.flat_features == 48 * 5 * 5
     assert isinstance(model.features.block1.pool, nn.Identity)
     assert model.smallest_input == 12
     with pytest.raises(ValueError, match="not a multiple of space_to_depth 2"):

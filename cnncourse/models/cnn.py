@@ -232,7 +232,7 @@ class ConvNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-def fast_convnet(channels: Sequence[int] = (32, 32), hidden: int = 256) -> ConvNet:
+def fast_convnet(channels: Sequence[int] = (32, 48), hidden: int = 256) -> ConvNet:
     """Lesson 10's network: :class:`ConvNet` reshaped to train fast on a CPU.
 
     ``ConvNet(channels, kernel_sizes=3, pool=(1, 2), space_to_depth=2, hidden=hidden)``:
@@ -242,10 +242,10 @@ def fast_convnet(channels: Sequence[int] = (32, 32), hidden: int = 256) -> ConvN
     convolution, 2x2 max-pooling): both give a 12x12 map whose every position sees a 6x6
     window of pixels, 2 pixels apart, but the stem computes 144 positions of a 36-weight
     filter where the 5x5 block computed 576 positions of a 25-weight filter and pooling kept
-    one in four. 32 channels (instead of 24) make the matrix products' sides multiples of 16
-    and 32, the tile sizes of bfloat16 matrix units (Intel AMX). Chosen on the validation
-    split and measured in ``benchmarks/RESULTS.md``; space-to-depth stems are used by fast
-    training recipes, e.g. Ridnik et al., "TResNet", 2021.
+    one in four. 32 and 48 filters (instead of 24 and 32) learn more in one epoch and cost
+    some speed: of the candidates of ``benchmarks/stem_search.py``, this one had the highest
+    validation accuracy after one epoch (``benchmarks/RESULTS.md``). Space-to-depth stems come
+    from networks designed for speed, e.g. Ridnik et al., "TResNet", 2021.
 
     Parameters
     ----------
