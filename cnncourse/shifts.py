@@ -14,7 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import check_choice, check_float, check_int, check_model, describe
+from cnncourse._checks import (
+    check_choice,
+    check_float,
+    check_int,
+    check_model,
+    check_model_input,
+    describe,
+)
 from cnncourse.runtime import autocast, evaluating, model_device, to_device
 
 __all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts", "random_shifts",
@@ -151,6 +158,8 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
                 x = shift_images(images[start:start + batch_size], *offset, fill=fill)
                 if transform is not None:
                     x = transform(x)
+                if start == 0:
+                    check_model_input(x, model, "as images (after transform)")
                 logits = model(to_device(x, device, channels_last))
                 correct += int((logits.argmax(1).cpu() == labels[start:start + batch_size].cpu()).sum())
             results[offset] = correct / len(images)

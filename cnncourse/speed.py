@@ -19,7 +19,15 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnncourse._checks import check_device, check_float, check_int, check_model
+from cnncourse._checks import (
+    check_batches,
+    check_device,
+    check_float,
+    check_int,
+    check_model,
+    check_model_input,
+    run_model,
+)
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
@@ -158,7 +166,8 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    stream = itertools.cycle(batches) if isinstance(batches, (list, tuple)) else _endless(batches)
+    checked = check_batches(batches, "batches")
+    stream = itertools.cycle(checked) if isinstance(batches, (list, tuple)) else _endless(checked)
 
     def run(n: int) -> int:
         images = 0
@@ -379,16 +388,17 @@ def training_flops_per_image(model: nn.Module, inputs: torch.Tensor,
     ValueError
         If ``inputs`` holds no image.
     """
-    check_model(model)
+    check_model(model, numbers=True, trainable=True)
     if not isinstance(inputs, torch.Tensor):
         raise TypeError(f"inputs must be a torch.Tensor batch, got {type(inputs).__name__}")
+    check_model_input(inputs, model, "as inputs")
     if inputs.ndim < 2 or inputs.shape[0] == 0:
         raise ValueError(f"inputs must be a non-empty batch (N, ...), got shape {tuple(inputs.shape)}")
     clone = copy.deepcopy(model).train()
     counter = FlopCounterMode(display=False)
     with counter:  # one context: entering it again would reset the count
         with _autocast(model_device(clone), autocast_dtype):
-            loss = clone(inputs).float().logsumexp(dim=1).mean()
+            loss = run_model(clone, inputs, "inputs").float().logsumexp(dim=1).mean()
         loss.backward()
     return counter.get_total_flops() / inputs.shape[0]
 

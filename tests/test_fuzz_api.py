@@ -156,6 +156,12 @@ def _flat():
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
 
 
+def _shifting_recipe():
+    from cnncourse.recipes import Recipe
+
+    return Recipe("tiny", epochs=1, batch_size=4, max_lr=0.01, max_shift=1)
+
+
 def _mistakes():
     from cnncourse.evaluation import most_confused_examples
 
@@ -289,7 +295,15 @@ REGISTRY: dict[str, Entry] = {
     "cnncourse.receptive_field.fits.fit_power_law": Entry(given={"x": lambda: [1.0, 2.0, 4.0]}),
     "cnncourse.receptive_field.theory.propagate": Entry(given={"traced": _traced}),
     "cnncourse.recipes.one_cycle": Entry(given={"recipe": _recipe, "steps_per_epoch": lambda: 2}),
-    "cnncourse.recipes.train": Entry(given={"recipe": _recipe}, examples=6),
+    "cnncourse.recipes.train": Entry(  # fit, which train calls, checks each batch it draws
+        given={"recipe": _recipe}, examples=6,
+        aliases={"train_batches": ("train",), "val_batches": ("val",)}),
+    "cnncourse.recipes.augmented": Entry(given={"recipe": _shifting_recipe}),
+    "cnncourse.speed.measure_in_turns": Entry(
+        given={"contenders": lambda: {"flat": lambda: (_flat(), {})}, "rounds": lambda: 1,
+               "steps": lambda: 1, "warmup": lambda: 0}, examples=6),
+    "cnncourse.speed.step_profile": Entry(  # PyTorch's profiler: one step of a tiny model
+        given={"model": _flat, "steps": lambda: 1, "warmup": lambda: 0}, examples=4),
     "cnncourse.runtime.autocast": Entry(given={"dtype": lambda: None}),
     "cnncourse.runtime.choose_config": Entry(given={"rates": _config}),
     "cnncourse.runtime.busy_cores": Entry(given={"sample_seconds": lambda: 0.01}),

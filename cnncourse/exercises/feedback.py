@@ -123,20 +123,19 @@ def checker(exercise: str, mistakes: Callable[[], dict] | None = None, name_from
         names = list(signature.parameters)[:answers]
 
         @functools.wraps(fn)
-        def wrapper(answer: object = None, *args, **kwargs) -> Feedback:
-            given = [answer]
-            if answers > 1:
-                bound = signature.bind_partial(answer, *args, **kwargs).arguments
-                given = [bound.get(n) for n in names]
+        def wrapper(*args, **kwargs) -> Feedback:
+            # the answers by position or by name (check_range(low=-1, high=1)); one not given
+            # is a placeholder
+            bound = signature.bind_partial(*args, **kwargs)
+            given = [bound.arguments.get(n) for n in names]
             if any(is_placeholder(a) for a in given):
                 name = exercise
                 if name_from is not None:
-                    bound = signature.bind(answer, *args, **kwargs)
                     bound.apply_defaults()
-                    name = bound.arguments[name_from]
+                    name = bound.arguments.get(name_from, exercise)
                 return unanswered(name)
             try:
-                return fn(answer, *args, **kwargs)
+                return fn(*args, **kwargs)
             except Rejected as rejected:
                 return rejected.feedback
         wrapper.exercise = exercise  # type: ignore[attr-defined]
