@@ -680,7 +680,7 @@ def edge_candidates() -> dict[str, torch.Tensor]:
 
 def kernel_sum(kernel: ArrayLike) -> float:
     """Sum of a kernel's weights: 1 keeps flat regions' brightness, 0 maps them to 0."""
-    return float(as_tensor(kernel, "kernel", numbers=True).sum())
+    return float(_as_tensor(kernel, "kernel", dtype="floating", numbers=True).sum())
 
 
 # --------------------------------------------------------------------------- test images

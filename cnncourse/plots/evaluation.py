@@ -8,8 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse._checks import to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, PALETTE, columns, legend_below
+from cnncourse._checks import check_int, to_numpy
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    PALETTE,
+    check_panel_size,
+    columns,
+    legend_below,
+)
 
 __all__ = ["show_confusion_matrix", "show_per_class_accuracy", "show_mistakes"]
 
@@ -116,6 +122,8 @@ def show_mistakes(images, mistakes, ncols: int = 6, size: float = 1.35) -> Figur
     size
         Inches per image.
     """
+    size = check_panel_size(size)
+    ncols = check_int(ncols, "ncols", minimum=1)
     x = to_numpy(images)
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]

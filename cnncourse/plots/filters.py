@@ -15,10 +15,14 @@ from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cnncourse._checks import check_int
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
 from cnncourse.plots._layout import (
     MAX_WIDTH,
     MIN_FONT,
+    check_axes,
+    check_font_size,
+    check_panel_size,
     columns,
     format_value,
     image_array,
@@ -34,7 +38,10 @@ __all__ = ["annotate_grid", "draw_kernel", "show_kernel", "show_kernels", "show_
 
 def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_norm=None) -> None:
     """Write every value of a small matrix into its cell (light text on dark cells)."""
+    check_axes(ax)
     h, w = values.shape
+    if fontsize is not None:
+        fontsize = check_font_size(fontsize)
     fontsize = fontsize or max(MIN_FONT, min(12.0, 33.0 / max(h, w)))
     im = ax.images[-1] if ax.images else None
     for i in range(h):
@@ -51,6 +58,9 @@ def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True,
                 fontsize: float | None = None) -> None:
     """Draw a kernel on ``ax`` as a diverging heat map with its weights written in
     (``fontsize`` points, by default chosen from the kernel's size)."""
+    check_axes(ax)
+    if fontsize is not None:
+        fontsize = check_font_size(fontsize)
     k = image_array(kernel)
     lim = float(np.abs(k).max()) or 1.0
     ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
@@ -61,6 +71,7 @@ def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True,
 
 def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
     """One kernel with its numbers: red positive, blue negative, white zero."""
+    size = check_panel_size(size)
     fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
     draw_kernel(ax, kernel, title)
     plt.close(fig)  # returned, not left open: the notebook shows it once
@@ -69,6 +80,7 @@ def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
 
 def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
     """Several kernels side by side, each titled with its name and its weight sum."""
+    size = check_panel_size(size)
     widest = max(max(image_array(k).shape) for k in kernels.values())
     size = max(min(size, 1.8), 0.36 * widest)  # room for the numbers, rows that fit the column
     fig, axes = panel_grid(len(kernels), size, size + 0.5)
@@ -115,6 +127,8 @@ def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "ker
 def show_images(images: Mapping[str, object], ncols: int | None = None, size: float = 2.6,
                 signed: bool | None = None, colorbar: bool = False) -> Figure:
     """A grid of images titled by their keys; signed arrays get a diverging colour map."""
+    size = check_panel_size(size)
+    ncols = None if ncols is None else check_int(ncols, "ncols", minimum=1)
     n = len(images)
     fig, axes = panel_grid(n, size, size, max_cols=ncols or n, extra_height=0.3)
     for ax, (title, img) in zip(axes, images.items()):
@@ -135,6 +149,7 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     kernels that sum to 0 are signed and drawn in a diverging map centred on zero, scaled
     to the 99.5th percentile of their magnitude.
     """
+    size = check_panel_size(size)
     img = image_array(image)
     n = len(kernels) + 1
     width = min(size, 1.75)
@@ -221,6 +236,7 @@ def show_gradients(image, gx, gy, magnitude, direction, size: float = 2.8) -> Fi
     brightness = magnitude; a colour wheel in the corner gives the key).
 
     Colour scales saturate at the 99.5th percentile so that faint edges stay visible."""
+    size = check_panel_size(size)
     fig, axes = panel_grid(5, min(size, 1.75), min(size, 1.75) + 0.3)
     axes[0].imshow(image_array(image), cmap="gray")
     plain_axes(axes[0], "image")
@@ -255,6 +271,7 @@ def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float
     size
         Side of one panel in inches (four panels per row).
     """
+    size = check_panel_size(size)
     arr = rgb.detach().cpu().numpy() if hasattr(rgb, "detach") else np.asarray(rgb)
     arr = np.asarray(arr, dtype=float)
     if arr.ndim == 3 and arr.shape[0] == 3 and arr.shape[-1] != 3:

@@ -10,7 +10,14 @@ import torch
 from matplotlib.figure import Figure
 
 from cnncourse._checks import check_int, to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, PALETTE
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    MIN_FONT,
+    PALETTE,
+    check_cmap,
+    check_font_size,
+    check_panel_size,
+)
 
 __all__ = ["show_digit_grid", "show_pixel_values", "show_value_histograms"]
 
@@ -33,6 +40,9 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
     size
         Inches per image.
     """
+    cmap = check_cmap(cmap)
+    size = check_panel_size(size)
+    ncols = check_int(ncols, "ncols", minimum=1)
     x = to_numpy(images)
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
@@ -72,6 +82,8 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     fontsize
         Size of the numbers, in points.
     """
+    cmap = check_cmap(cmap)
+    fontsize = check_font_size(fontsize)
     x = to_numpy(image)
     if x.ndim == 3 and x.shape[0] == 1:
         x = x[0]
@@ -118,6 +130,7 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
     values), in float64: float32 counts stop growing at 2**24, and the zero bin of MNIST holds
     38 million pixels.
     """
+    ncols = check_int(ncols, "ncols", minimum=1)
     if not arrays:
         raise ValueError("arrays must name at least one array to plot")
     bins = check_int(bins, "bins", minimum=1)

@@ -13,7 +13,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MAX_WIDTH, PALETTE, image_array, imshow_signed, legend_below, plain_axes
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    PALETTE,
+    check_panel_size,
+    image_array,
+    imshow_signed,
+    legend_below,
+    plain_axes,
+)
 from cnncourse.plots.filters import annotate_grid
 from cnncourse.pooling import pool2d
 
@@ -66,6 +74,7 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
 def show_pooled_maps(image, windows: Sequence[int] = (2, 4), mode: str = "max",
                      size: float = 2.6) -> Figure:
     """An image and its pooled versions (window = stride), each at its own resolution."""
+    size = check_panel_size(size)
     img = image_array(image)
     n = len(windows) + 1
     size = min(size, MAX_WIDTH / n)
@@ -87,6 +96,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
     With ``mark_changes``, the last column of each row is read as a difference map and
     drawn in a diverging colour map centred on zero.
     """
+    size = check_panel_size(size)
     nrows = len(rows)
     ncols = max(len(r) for r in rows.values())
     size = min(size, MAX_WIDTH / ncols)
