@@ -24,6 +24,7 @@ from cnncourse._checks import (
     check_device,
     check_float,
     check_int,
+    check_mapping,
     check_model,
     check_model_input,
     run_model,
@@ -146,7 +147,8 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
         As :func:`training_throughput`; ``ValueError`` also for ``max_spread`` without
         ``max_seconds`` or not positive.
     """
-    check_model(model)
+    check_model(model, numbers=True, trainable=True)
+    lr = check_float(lr, "lr", minimum=0)
     steps = check_int(steps, "steps", minimum=1)
     repeats = check_int(repeats, "repeats", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0)
@@ -155,7 +157,8 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
     if max_spread is not None:
         max_spread = check_float(max_spread, "max_spread", minimum=0.0, exclusive_minimum=True)
         if max_seconds is None:
-            raise ValueError("max_spread needs max_seconds: without a time budget a noisy machine "
+            raise ValueError(f"max_spread needs max_seconds, got max_spread={max_spread!r} "
+                             "without max_seconds: without a time budget a noisy machine "
                              "would keep measuring for ever")
     if isinstance(batches, (list, tuple)) and not batches:
         raise ValueError("batches is empty: pass at least one (inputs, targets) batch, e.g. "
@@ -232,6 +235,7 @@ def measure_in_turns(contenders: Mapping[str, Callable[[], tuple[nn.Module, dict
     rounds = check_int(rounds, "rounds", minimum=1)
     steps = check_int(steps, "steps", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0)
+    check_mapping(contenders, "contenders", nonempty=False)
     if not contenders:
         raise ValueError("contenders is empty: pass at least one name -> (model, options) function")
     built = {}

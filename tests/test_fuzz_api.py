@@ -562,3 +562,28 @@ def test_checkers_answer_every_learner_value(qualified):
         assert time.perf_counter() - started < 15, f"{qualified}({label}) took too long"
 
     run()
+
+
+def open_lines_for(qualified: str) -> list[str]:
+    """Lines for ``tests/fuzz_open.txt``: every argument of ``qualified`` (open ones
+    included) with an edge value that fails, and the first such edge as evidence."""
+    plan = plan_for(qualified)
+    entry = REGISTRY.get(qualified, Entry())
+    lines = []
+    for name in plan.mutable:
+        if name in entry.fixed:
+            continue
+        for index in range(len(_edges_of(plan, name))):
+            failure = _judge_one(qualified, plan, entry, name, index)
+            if failure:
+                evidence = failure.split("= ", 1)[1].replace("\n", " ")
+                lines.append(f"{qualified} {name}  # {evidence[:120]}")
+                break
+    return lines
+
+
+if __name__ == "__main__":  # python tests/test_fuzz_api.py CALLABLE...: print its open lines
+    import sys
+
+    for q in sys.argv[1:]:
+        print("\n".join(open_lines_for(q)))

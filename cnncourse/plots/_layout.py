@@ -21,7 +21,7 @@ import matplotlib.text
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_float, describe, to_numpy
+from cnncourse._checks import as_tensor, check_float, describe, to_numpy
 
 __all__ = ["MAX_WIDTH", "MIN_FONT", "columns", "panel_grid", "legend_below", "TEXT_SIZE_KEY",
            "visible_texts", "smallest_text_px", "png_with_text_size", "record_text_size_in_png",
@@ -232,13 +232,18 @@ def record_text_size_in_png() -> bool:
 
 
 # --------------------------------------------------------------------------- images on axes
-def image_array(x) -> np.ndarray:
-    """``x`` (an array, a tensor) as a 2-D float NumPy image, singleton axes dropped."""
-    arr = to_numpy(x).astype(float)
+def image_array(x, name: str = "image") -> np.ndarray:
+    """``x`` (an array, a tensor, a nested list of real numbers) as a 2-D float NumPy image,
+    singleton axes dropped; ``name`` names the argument in the messages (as
+    :func:`cnncourse._checks.as_tensor`, which refuses what is not an array of real numbers).
+    """
+    arr = to_numpy(as_tensor(x, name), name).astype(float)
     if arr.ndim != 2:
         arr = np.squeeze(arr)
     if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
+        raise ValueError(f"{name} must be a 2-D image, got {describe(x)}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     return arr
 
 

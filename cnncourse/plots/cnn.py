@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_int, to_numpy
+from cnncourse._checks import check_int, check_mapping, to_numpy
 from cnncourse.plots._layout import (
     MAX_WIDTH,
     MIN_FONT,
@@ -29,7 +29,7 @@ __all__ = ["show_filters", "show_filters_before_after", "show_feature_maps", "sh
 
 
 def _np(x) -> np.ndarray:
-    return to_numpy(x).astype(float)
+    return to_numpy(x, "x").astype(float)
 
 
 def _plain(ax) -> None:
@@ -103,7 +103,7 @@ def show_filters_before_after(before, after, ncols: int = 8, size: float = 0.8,
         Optional two sequences of one number per filter, written under each filter.
     """
     size = check_panel_size(size)
-    blocks = [to_numpy(before), to_numpy(after)]
+    blocks = [to_numpy(before, "before"), to_numpy(after, "after")]
     blocks = [b[:, 0] if b.ndim == 4 else b for b in blocks]
     if blocks[0].shape != blocks[1].shape or blocks[0].ndim != 3:
         raise ValueError(f"before and after must have the same shape (out, in, k, k) or (n, k, k), "
@@ -236,6 +236,7 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
     title
         Optional title.
     """
+    check_mapping(results, "results")
     if not results:
         raise ValueError("results is empty: pass at least one model's accuracies")
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.6), layout="constrained")
