@@ -718,8 +718,8 @@ def response_table(images: dict[str, ArrayLike], kernels: dict[str, ArrayLike],
     dict
         ``table[kernel_name][image_name] = max |correlate2d(image, kernel, edge)|``.
     """
-    check_mapping(images, "images")
-    check_mapping(kernels, "kernels")
+    check_mapping(images, "images", nonempty=False)
+    check_mapping(kernels, "kernels", nonempty=False)
     return {
         kname: {iname: float(correlate2d(img, k, edge=edge).abs().max()) for iname, img in images.items()}
         for kname, k in kernels.items()
@@ -728,7 +728,7 @@ def response_table(images: dict[str, ArrayLike], kernels: dict[str, ArrayLike],
 
 def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits: int = 2) -> str:
     """A nested dict ``{row: {column: number}}`` as an aligned plain-text table."""
-    check_mapping(table, "table")
+    check_mapping(table, "table", nonempty=False)
     rows = list(table)
     cols = list(next(iter(table.values()))) if rows else []
     cells = [[row_title, *map(str, cols)]] + [[str(r), *(f"{table[r][c]:.{digits}f}" for c in cols)] for r in rows]

@@ -236,7 +236,7 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
     title
         Optional title.
     """
-    check_mapping(results, "results")
+    check_mapping(results, "results", nonempty=False)
     if not results:
         raise ValueError("results is empty: pass at least one model's accuracies")
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.6), layout="constrained")

@@ -151,7 +151,7 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     kernels that sum to 0 are signed and drawn in a diverging map centred on zero, scaled
     to the 99.5th percentile of their magnitude.
     """
-    check_mapping(kernels, "kernels")
+    check_mapping(kernels, "kernels", nonempty=False)
     for name, k in kernels.items():
         image_array(k, f"kernels[{name!r}]")
     size = check_panel_size(size)
@@ -209,7 +209,7 @@ def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
 def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | None = None,
                         digits: int = 1) -> Figure:
     """A table ``{row: {column: value}}`` as a heat map with the numbers written in."""
-    check_mapping(table, "table")
+    check_mapping(table, "table", nonempty=False)
     rows = list(table)
     cols = list(next(iter(table.values())))
     vals = np.array([[table[r][c] for c in cols] for r in rows], dtype=float)
@@ -278,7 +278,7 @@ def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float
         Side of one panel in inches (four panels per row).
     """
     if maps is not None:
-        check_mapping(maps, "maps")
+        check_mapping(maps, "maps", nonempty=False)
     size = check_panel_size(size)
     arr = rgb.detach().cpu().numpy() if hasattr(rgb, "detach") else np.asarray(rgb)
     arr = np.asarray(arr, dtype=float)

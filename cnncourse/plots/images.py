@@ -130,10 +130,10 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
     values), in float64: float32 counts stop growing at 2**24, and the zero bin of MNIST holds
     38 million pixels.
     """
-    check_mapping(arrays, "arrays")
+    check_mapping(arrays, "arrays", nonempty=False)
     ncols = check_int(ncols, "ncols", minimum=1)
     if not arrays:
-        raise ValueError("arrays must name at least one array to plot")
+        raise ValueError(f"arrays must name at least one array to plot, got {arrays!r}")
     bins = check_int(bins, "bins", minimum=1)
     ncols = max(1, min(ncols, len(arrays)))
     nrows = -(-len(arrays) // ncols)

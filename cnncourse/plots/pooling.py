@@ -97,7 +97,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
     With ``mark_changes``, the last column of each row is read as a difference map and
     drawn in a diverging colour map centred on zero.
     """
-    check_mapping(rows, "rows")
+    check_mapping(rows, "rows", nonempty=False)
     size = check_panel_size(size)
     nrows = len(rows)
     ncols = max(len(r) for r in rows.values())
@@ -120,7 +120,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
 def show_unchanged_fractions(windows: Sequence[int], fractions: Mapping[str, Sequence[float]],
                              xlabel: str = "pooling window (= stride)") -> Figure:
     """Fraction of pooled outputs unchanged by a shift, one line per experiment."""
-    check_mapping(fractions, "fractions")
+    check_mapping(fractions, "fractions", nonempty=False)
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.4), layout="constrained")
     for label, values in fractions.items():
         ax.plot(list(windows), list(values), marker="o", label=label)

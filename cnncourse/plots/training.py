@@ -62,7 +62,7 @@ def show_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
     logy
         Logarithmic loss axis (useful when one run starts far higher than the others).
     """
-    check_mapping(histories, "histories")
+    check_mapping(histories, "histories", nonempty=False)
     if not histories:
         raise ValueError("histories is empty: pass {name: History} for at least one run")
     if isinstance(metrics, str):
@@ -106,7 +106,7 @@ def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     smooth
         Width of a trailing moving average (1 draws the raw values).
     """
-    check_mapping(curves, "curves")
+    check_mapping(curves, "curves", nonempty=False)
     if not curves:
         raise ValueError("curves is empty: pass {name: values}")
     smooth = check_int(smooth, "smooth", minimum=1)
@@ -155,7 +155,7 @@ def show_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
     ValueError
         If ``results`` or a group is empty, or a setting has no values.
     """
-    check_mapping(results, "results")
+    check_mapping(results, "results", nonempty=False)
     if not results:
         raise ValueError("results is empty: pass {group: {setting: [value per seed]}}")
     for group, settings in results.items():
