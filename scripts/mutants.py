@@ -100,7 +100,7 @@ MUTANTS = [
              "    except ArithmeticError as exc:  # noqa: BLE001 - the learner's code may raise anything"),),
            _t("test_exercises_feedback", "test_every_checker_answers_every_bad_answer_with_feedback")),
     Mutant("checker-reads-grad-tensors-raw", "cnncourse/exercises/feedback.py",
-           (("    value = to_numpy(answer) if isinstance(answer, torch.Tensor) else answer\n",
+           (("    value = _numbers_of(answer, exercise, what) if isinstance(answer, torch.Tensor) else answer\n",
              "    value = answer.numpy() if isinstance(answer, torch.Tensor) else answer\n"),),
            _t("test_exercises_feedback", "test_the_issue_cases")),
     # training and evaluation contracts

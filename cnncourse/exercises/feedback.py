@@ -187,7 +187,9 @@ def read_array(answer: object, exercise: str, *, what: str = "an array of number
     """The learner's answer (list, NumPy array or tensor, even one that requires grad) as a
     ``float64`` array; anything else, or NaN/inf values when ``finite``, ends the check."""
     value = _numbers_of(answer, exercise, what) if isinstance(answer, torch.Tensor) else answer
-    if isinstance(value, (str, bytes, dict, set)) or callable(value):
+    if (isinstance(value, (str, bytes, dict, set)) or callable(value)
+            or (isinstance(value, (np.ndarray, complex, np.complexfloating))
+                and np.iscomplexobj(value))):  # complex: float64 would drop the imaginary part
         raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
     try:
         array = np.asarray(value, dtype=np.float64)
