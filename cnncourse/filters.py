@@ -398,7 +398,7 @@ def conv2d_gradients(image: ArrayLike, kernel: ArrayLike, grad_output: ArrayLike
     """
     x = _nchw(image)
     w = as_tensor(kernel, "kernel")
-    g = _nchw(grad_output, "grad_output")
+    g = _nchw(_as_tensor(grad_output, "grad_output", numbers=True), "grad_output")
     ph, pw = check_pair(padding, "padding", minimum=0)
     if w.ndim != 4 or w.shape[1] != x.shape[1]:
         raise ValueError(f"kernel must have shape (C_out, {x.shape[1]}, k_h, k_w) for an image of shape "
