@@ -28,7 +28,8 @@ import torch
 __all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor", "to_numpy",
            "check_model", "check_model_input", "describe", "check_path", "check_device",
            "check_mapping", "check_tolerance", "check_probability", "check_logits",
-           "check_bool", "check_batches", "run_model", "ARGUMENT_KINDS"]
+           "check_bool", "check_batches", "run_model", "check_learning_rate", "FLOAT32_MAX",
+           "ARGUMENT_KINDS"]
 
 
 def describe(value: object) -> str:
@@ -453,6 +454,15 @@ def check_tolerance(value: object, name: str) -> float:
     return check_float(value, name, minimum=0)
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def check_learning_rate(value: object, name: str = "lr") -> float:
+    """A learning rate: a finite number >= 0 that a float32 holds (the optimizers store it
+    as one; 1e300 fails inside torch)."""
+    return check_float(value, name, minimum=0, maximum=FLOAT32_MAX)
+
+
 def check_probability(value: object, name: str, *, allow_one: bool = True) -> float:
     """A probability: a finite number in [0, 1] (or [0, 1) when not ``allow_one``)."""
     return check_float(value, name, minimum=0, maximum=1, exclusive_maximum=not allow_one)
@@ -500,6 +510,8 @@ ARGUMENT_KINDS = (
      "complex and bool refused)", "check_float(float('nan'), 'sigma', minimum=0, "
      "exclusive_minimum=True)"),
     ("tolerance", "check_tolerance", "a finite number >= 0", "check_tolerance(-1e-3, 'atol')"),
+    ("learning rate", "check_learning_rate", "a finite number >= 0 that float32 holds",
+     "check_learning_rate(1e300, 'lr')"),
     ("probability", "check_probability", "a finite number in [0, 1] (or [0, 1))",
      "check_probability(1.5, 'dropout', allow_one=False)"),
     ("switch", "check_bool", "True or False (a string such as 'False' is refused, not read "

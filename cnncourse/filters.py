@@ -729,6 +729,7 @@ def response_table(images: dict[str, ArrayLike], kernels: dict[str, ArrayLike],
 def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits: int = 2) -> str:
     """A nested dict ``{row: {column: number}}`` as an aligned plain-text table."""
     check_mapping(table, "table", nonempty=False)
+    digits = check_int(digits, "digits", minimum=0)
     rows = list(table)
     cols = list(next(iter(table.values()))) if rows else []
     cells = [[row_title, *map(str, cols)]] + [[str(r), *(f"{table[r][c]:.{digits}f}" for c in cols)] for r in rows]

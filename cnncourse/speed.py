@@ -24,6 +24,7 @@ from cnncourse._checks import (
     check_device,
     check_float,
     check_int,
+    check_learning_rate,
     check_mapping,
     check_model,
     check_model_input,
@@ -148,7 +149,7 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
         ``max_seconds`` or not positive.
     """
     check_model(model, numbers=True, trainable=True)
-    lr = check_float(lr, "lr", minimum=0)
+    lr = check_learning_rate(lr, "lr")
     steps = check_int(steps, "steps", minimum=1)
     repeats = check_int(repeats, "repeats", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0)

@@ -23,6 +23,7 @@ from cnncourse._checks import (
     check_batches,
     check_device,
     check_int,
+    check_learning_rate,
     check_model,
     check_model_input,
     check_path,
@@ -408,7 +409,8 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr) if optimizer is None else optimizer
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=check_learning_rate(lr, "lr"))
     try:
         n_batches = len(train)  # type: ignore[arg-type]
     except TypeError:

@@ -210,6 +210,7 @@ def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | N
                         digits: int = 1) -> Figure:
     """A table ``{row: {column: value}}`` as a heat map with the numbers written in."""
     check_mapping(table, "table", nonempty=False)
+    digits = check_int(digits, "digits", minimum=0)
     rows = list(table)
     cols = list(next(iter(table.values())))
     vals = np.array([[table[r][c] for c in cols] for r in rows], dtype=float)
