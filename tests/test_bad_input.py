@@ -138,6 +138,9 @@ CASES = [
      ValueError, ["model", "parameters", "Identity"]),
     ("mapping None", lambda: filters.response_table(None, {"box": torch.ones(3, 3)}), TypeError,
      ["images", "dict", "None"]),
+    ("learning rate huge", lambda: training.fit(nn.Linear(2, 2), [(torch.zeros(1, 2), torch.tensor([0]))],
+                                                epochs=1, lr=1e300, progress=False),
+     ValueError, ["lr", "1e+300", "3.4"]),
     ("panel size", lambda: show_kernel(torch.ones(3, 3), size=0), ValueError, ["size", "[0.1, 20.0]", "0"]),
     ("plot image empty", lambda: show_kernel(torch.zeros(0, 3)), ValueError, ["kernel", "empty", "(0, 3)"]),
     # the data folder (kind 5)
