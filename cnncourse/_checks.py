@@ -15,10 +15,11 @@ or a count) and floats such as ``3.0`` do not.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ import torch
 __all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor", "to_numpy",
            "check_model", "check_model_input", "describe", "check_path", "check_device",
            "check_mapping", "check_tolerance", "check_probability", "check_logits",
-           "check_bool", "ARGUMENT_KINDS"]
+           "check_bool", "check_batches", "run_model", "check_learning_rate", "FLOAT32_MAX",
+           "ARGUMENT_KINDS"]
 
 
 def describe(value: object) -> str:
@@ -187,7 +189,7 @@ def check_pair(value: object, name: str, *, minimum: int | None = None) -> tuple
 
 
 def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
-              ndim: int | Collection[int] | None = None) -> torch.Tensor:
+              ndim: int | Collection[int] | None = None, numbers: bool = False) -> torch.Tensor:
     """A tensor from a tensor, a NumPy array or a nested list of real numbers.
 
     Parameters
@@ -203,13 +205,16 @@ def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
         floating dtypes.
     ndim
         The number of dimensions required (one int, or a collection of accepted ones).
+    numbers
+        Refuse a meta tensor (a shape without data), for a caller that reads the numbers.
 
     Raises
     ------
     TypeError
         For anything that is not array-like, or holds complex, string or object values.
     ValueError
-        For a tensor whose number of dimensions is not ``ndim``.
+        For a tensor whose number of dimensions is not ``ndim``, or a meta tensor when
+        ``numbers``.
     """
     if isinstance(x, torch.Tensor):
         t = x
@@ -226,6 +231,8 @@ def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
         raise TypeError(f"{name} must be a torch.Tensor or a NumPy array, got {type(x).__name__}")
     if t.is_complex():
         raise TypeError(f"{name} must be real-valued, got dtype {t.dtype}")
+    if numbers:
+        _check_not_meta(t, name)
     if dtype == "floating":
         if not t.is_floating_point():
             t = t.to(torch.float32)
@@ -239,6 +246,12 @@ def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
     return t
 
 
+def _check_not_meta(t: torch.Tensor, name: str) -> None:
+    if t.device.type == "meta":
+        raise ValueError(f"{name} must hold numbers, got a meta tensor of shape "
+                         f"{tuple(t.shape)} (it has a shape but no data)")
+
+
 def to_numpy(x: object, name: str = "value") -> np.ndarray:
     """A NumPy array from a tensor (detached, moved to the CPU, bfloat16/float16 as float32),
     a NumPy array (returned as is) or anything :func:`numpy.asarray` takes.
@@ -249,9 +262,7 @@ def to_numpy(x: object, name: str = "value") -> np.ndarray:
         For a meta tensor, which has a shape but no numbers.
     """
     if isinstance(x, torch.Tensor):
-        if x.device.type == "meta":
-            raise ValueError(f"{name} must hold numbers, got a meta tensor of shape "
-                             f"{tuple(x.shape)} (it has a shape but no data)")
+        _check_not_meta(x, name)
         t = x.detach()
         if t.dtype in (torch.bfloat16, torch.float16):
             t = t.float()
@@ -261,15 +272,46 @@ def to_numpy(x: object, name: str = "value") -> np.ndarray:
     return np.asarray(x)
 
 
-def check_model(model: object, name: str = "model") -> torch.nn.Module:
+def check_model(model: object, name: str = "model", *, numbers: bool = False,
+                trainable: bool = False) -> torch.nn.Module:
     """``model`` itself if it is a ``torch.nn.Module``; a :class:`TypeError` naming ``name``
-    and what was received otherwise."""
+    and what was received otherwise.
+
+    With ``numbers`` (a model that is run and whose results are read), a model with
+    parameters or buffers on the meta device (shapes without data) is refused with a
+    :class:`ValueError`; with ``trainable``, a model without parameters.
+    """
     if isinstance(model, type) and issubclass(model, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got type {model.__name__}, a class: "
                         f"make the model first, e.g. {model.__name__}(...)")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got {describe(model)}")
+    if numbers:
+        tensors = itertools.chain(model.named_parameters(), model.named_buffers())
+        meta = next((n for n, t in tensors if t.device.type == "meta"), None)
+        if meta is not None:
+            raise ValueError(f"{name} must hold numbers, got a {type(model).__name__} whose "
+                             f"{meta!r} is on the meta device (a shape without data): "
+                             f"initialize it first, e.g. {name}.to_empty(device='cpu')")
+    if trainable and next(model.parameters(), None) is None:
+        raise ValueError(f"{name} must have parameters to train, got a {type(model).__name__} "
+                         "without any")
     return model
+
+
+def run_model(model: torch.nn.Module, x: torch.Tensor, name: str):
+    """``model(x)``, with what the model's layers refuse in ``x`` (a shape, a size too
+    small for a kernel) raised as a :class:`ValueError` that names ``name`` and the shape.
+
+    The caller has checked ``model`` (:func:`check_model`) and ``x``
+    (:func:`check_model_input`).
+    """
+    try:
+        return model(x)
+    except RuntimeError as exc:
+        reason = str(exc).split("\n", 1)[0]
+        raise ValueError(f"{type(model).__name__} cannot take {name} of shape "
+                         f"{tuple(x.shape)}: {reason}") from exc
 
 
 def check_model_input(x: object, model: torch.nn.Module, expected: str) -> torch.Tensor:
@@ -368,10 +410,57 @@ def check_mapping(value: object, name: str, *, nonempty: bool = True) -> Mapping
     return value
 
 
+class _Pairs:
+    """``batches`` checked as they are drawn: each one an ``(inputs, targets)`` pair. Passes
+    over it as often as ``batches`` allows, and has its length when ``batches`` has one."""
+
+    def __init__(self, batches: Iterable, name: str) -> None:
+        self.batches, self.name = batches, name
+
+    def __len__(self) -> int:
+        return len(self.batches)  # type: ignore[arg-type]
+
+    def __iter__(self):
+        for i, batch in enumerate(self.batches):
+            if (isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence)
+                    or len(batch) != 2):
+                raise TypeError(f"{self.name} must give (inputs, targets) pairs, got "
+                                f"{describe(batch)} as batch {i}")
+            yield batch
+
+
+def check_batches(value: object, name: str = "batches") -> Iterable:
+    """``value`` as batches: an iterable (a DataLoader, a list of tuples) of ``(inputs,
+    targets)`` pairs, each pair checked as it is drawn (nothing is drawn here).
+
+    Raises
+    ------
+    TypeError
+        Here, for ``None``, a string, a mapping, a tensor or anything not iterable; while
+        iterating, for a batch that is not a pair.
+    """
+    if isinstance(value, _Pairs):
+        return value
+    if (value is None or isinstance(value, (str, bytes, Mapping, torch.Tensor, np.ndarray))
+            or not isinstance(value, Iterable)):
+        raise TypeError(f"{name} must be an iterable of (inputs, targets) pairs, such as a "
+                        f"DataLoader or a list of tuples, got {describe(value)}")
+    return _Pairs(value, name)
+
+
 def check_tolerance(value: object, name: str) -> float:
     """A tolerance: a finite number >= 0 (a negative one would make every comparison fail or
     pass by accident)."""
     return check_float(value, name, minimum=0)
+
+
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def check_learning_rate(value: object, name: str = "lr") -> float:
+    """A learning rate: a finite number >= 0 that a float32 holds (the optimizers store it
+    as one; 1e300 fails inside torch)."""
+    return check_float(value, name, minimum=0, maximum=FLOAT32_MAX)
 
 
 def check_probability(value: object, name: str, *, allow_one: bool = True) -> float:
@@ -421,6 +510,8 @@ ARGUMENT_KINDS = (
      "complex and bool refused)", "check_float(float('nan'), 'sigma', minimum=0, "
      "exclusive_minimum=True)"),
     ("tolerance", "check_tolerance", "a finite number >= 0", "check_tolerance(-1e-3, 'atol')"),
+    ("learning rate", "check_learning_rate", "a finite number >= 0 that float32 holds",
+     "check_learning_rate(1e300, 'lr')"),
     ("probability", "check_probability", "a finite number in [0, 1] (or [0, 1))",
      "check_probability(1.5, 'dropout', allow_one=False)"),
     ("switch", "check_bool", "True or False (a string such as 'False' is refused, not read "
@@ -443,6 +534,8 @@ ARGUMENT_KINDS = (
      "check_model_input(torch.zeros(1, 2, dtype=torch.uint8), torch.nn.Linear(2, 2), '(N, 2)')"),
     ("mapping", "check_mapping", "a dict of named entries, not empty",
      "check_mapping([1, 2], 'kernels')"),
+    ("batches", "check_batches", "an iterable of (inputs, targets) pairs (a DataLoader, a "
+     "list of tuples); each batch checked as it is drawn", "check_batches(None, 'batches')"),
     ("device", "check_device", "a torch.device or a device string",
      "check_device('gpu0', 'device')"),
     ("path", "check_path", "a str or os.PathLike, not empty", "check_path('', 'path')"),

@@ -30,6 +30,7 @@ def _as_long_vector(x, name: str) -> torch.Tensor:
             x = torch.as_tensor(x)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise TypeError(f"{name} must be a tensor or a sequence of class indices, got {type(x).__name__}") from exc
+    x = as_tensor(x, name, numbers=True)
     if x.ndim != 1:
         raise ValueError(f"{name} must be a vector of class indices of shape (N,), got shape {tuple(x.shape)}")
     if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 import torch
 
 from cnncourse._checks import as_tensor as _as_tensor
-from cnncourse._checks import check_choice, check_float, check_int, check_pair
+from cnncourse._checks import check_choice, check_float, check_int, check_mapping, check_pair
 from cnncourse._text import text_table
 from cnncourse.geometry import output_size
 
@@ -398,7 +398,7 @@ def conv2d_gradients(image: ArrayLike, kernel: ArrayLike, grad_output: ArrayLike
     """
     x = _nchw(image)
     w = as_tensor(kernel, "kernel")
-    g = _nchw(grad_output, "grad_output")
+    g = _nchw(_as_tensor(grad_output, "grad_output", numbers=True), "grad_output")
     ph, pw = check_pair(padding, "padding", minimum=0)
     if w.ndim != 4 or w.shape[1] != x.shape[1]:
         raise ValueError(f"kernel must have shape (C_out, {x.shape[1]}, k_h, k_w) for an image of shape "
@@ -680,7 +680,7 @@ def edge_candidates() -> dict[str, torch.Tensor]:
 
 def kernel_sum(kernel: ArrayLike) -> float:
     """Sum of a kernel's weights: 1 keeps flat regions' brightness, 0 maps them to 0."""
-    return float(as_tensor(kernel, "kernel").sum())
+    return float(_as_tensor(kernel, "kernel", dtype="floating", numbers=True).sum())
 
 
 # --------------------------------------------------------------------------- test images
@@ -718,6 +718,8 @@ def response_table(images: dict[str, ArrayLike], kernels: dict[str, ArrayLike],
     dict
         ``table[kernel_name][image_name] = max |correlate2d(image, kernel, edge)|``.
     """
+    check_mapping(images, "images", nonempty=False)
+    check_mapping(kernels, "kernels", nonempty=False)
     return {
         kname: {iname: float(correlate2d(img, k, edge=edge).abs().max()) for iname, img in images.items()}
         for kname, k in kernels.items()
@@ -726,6 +728,8 @@ def response_table(images: dict[str, ArrayLike], kernels: dict[str, ArrayLike],
 
 def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits: int = 2) -> str:
     """A nested dict ``{row: {column: number}}`` as an aligned plain-text table."""
+    check_mapping(table, "table", nonempty=False)
+    digits = check_int(digits, "digits", minimum=0)
     rows = list(table)
     cols = list(next(iter(table.values()))) if rows else []
     cells = [[row_title, *map(str, cols)]] + [[str(r), *(f"{table[r][c]:.{digits}f}" for c in cols)] for r in rows]

@@ -27,7 +27,14 @@ import math
 import torch
 from torch import nn
 
-from cnncourse._checks import as_tensor, check_choice, check_int, check_model
+from cnncourse._checks import (
+    as_tensor,
+    check_choice,
+    check_int,
+    check_model,
+    check_model_input,
+    run_model,
+)
 
 __all__ = ["SCHEMES", "init_std", "initialize", "activation_spread"]
 
@@ -146,10 +153,11 @@ def activation_spread(model: nn.Module, x: torch.Tensor) -> list[float]:
         For a ``model`` that is not a module or has no activation module, or an ``x`` that is not
         a floating-point tensor.
     """
-    check_model(model)
-    x = as_tensor(x, "x")
+    check_model(model, numbers=True)
+    x = as_tensor(x, "x", numbers=True)
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    check_model_input(x, model, "as x")
     acts = [m for m in model.modules() if isinstance(m, _ACTIVATIONS)]
     if not acts:
         raise ValueError(f"model has no activation module (nn.ReLU, nn.Tanh, ...) to measure: "
@@ -160,7 +168,7 @@ def activation_spread(model: nn.Module, x: torch.Tensor) -> list[float]:
     try:
         model.eval()
         with torch.no_grad():
-            model(x)
+            run_model(model, x, "x")
     finally:
         model.train(was_training)
         for h in hooks:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from cnncourse._checks import as_tensor as checked_tensor
 from cnncourse._checks import check_choice, check_int, check_pair, check_tolerance
 from cnncourse.filters import ArrayLike, as_tensor, correlate2d
 from cnncourse.geometry import output_size
@@ -72,7 +73,7 @@ def pool2d(x: ArrayLike, window: int | tuple[int, int] = 2, stride: int | tuple[
     sh, sw = (kh, kw) if stride is None else check_pair(stride, "stride", minimum=1)
     H, W = t.shape[-2:]
     if kh > H or kw > W:
-        raise ValueError(f"window {kh}x{kw} is larger than the input {H}x{W}")
+        raise ValueError(f"x is too small: window {kh}x{kw} is larger than the input {H}x{W}")
     out_h, out_w = output_size(H, kh, stride=sh), output_size(W, kw, stride=sw)
     result = None
     for a in range(kh):            # offset of the pixel inside the window ...
@@ -131,7 +132,7 @@ def equivariance_gap(x: ArrayLike, kernel: ArrayLike, dy: int, dx: int,
     floating-point rounding).
     """
     t = as_tensor(x, "x")
-    w = as_tensor(kernel, "kernel")
+    w = checked_tensor(kernel, "kernel", dtype="floating", numbers=True)
     a = correlate2d(shift(t, dy, dx), w, edge=edge)
     b = shift(correlate2d(t, w, edge=edge), dy, dx)
     margin = max(abs(dy), abs(dx)) + max(w.shape[-2:]) // 2
@@ -162,7 +163,7 @@ def unchanged_fraction(x: ArrayLike, dy: int, dx: int, window: int = 2, stride: 
     With ``window=1`` there is no pooling: the result is the fraction of pixels a
     shift leaves unchanged, the baseline to compare pooling with.
     """
-    t = as_tensor(x, "x")
+    t = checked_tensor(x, "x", dtype="floating", numbers=True)
     _check_rank(t)
     before = pool2d(t, window, stride, mode)
     after = pool2d(shift(t, dy, dx), window, stride, mode)

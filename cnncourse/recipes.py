@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnncourse._checks import check_float, check_int, check_model
+from cnncourse._checks import check_batches, check_float, check_int, check_model
 from cnncourse.data import MNIST_MEAN, MNIST_STD
 from cnncourse.runtime import TrainingConfig
 from cnncourse.shifts import ShiftAugmented
@@ -172,7 +172,7 @@ def one_cycle(model: nn.Module, recipe: Recipe, steps_per_epoch: int
     ValueError
         If ``steps_per_epoch`` is not a positive integer.
     """
-    check_model(model)
+    check_model(model, trainable=True)
     _check_recipe(recipe)
     steps_per_epoch = check_int(steps_per_epoch, "steps_per_epoch", minimum=1)
     highest, lowest = recipe.beta1_range
@@ -246,7 +246,12 @@ def train(model: nn.Module, recipe: Recipe, train_batches: Iterable, val_batches
     ValueError
         When the batches' ``batch_size`` differs from the recipe's.
     """
+    check_model(model, numbers=True)
     _check_recipe(recipe)
+    # checked here for their type; fit, which gets them, checks every batch as it is drawn
+    check_batches(train_batches, "train_batches")
+    if val_batches is not None:
+        check_batches(val_batches, "val_batches")
     if config is not None and not isinstance(config, TrainingConfig):
         raise TypeError(f"config must be a cnncourse.runtime.TrainingConfig or None, got {type(config).__name__}")
     size = getattr(train_batches, "batch_size", None)

@@ -34,6 +34,7 @@ from cnncourse._checks import (  # after the wait policy above: it imports torch
     as_tensor,
     check_device,
     check_int,
+    check_mapping,
     check_model,
     check_path,
 )
@@ -569,6 +570,7 @@ def choose_config(rates: dict[TrainingConfig, float], margin: float = MARGIN) ->
     TrainingConfig
         The choice, carrying the rates (named) it was made from.
     """
+    check_mapping(rates, "rates", nonempty=False)
     if not rates:
         raise ValueError("rates is empty: expected images per second of at least one configuration")
     if not margin >= 1:

@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from cnncourse._checks import check_choice, check_float, check_int, check_model, describe
+from cnncourse._checks import (
+    as_tensor,
+    check_choice,
+    check_float,
+    check_int,
+    check_model,
+    check_model_input,
+    describe,
+    run_model,
+)
 from cnncourse.runtime import autocast, evaluating, model_device, to_device
 
 __all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts", "random_shifts",
@@ -133,9 +142,13 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
     dict
         ``(dy, dx)`` -> accuracy in [0, 1].
     """
-    check_model(model)
+    check_model(model, numbers=True)
     if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
         raise TypeError("images and labels must be torch.Tensors")
+    as_tensor(images, "images", numbers=True)
+    if transform is not None and not callable(transform):
+        raise TypeError(f"transform must be a function of a batch or None, got "
+                        f"{describe(transform)}")
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"images and labels must have the same non-zero length, got {len(images)} and {len(labels)}")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -151,7 +164,13 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
                 x = shift_images(images[start:start + batch_size], *offset, fill=fill)
                 if transform is not None:
                     x = transform(x)
-                logits = model(to_device(x, device, channels_last))
+                if start == 0:
+                    check_model_input(x, model, "as images (after transform)")
+                logits = run_model(model, to_device(x, device, channels_last), "images")
+                if start == 0 and (logits.ndim != 2 or len(logits) != len(x)):
+                    raise ValueError(f"model ({type(model).__name__}) must return logits of "
+                                     f"shape (batch, classes), got {tuple(logits.shape)} for "
+                                     f"a batch of shape {tuple(x.shape)}")
                 correct += int((logits.argmax(1).cpu() == labels[start:start + batch_size].cpu()).sum())
             results[offset] = correct / len(images)
     return results
@@ -252,5 +271,5 @@ def _offset_pair(offset: Sequence[int]) -> tuple[int, int]:
     try:
         dy, dx = offset
     except (TypeError, ValueError):
-        raise ValueError(f"each shift must be a pair (dy, dx), got {offset!r}") from None
+        raise ValueError(f"each shift must be a pair (dy, dx), got {offset!r} in shifts") from None
     return _check_offset(dy, "dy"), _check_offset(dx, "dx")

@@ -19,7 +19,17 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnncourse._checks import check_device, check_float, check_int, check_model
+from cnncourse._checks import (
+    check_batches,
+    check_device,
+    check_float,
+    check_int,
+    check_learning_rate,
+    check_mapping,
+    check_model,
+    check_model_input,
+    run_model,
+)
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
@@ -138,7 +148,8 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
         As :func:`training_throughput`; ``ValueError`` also for ``max_spread`` without
         ``max_seconds`` or not positive.
     """
-    check_model(model)
+    check_model(model, numbers=True, trainable=True)
+    lr = check_learning_rate(lr, "lr")
     steps = check_int(steps, "steps", minimum=1)
     repeats = check_int(repeats, "repeats", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0)
@@ -147,7 +158,8 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
     if max_spread is not None:
         max_spread = check_float(max_spread, "max_spread", minimum=0.0, exclusive_minimum=True)
         if max_seconds is None:
-            raise ValueError("max_spread needs max_seconds: without a time budget a noisy machine "
+            raise ValueError(f"max_spread needs max_seconds, got max_spread={max_spread!r} "
+                             "without max_seconds: without a time budget a noisy machine "
                              "would keep measuring for ever")
     if isinstance(batches, (list, tuple)) and not batches:
         raise ValueError("batches is empty: pass at least one (inputs, targets) batch, e.g. "
@@ -158,7 +170,8 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    stream = itertools.cycle(batches) if isinstance(batches, (list, tuple)) else _endless(batches)
+    checked = check_batches(batches, "batches")
+    stream = itertools.cycle(checked) if isinstance(batches, (list, tuple)) else _endless(checked)
 
     def run(n: int) -> int:
         images = 0
@@ -223,6 +236,7 @@ def measure_in_turns(contenders: Mapping[str, Callable[[], tuple[nn.Module, dict
     rounds = check_int(rounds, "rounds", minimum=1)
     steps = check_int(steps, "steps", minimum=1)
     warmup = check_int(warmup, "warmup", minimum=0)
+    check_mapping(contenders, "contenders", nonempty=False)
     if not contenders:
         raise ValueError("contenders is empty: pass at least one name -> (model, options) function")
     built = {}
@@ -379,16 +393,17 @@ def training_flops_per_image(model: nn.Module, inputs: torch.Tensor,
     ValueError
         If ``inputs`` holds no image.
     """
-    check_model(model)
+    check_model(model, numbers=True, trainable=True)
     if not isinstance(inputs, torch.Tensor):
         raise TypeError(f"inputs must be a torch.Tensor batch, got {type(inputs).__name__}")
+    check_model_input(inputs, model, "as inputs")
     if inputs.ndim < 2 or inputs.shape[0] == 0:
         raise ValueError(f"inputs must be a non-empty batch (N, ...), got shape {tuple(inputs.shape)}")
     clone = copy.deepcopy(model).train()
     counter = FlopCounterMode(display=False)
     with counter:  # one context: entering it again would reset the count
         with _autocast(model_device(clone), autocast_dtype):
-            loss = clone(inputs).float().logsumexp(dim=1).mean()
+            loss = run_model(clone, inputs, "inputs").float().logsumexp(dim=1).mean()
         loss.backward()
     return counter.get_total_flops() / inputs.shape[0]
 

@@ -19,7 +19,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnncourse._checks import check_device, check_int, check_model, check_model_input, check_path, describe
+from cnncourse._checks import (
+    check_batches,
+    check_device,
+    check_int,
+    check_learning_rate,
+    check_model,
+    check_model_input,
+    check_path,
+    describe,
+)
 from cnncourse.runtime import atomic_write, evaluating, model_device
 from cnncourse.runtime import autocast as _autocast
 from cnncourse.runtime import to_device as _to_device
@@ -117,10 +126,11 @@ def _check_batch(model: nn.Module, x: object, y: object) -> None:
         raise ValueError(f"the targets of the batches must be class indices >= 0, got {int(y.min())}")
 
 
-def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
+def _check_logits(logits: torch.Tensor, targets: torch.Tensor, model: nn.Module) -> None:
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise ValueError(f"the model must return logits of shape (batch, classes), got {shape}")
+        raise ValueError(f"the model ({type(model).__name__}) must return logits of shape "
+                         f"(batch, classes), got {shape}")
     if logits.shape[0] != targets.shape[0]:
         raise ValueError(f"the model returned {logits.shape[0]} rows of logits for a batch of "
                          f"{targets.shape[0]} targets")
@@ -183,7 +193,8 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
     NonFiniteLossError
         When a batch's loss is NaN or infinite, with the likely causes.
     """
-    check_model(model)
+    check_model(model, numbers=True)
+    batches = check_batches(batches, "batches")
     loss_fn = _check_loss_fn(loss_fn)
     device = _compute_device(model, device)
     model.train()
@@ -198,7 +209,7 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
         with _autocast(device, autocast_dtype):
             logits = model(x)
             if step == 0:
-                _check_logits(logits, y)
+                _check_logits(logits, y, model)
             loss = loss_fn(logits, y)
         # checking every batch would synchronise a GPU each step; a NaN spreads to every later
         # loss, so a periodic check (and one at the end) catches it within a few batches
@@ -242,7 +253,8 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
     (logits, targets)
         Tensors on the CPU of shape ``(N, classes)`` and ``(N,)``.
     """
-    check_model(model)
+    check_model(model, numbers=True)
+    batches = check_batches(batches, "batches")
     device = _compute_device(model, device)
     outs, targets = [], []
     with evaluating(model), torch.inference_mode(), _autocast(device, autocast_dtype):
@@ -250,7 +262,7 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
             if step == 0:
                 _check_batch(model, x, y)
             logits = model(_to_device(x, device, channels_last))
-            _check_logits(logits, y)
+            _check_logits(logits, y, model)
             outs.append(logits.float().cpu())
             targets.append(y.cpu())
     if not outs:
@@ -384,16 +396,21 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     History
         Per-epoch records; ``best_epoch`` and ``checkpoint`` when validating.
     """
-    check_model(model)
+    check_model(model, numbers=True)
     epochs = check_int(epochs, "epochs", minimum=1)
     patience = None if patience is None else check_int(patience, "patience", minimum=1)
+    checked_train = check_batches(train, "train")
+    checked_val = None if val is None else check_batches(val, "val")
     if (checkpoint is not None or patience is not None) and val is None:
-        raise ValueError("checkpoint and patience need validation batches: pass val=...")
+        raise ValueError(f"checkpoint and patience need validation batches, got "
+                         f"checkpoint={checkpoint!r} and patience={patience!r} without val: "
+                         "pass val=...")
     device = model_device(model) if device is None else check_device(device)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr) if optimizer is None else optimizer
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=check_learning_rate(lr, "lr"))
     try:
         n_batches = len(train)  # type: ignore[arg-type]
     except TypeError:
@@ -418,11 +435,11 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
         with _progress_bar(n_batches, progress, f"epoch {epoch}/{epochs}") as bar:
-            train_loss, train_acc = train_one_epoch(model, train, optimizer, loss_fn, device, scheduler,
-                                                    bar, **speed)
+            train_loss, train_acc = train_one_epoch(model, checked_train, optimizer, loss_fn,
+                                                    device, scheduler, bar, **speed)
         record = EpochRecord(epoch, train_loss, train_acc, lr=optimizer.param_groups[0]["lr"])
         if val is not None:
-            result = evaluate(model, val, loss_fn, device, **speed)
+            result = evaluate(model, checked_val, loss_fn, device, **speed)
             record.val_loss, record.val_accuracy = result.loss, result.accuracy
         record.seconds = time.perf_counter() - start
         history.records.append(record)

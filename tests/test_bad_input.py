@@ -21,8 +21,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnncourse import _checks, data, evaluation, filters, geometry, pooling, receptive_field, runtime, training
+from cnncourse import _checks, data, evaluation, filters, geometry, pooling, receptive_field, runtime, speed, training
 from cnncourse.models import MLP, ConvNet, conv_parameter_count, count_parameters, mlp_parameter_count, summarize
+from cnncourse.plots.filters import show_kernel
 
 IMG = torch.rand(8, 8)
 ONE = [(torch.zeros(2, 2), torch.zeros(2).long())]
@@ -125,6 +126,23 @@ CASES = [
      ["targets", "-1", ">= 0"]),
     ("confused NaN", lambda: evaluation.most_confused_pairs(torch.full((2, 2), math.nan)), ValueError, ["matrix", "finite", "NaN"]),
     ("confused k", lambda: evaluation.most_confused_pairs(torch.eye(2), k=-1), ValueError, ["k", "-1", "non-negative"]),
+    # the rules the API fuzz test (tests/test_fuzz_api.py) asked for, one row each
+    ("batches not iterable", lambda: training.predict(nn.Linear(2, 2), None), TypeError,
+     ["batches", "iterable of (inputs, targets) pairs", "None"]),
+    ("batch not a pair", lambda: training.evaluate(nn.Linear(2, 2), [None]), TypeError,
+     ["batches", "(inputs, targets) pairs", "None", "batch 0"]),
+    ("meta model", lambda: training.evaluate(nn.Linear(2, 2, device="meta"),
+                                             [(torch.zeros(1, 2), torch.tensor([0]))]),
+     ValueError, ["model", "meta device", "'weight'"]),
+    ("model without parameters", lambda: speed.training_flops_per_image(nn.Identity(), torch.zeros(2, 3)),
+     ValueError, ["model", "parameters", "Identity"]),
+    ("mapping None", lambda: filters.response_table(None, {"box": torch.ones(3, 3)}), TypeError,
+     ["images", "dict", "None"]),
+    ("learning rate huge", lambda: training.fit(nn.Linear(2, 2), [(torch.zeros(1, 2), torch.tensor([0]))],
+                                                epochs=1, lr=1e300, progress=False),
+     ValueError, ["lr", "1e+300", "3.4"]),
+    ("panel size", lambda: show_kernel(torch.ones(3, 3), size=0), ValueError, ["size", "[0.1, 20.0]", "0"]),
+    ("plot image empty", lambda: show_kernel(torch.zeros(0, 3)), ValueError, ["kernel", "empty", "(0, 3)"]),
     # the data folder (kind 5)
     ("data root is a file", lambda: data.provision_mnist(__file__, verbose=False), data.MNISTDataError,
      ["test_bad_input.py", "is a file, not a folder"]),

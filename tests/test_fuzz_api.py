@@ -156,6 +156,12 @@ def _flat():
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
 
 
+def _shifting_recipe():
+    from cnncourse.recipes import Recipe
+
+    return Recipe("tiny", epochs=1, batch_size=4, max_lr=0.01, max_shift=1)
+
+
 def _mistakes():
     from cnncourse.evaluation import most_confused_examples
 
@@ -289,7 +295,15 @@ REGISTRY: dict[str, Entry] = {
     "cnncourse.receptive_field.fits.fit_power_law": Entry(given={"x": lambda: [1.0, 2.0, 4.0]}),
     "cnncourse.receptive_field.theory.propagate": Entry(given={"traced": _traced}),
     "cnncourse.recipes.one_cycle": Entry(given={"recipe": _recipe, "steps_per_epoch": lambda: 2}),
-    "cnncourse.recipes.train": Entry(given={"recipe": _recipe}, examples=6),
+    "cnncourse.recipes.train": Entry(  # fit, which train calls, checks each batch it draws
+        given={"recipe": _recipe}, examples=6,
+        aliases={"train_batches": ("train",), "val_batches": ("val",)}),
+    "cnncourse.recipes.augmented": Entry(given={"recipe": _shifting_recipe}),
+    "cnncourse.speed.measure_in_turns": Entry(
+        given={"contenders": lambda: {"flat": lambda: (_flat(), {})}, "rounds": lambda: 1,
+               "steps": lambda: 1, "warmup": lambda: 0}, examples=6),
+    "cnncourse.speed.step_profile": Entry(  # PyTorch's profiler: one step of a tiny model
+        given={"model": _flat, "steps": lambda: 1, "warmup": lambda: 0}, examples=4),
     "cnncourse.runtime.autocast": Entry(given={"dtype": lambda: None}),
     "cnncourse.runtime.choose_config": Entry(given={"rates": _config}),
     "cnncourse.runtime.busy_cores": Entry(given={"sample_seconds": lambda: 0.01}),
@@ -323,22 +337,32 @@ REGISTRY: dict[str, Entry] = {
 CALLABLES = public_callables()
 
 
+def _open_lines() -> list[tuple[str, str, str]]:
+    """``tests/fuzz_open.txt`` as ``(callable, argument, evidence)``: the evidence is the
+    comment, which starts with the label of the edge value that failed."""
+    lines = []
+    path = os.path.join(os.path.dirname(__file__), "fuzz_open.txt")
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            finding, _, evidence = line.partition("#")
+            if finding.strip():
+                qualified, argument = finding.split()
+                lines.append((qualified, argument, evidence.strip()))
+    return lines
+
+
 def _open_findings() -> dict[str, set[str]]:
-    """``tests/fuzz_open.txt``: the arguments still failing, left out until fixed (none when
+    """The arguments still failing, left out of ``test_fuzz`` until fixed (none when
     ``CNNCOURSE_FUZZ_OPEN=ignore``, to see them all again)."""
     if os.environ.get("CNNCOURSE_FUZZ_OPEN") == "ignore":
         return {}
     found: dict[str, set[str]] = {}
-    path = os.path.join(os.path.dirname(__file__), "fuzz_open.txt")
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                qualified, argument = line.split()
-                found.setdefault(qualified, set()).add(argument)
+    for qualified, argument, _ in OPEN_LINES:
+        found.setdefault(qualified, set()).add(argument)
     return found
 
 
+OPEN_LINES = _open_lines()
 OPEN = _open_findings()
 _PLANS: dict[str, object] = {}
 
@@ -428,22 +452,50 @@ def test_fuzz(qualified):
               suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(pairs))
     def run(pair):
-        name, index = pair
-        edge = _edges_of(plan, name)[index]  # fresh: a call may change its arguments
-        args, kwargs = call_with(plan.fn, plan.args, {name: edge.value})
-        with (entry.patch() if entry.patch else contextlib.nullcontext()):
-            try:
-                aliases = tuple(entry.aliases.get(name, ()))
-                if name in plan.args and isinstance(plan.args[name](), nn.Module):
-                    aliases += (type(plan.args[name]()).__name__,)  # "Sequential has ..."
-                call_judged(plan.fn, args, kwargs, name=name, edge=edge, baseline=plan.baseline,
-                            aliases=aliases)
-            except Failure as failure:
-                if "ReachedHeavyWork" in str(failure):
-                    return
-                raise AssertionError(f"{qualified}: {failure}") from None
+        failure = _judge_one(qualified, plan, entry, *pair)
+        if failure:
+            raise AssertionError(f"{qualified}: {failure}")
 
     run()
+
+
+def _judge_one(qualified: str, plan, entry: Entry, name: str, index: int) -> str | None:
+    """Call ``qualified`` with edge ``index`` of argument ``name``; the failure, or None."""
+    edge = _edges_of(plan, name)[index]  # fresh: a call may change its arguments
+    args, kwargs = call_with(plan.fn, plan.args, {name: edge.value})
+    with (entry.patch() if entry.patch else contextlib.nullcontext()):
+        try:
+            aliases = tuple(entry.aliases.get(name, ()))
+            if name in plan.args and isinstance(plan.args[name](), nn.Module):
+                aliases += (type(plan.args[name]()).__name__,)  # "Sequential has ..."
+            call_judged(plan.fn, args, kwargs, name=name, edge=edge, baseline=plan.baseline,
+                        aliases=aliases)
+        except Failure as failure:
+            return None if "ReachedHeavyWork" in str(failure) else str(failure)
+    return None
+
+
+@pytest.mark.parametrize("qualified,argument,evidence", OPEN_LINES,
+                         ids=[f"{q} {a}" for q, a, _ in OPEN_LINES])
+def test_open_finding_still_fails(qualified, argument, evidence):
+    """The guard against stale lines in ``tests/fuzz_open.txt``: each line's recorded edge
+    value (the label its comment starts with) must still fail. One call per line, so cheap;
+    when it passes, the finding is fixed (or moved to another edge): delete the line, and
+    ``test_fuzz`` then covers the argument (and reports any edge still failing)."""
+    assert qualified in CALLABLES, f"{qualified} is no public callable any more: delete its line"
+    entry = REGISTRY.get(qualified, Entry())
+    plan = plan_for(qualified)
+    assert plan is not None and not entry.skip, f"{qualified} is not fuzzed: delete its line"
+    assert argument in plan.mutable, f"{qualified} has no fuzzed argument {argument!r}"
+    labels = [e.label for e in _edges_of(plan, argument)]
+    matching = [i for i, label in enumerate(labels) if evidence.startswith(label + ":")]
+    assert matching, (f"{qualified} {argument}: the comment must start with the label of the "
+                      f"failing edge value, one of {labels}; got {evidence[:60]!r}")
+    index = max(matching, key=lambda i: len(labels[i]))
+    failure = _judge_one(qualified, plan, entry, argument, index)
+    assert failure, (f"{qualified} {argument} <{labels[index]}> passes now: a stale open finding. "
+                     "Delete its line from tests/fuzz_open.txt (test_fuzz then fuzzes the "
+                     "argument and shows any edge still failing)")
 
 
 # --------------------------------------------------------------------------- checkers
@@ -510,3 +562,28 @@ def test_checkers_answer_every_learner_value(qualified):
         assert time.perf_counter() - started < 15, f"{qualified}({label}) took too long"
 
     run()
+
+
+def open_lines_for(qualified: str) -> list[str]:
+    """Lines for ``tests/fuzz_open.txt``: every argument of ``qualified`` (open ones
+    included) with an edge value that fails, and the first such edge as evidence."""
+    plan = plan_for(qualified)
+    entry = REGISTRY.get(qualified, Entry())
+    lines = []
+    for name in plan.mutable:
+        if name in entry.fixed:
+            continue
+        for index in range(len(_edges_of(plan, name))):
+            failure = _judge_one(qualified, plan, entry, name, index)
+            if failure:
+                evidence = failure.split("= ", 1)[1].replace("\n", " ")
+                lines.append(f"{qualified} {name}  # {evidence[:120]}")
+                break
+    return lines
+
+
+if __name__ == "__main__":  # python tests/test_fuzz_api.py CALLABLE...: print its open lines
+    import sys
+
+    for q in sys.argv[1:]:
+        print("\n".join(open_lines_for(q)))

@@ -414,3 +414,14 @@ def test_conv_multiply_adds_are_half_of_pytorchs_forward_flops(model, shape):
     if isinstance(model, ConvNet) and model.stem is None:
         assert counts == {"features.block1.conv": 24 * 24 * 24 * 5 * 5,
                           "features.block2.conv": 10 * 10 * 32 * 24 * 3 * 3}
+
+
+def test_an_input_the_model_refuses_is_named():
+    """``run_model``'s rule (issue 37): what a model's layers refuse in an input the caller
+    passed comes back as a ValueError naming that input and its shape, not torch's
+    RuntimeError. Seen failing with torch's error let through (mutant
+    `run-model-lets-torch-errors-through`)."""
+    from cnncourse.models.cnn import feature_maps
+
+    with pytest.raises(ValueError, match=r"Sequential cannot take x of shape \(1, 1, 2, 2\)"):
+        feature_maps(nn.Sequential(nn.Conv2d(1, 1, 3)), torch.zeros(1, 1, 2, 2), ["0"])

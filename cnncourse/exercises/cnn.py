@@ -43,8 +43,9 @@ def check_output_shape(shape: Sequence[int] | None) -> Feedback:
     28x28 grey image (input shape ``(1, 28, 28)``)."""
     name = "output shape"
     if isinstance(shape, torch.Tensor):
-        shape = shape.detach().reshape(-1).tolist() if shape.ndim <= 1 else shape
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, torch.Size)):
+        shape = shape.detach().reshape(-1).tolist() if shape.ndim <= 1 and shape.numel() <= 8 else shape
+    if (isinstance(shape, (str, bytes)) or not isinstance(shape, (Sequence, torch.Size))
+            or len(shape) > 8):  # a shape has a few entries: no need to read a million
         return wrong(name, "give the shape as three ints: (channels, height, width)")
     got = tuple(read_number(s, name, integer=True, what="the shape as three ints (channels, height, width)")
                 for s in shape)

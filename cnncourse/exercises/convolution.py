@@ -9,12 +9,12 @@ off by one, flipped kernel, wrong sign, ...) without printing the solution.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
-from cnncourse._checks import check_choice
+from cnncourse._checks import check_choice, check_int, describe
 from cnncourse.exercises.feedback import (
     Feedback,
     call_learner,
@@ -86,6 +86,20 @@ def _reference_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 _CORRELATE_CASES = ((5, 5, 3, 3), (6, 8, 3, 3), (9, 7, 5, 5), (7, 7, 2, 2), (6, 9, 3, 1), (4, 4, 4, 4))
 
 
+def _check_cases(cases: object) -> list[tuple[int, int, int, int]]:
+    """The checker's test cases (set by the lesson, not the learner's answer)."""
+    if isinstance(cases, (str, bytes)) or not isinstance(cases, Iterable):
+        raise TypeError(f"cases must be a list of (h, w, kh, kw) tuples, got {describe(cases)}")
+    checked = []
+    for case in cases:
+        if isinstance(case, (str, bytes)) or not isinstance(case, Sequence) or len(case) != 4:
+            raise TypeError(f"cases must hold (h, w, kh, kw) tuples, got {describe(case)}")
+        checked.append(tuple(check_int(v, "cases", minimum=1) for v in case))
+    if not checked:
+        raise ValueError(f"cases must hold at least one (h, w, kh, kw) tuple, got {cases!r}")
+    return checked
+
+
 @checker("cross-correlation")
 def check_correlate(fn: Callable | None, cases: Iterable[tuple[int, int, int, int]] = _CORRELATE_CASES,
                     seed: int = 0) -> Feedback:
@@ -96,8 +110,8 @@ def check_correlate(fn: Callable | None, cases: Iterable[tuple[int, int, int, in
     not, odd and even kernels) and is compared with :func:`cnncourse.filters.correlate2d`.
     """
     name = "cross-correlation"
-    rng = np.random.default_rng(seed)
-    cases = list(cases)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
+    cases = _check_cases(cases)
     for number, (h, w, kh, kw) in enumerate(cases, start=1):
         image = rng.integers(-5, 6, size=(h, w)).astype(np.float64)
         kernel = rng.integers(-3, 4, size=(kh, kw)).astype(np.float64)

@@ -123,20 +123,19 @@ def checker(exercise: str, mistakes: Callable[[], dict] | None = None, name_from
         names = list(signature.parameters)[:answers]
 
         @functools.wraps(fn)
-        def wrapper(answer: object = None, *args, **kwargs) -> Feedback:
-            given = [answer]
-            if answers > 1:
-                bound = signature.bind_partial(answer, *args, **kwargs).arguments
-                given = [bound.get(n) for n in names]
+        def wrapper(*args, **kwargs) -> Feedback:
+            # the answers by position or by name (check_range(low=-1, high=1)); one not given
+            # is a placeholder
+            bound = signature.bind_partial(*args, **kwargs)
+            given = [bound.arguments.get(n) for n in names]
             if any(is_placeholder(a) for a in given):
                 name = exercise
                 if name_from is not None:
-                    bound = signature.bind(answer, *args, **kwargs)
                     bound.apply_defaults()
-                    name = bound.arguments[name_from]
+                    name = bound.arguments.get(name_from, exercise)
                 return unanswered(name)
             try:
-                return fn(answer, *args, **kwargs)
+                return fn(*args, **kwargs)
             except Rejected as rejected:
                 return rejected.feedback
         wrapper.exercise = exercise  # type: ignore[attr-defined]
@@ -188,7 +187,9 @@ def read_array(answer: object, exercise: str, *, what: str = "an array of number
     """The learner's answer (list, NumPy array or tensor, even one that requires grad) as a
     ``float64`` array; anything else, or NaN/inf values when ``finite``, ends the check."""
     value = _numbers_of(answer, exercise, what) if isinstance(answer, torch.Tensor) else answer
-    if isinstance(value, (str, bytes, dict, set)) or callable(value):
+    if (isinstance(value, (str, bytes, dict, set)) or callable(value)
+            or (isinstance(value, (np.ndarray, complex, np.complexfloating))
+                and np.iscomplexobj(value))):  # complex: float64 would drop the imaginary part
         raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
     try:
         array = np.asarray(value, dtype=np.float64)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from cnncourse import geometry
-from cnncourse._checks import check_int, check_model, check_model_input, describe
+from cnncourse._checks import check_int, check_model, check_model_input, describe, run_model
 from cnncourse._text import text_table
 from cnncourse.geometry import min_input_size
 from cnncourse.models.mlp import check_dropout, check_sizes
@@ -115,8 +115,15 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, paddin
 def _per_block(value, n: int, name: str, minimum: int) -> tuple[int, ...]:
     values = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else (value,) * n
     if len(values) != n:
-        raise ValueError(f"{name} must be one int or one per block ({n}), got {value!r}")
+        raise ValueError(f"{name} must be one int or one per block ({n}, one per entry of "
+                         f"channels), got {value!r}")
     return tuple(check_int(v, name, minimum=minimum) for v in values)
+
+
+def _input_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype of the first floating-point parameter (float32 for a model without one): the
+    dtype of inputs made up for the model."""
+    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
 
 
 def _too_small(image_size: int, smallest: int, what: str) -> ValueError:
@@ -127,9 +134,13 @@ def _too_small(image_size: int, smallest: int, what: str) -> ValueError:
 def _block_stack(channels, kernel_sizes, paddings, pool, in_channels: int, batch_norm: bool, example: str):
     """``nn.Sequential(block1, block2, ...)`` of :func:`conv_block`, one per entry of ``channels``,
     with the checked settings ``(features, channels, kernels, paddings, pools)``."""
+    if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence):
+        raise TypeError(f"channels must be a sequence of filter counts, e.g. {example}, got "
+                        f"{describe(channels)}")
     channels = tuple(channels)
     if not channels:
-        raise ValueError(f"channels must name at least one block, e.g. {example}")
+        raise ValueError(f"channels must name at least one block, e.g. {example}, got "
+                         f"{channels!r}")
     channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
     kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
     pads = _per_block(paddings, len(channels), "paddings", 0)
@@ -210,8 +221,8 @@ class ConvNet(nn.Module):
         c_in = channels[-1]
         side = _output_side(self.features, (image_size // s, image_size // s))
         if side is None:
-            pooling = (f"{pools[0]}x{pools[0]} pooling" if len(set(pools)) == 1
-                       else f"poolings {pools}")
+            pooling = (f"{pools[0]}x{pools[0]} pooling (pool={pools[0]})" if len(set(pools)) == 1
+                       else f"poolings {pools} (pool)")
             stem = f" after a {s}x{s} space-to-depth stem" if s > 1 else ""
             raise _too_small(image_size, s * max(min_input_size(self.features)), f"{len(channels)} blocks "
                              f"with kernels {kernels}, paddings {pads} and {pooling}{stem}")
@@ -259,6 +270,10 @@ def fast_convnet(channels: Sequence[int] = (32, 48), hidden: int = 256) -> ConvN
     ConvNet
         For 28x28 single-channel images, 10 classes.
     """
+    if (isinstance(channels, Sequence) and not isinstance(channels, (str, bytes))
+            and len(channels) != 2):
+        raise ValueError(f"channels must be the filters of the two convolutions, e.g. (32, 32), "
+                         f"got {channels!r}")
     return ConvNet(channels=channels, kernel_sizes=3, pool=(1, 2), space_to_depth=2, hidden=hidden)
 
 
@@ -431,7 +446,10 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     dict
         Layer name -> output tensor (detached, on the CPU), in the order of ``layers``.
     """
-    check_model(model)
+    check_model(model, numbers=True)
+    check_model_input(x, model, "as x")
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(f"layers must be a list of layer names, got {describe(layers)}")
     modules = dict(model.named_modules())
     missing = [name for name in layers if name not in modules or name == ""]
     if missing:
@@ -442,7 +460,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
         lambda _m, _i, out, name=name: caught.__setitem__(name, out.detach().cpu())) for name in layers]
     try:
         with evaluating(model), torch.no_grad():
-            model(x)
+            run_model(model, x, "x")
     finally:
         for h in handles:
             h.remove()
@@ -554,7 +572,8 @@ def summarize(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
         handles.append(module.register_forward_hook(hook))
     try:
         with evaluating(model), torch.no_grad():
-            model(torch.zeros(full, device=model_device(model)))
+            run_model(model, torch.zeros(full, device=model_device(model),
+                                         dtype=_input_dtype(model)), "input_shape")
     finally:
         for h in handles:
             h.remove()

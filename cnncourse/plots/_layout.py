@@ -15,16 +15,19 @@ import math
 import struct
 import zlib
 
+import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.text
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse._checks import to_numpy
+from cnncourse._checks import as_tensor, check_float, describe, to_numpy
 
 __all__ = ["MAX_WIDTH", "MIN_FONT", "columns", "panel_grid", "legend_below", "TEXT_SIZE_KEY",
            "visible_texts", "smallest_text_px", "png_with_text_size", "record_text_size_in_png",
-           "image_array", "format_value", "plain_axes", "imshow_signed", "finish"]
+           "image_array", "format_value", "plain_axes", "imshow_signed", "finish",
+           "MIN_PANEL", "MAX_PANEL", "check_panel_size", "check_font_size",
+           "check_axes", "check_cmap"]
 
 MAX_WIDTH = 5.4  # inches
 MIN_FONT = 10.0  # points
@@ -41,6 +44,46 @@ SEQUENTIAL_CMAP = "viridis"
 DIVERGING_CMAP = "RdBu_r"
 SAFE_CMAPS = frozenset({"viridis", "magma", "cividis", "gray", "Greys", "Reds", "Blues", "Oranges",
                         "RdBu_r", "RdBu"})
+
+
+MIN_PANEL, MAX_PANEL = 0.1, 20.0  # inches: the side of one panel of a figure
+
+
+def check_panel_size(value: object, name: str = "size") -> float:
+    """The side of one panel, in inches: a finite number in ``[MIN_PANEL, MAX_PANEL]``. The
+    rule of every plot's ``size``, checked before matplotlib sees it (a figure of zero, NaN or
+    1e300 inches fails deep inside matplotlib, or takes the machine's memory)."""
+    return check_float(value, name, minimum=MIN_PANEL, maximum=MAX_PANEL)
+
+
+def check_font_size(value: object, name: str = "fontsize") -> float:
+    """A font size in points: a finite number in ``[1, 100]``."""
+    return check_float(value, name, minimum=1, maximum=100)
+
+
+def check_axes(value: object, name: str = "ax"):
+    """``value`` itself when it is a matplotlib ``Axes`` (e.g. ``plt.subplots()[1]``)."""
+    from matplotlib.axes import Axes
+
+    if not isinstance(value, Axes):
+        raise TypeError(f"{name} must be a matplotlib Axes, e.g. plt.subplots()[1], got "
+                        f"{describe(value)}")
+    return value
+
+
+def check_cmap(value: object, name: str = "cmap"):
+    """``value`` itself when it is a matplotlib ``Colormap`` or the name of a registered one."""
+    from matplotlib.colors import Colormap
+
+    if isinstance(value, Colormap):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a colormap name such as 'gray' or a Colormap, got "
+                        f"{describe(value)}")
+    if value not in matplotlib.colormaps:
+        raise ValueError(f"{name} must name a matplotlib colormap such as 'gray' or "
+                         f"'viridis', got {value!r}")
+    return value
 
 
 def apply_style() -> None:
@@ -189,13 +232,18 @@ def record_text_size_in_png() -> bool:
 
 
 # --------------------------------------------------------------------------- images on axes
-def image_array(x) -> np.ndarray:
-    """``x`` (an array, a tensor) as a 2-D float NumPy image, singleton axes dropped."""
-    arr = to_numpy(x).astype(float)
+def image_array(x, name: str = "image") -> np.ndarray:
+    """``x`` (an array, a tensor, a nested list of real numbers) as a 2-D float NumPy image,
+    singleton axes dropped; ``name`` names the argument in the messages (as
+    :func:`cnncourse._checks.as_tensor`, which refuses what is not an array of real numbers).
+    """
+    arr = to_numpy(as_tensor(x, name), name).astype(float)
     if arr.ndim != 2:
         arr = np.squeeze(arr)
     if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
+        raise ValueError(f"{name} must be a 2-D image, got {describe(x)}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     return arr
 
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_int
+from cnncourse._checks import check_float, check_int
 from cnncourse.activations import activation, evaluate_with_derivative
 from cnncourse.plots._layout import MAX_WIDTH, legend_below
 
@@ -32,6 +32,7 @@ def show_activations(names: Sequence[str] = ("sigmoid", "tanh", "relu"), low: fl
         names = (names,)
     if len(names) == 0:
         raise ValueError("names is empty: give at least one activation name")
+    low, high = check_float(low, "low"), check_float(high, "high")
     if not low < high:
         raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
     points = check_int(points, "points", minimum=2)

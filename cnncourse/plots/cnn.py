@@ -13,15 +13,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_int, to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, columns, finish, legend_below, panel_grid
+from cnncourse._checks import check_int, check_mapping, to_numpy
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    MIN_FONT,
+    check_panel_size,
+    columns,
+    finish,
+    legend_below,
+    panel_grid,
+)
 
 __all__ = ["show_filters", "show_filters_before_after", "show_feature_maps", "show_shifted_digits",
            "show_shift_accuracy"]
 
 
 def _np(x) -> np.ndarray:
-    return to_numpy(x).astype(float)
+    return to_numpy(x, "x").astype(float)
 
 
 def _plain(ax) -> None:
@@ -50,6 +58,7 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
     title
         Optional title above the grid.
     """
+    size = check_panel_size(size)
     w = _np(weight)
     if w.ndim == 4:
         w = w[:, 0]
@@ -93,7 +102,8 @@ def show_filters_before_after(before, after, ncols: int = 8, size: float = 0.8,
     scores
         Optional two sequences of one number per filter, written under each filter.
     """
-    blocks = [to_numpy(before), to_numpy(after)]
+    size = check_panel_size(size)
+    blocks = [to_numpy(before, "before"), to_numpy(after, "after")]
     blocks = [b[:, 0] if b.ndim == 4 else b for b in blocks]
     if blocks[0].shape != blocks[1].shape or blocks[0].ndim != 3:
         raise ValueError(f"before and after must have the same shape (out, in, k, k) or (n, k, k), "
@@ -136,6 +146,7 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
     size
         Inches per map.
     """
+    size = check_panel_size(size)
     if not maps:
         raise ValueError("maps is empty: pass at least one layer's feature maps")
     n = check_int(n, "n", minimum=1)
@@ -190,6 +201,7 @@ def show_shifted_digits(images: Sequence | Mapping[str, object], titles: Sequenc
     size
         Inches per image.
     """
+    size = check_panel_size(size)
     if isinstance(images, Mapping):
         titles, images = list(images.keys()), list(images.values())
     images = [np.squeeze(_np(im)) for im in images]
@@ -224,6 +236,7 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
     title
         Optional title.
     """
+    check_mapping(results, "results", nonempty=False)
     if not results:
         raise ValueError("results is empty: pass at least one model's accuracies")
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.6), layout="constrained")

@@ -8,8 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse._checks import to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, PALETTE, columns, legend_below
+from cnncourse._checks import check_int, to_numpy
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    PALETTE,
+    check_panel_size,
+    columns,
+    legend_below,
+)
 
 __all__ = ["show_confusion_matrix", "show_per_class_accuracy", "show_mistakes"]
 
@@ -27,7 +33,7 @@ def show_per_class_accuracy(per_class, overall: float | None = None, title: str 
     title
         Optional title.
     """
-    acc = to_numpy(per_class).astype(float)
+    acc = to_numpy(per_class, "per_class").astype(float)
     if acc.ndim != 1 or len(acc) == 0:
         raise ValueError(f"per_class must be a non-empty vector, got shape {acc.shape}")
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
@@ -68,7 +74,7 @@ def show_confusion_matrix(matrix, class_names: Sequence[str] | None = None, titl
         Colour only the mistakes (the diagonal would otherwise drown them); the correct
         counts are still written, in grey.
     """
-    m = to_numpy(matrix)
+    m = to_numpy(matrix, "matrix")
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
         raise ValueError(f"matrix must be square and non-empty, got shape {m.shape}")
     n = m.shape[0]
@@ -116,7 +122,9 @@ def show_mistakes(images, mistakes, ncols: int = 6, size: float = 1.35) -> Figur
     size
         Inches per image.
     """
-    x = to_numpy(images)
+    size = check_panel_size(size)
+    ncols = check_int(ncols, "ncols", minimum=1)
+    x = to_numpy(images, "images")
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3:

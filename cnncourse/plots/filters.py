@@ -15,10 +15,14 @@ from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cnncourse._checks import check_int, check_mapping
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
 from cnncourse.plots._layout import (
     MAX_WIDTH,
     MIN_FONT,
+    check_axes,
+    check_font_size,
+    check_panel_size,
     columns,
     format_value,
     image_array,
@@ -34,7 +38,10 @@ __all__ = ["annotate_grid", "draw_kernel", "show_kernel", "show_kernels", "show_
 
 def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_norm=None) -> None:
     """Write every value of a small matrix into its cell (light text on dark cells)."""
+    check_axes(ax)
     h, w = values.shape
+    if fontsize is not None:
+        fontsize = check_font_size(fontsize)
     fontsize = fontsize or max(MIN_FONT, min(12.0, 33.0 / max(h, w)))
     im = ax.images[-1] if ax.images else None
     for i in range(h):
@@ -51,7 +58,10 @@ def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True,
                 fontsize: float | None = None) -> None:
     """Draw a kernel on ``ax`` as a diverging heat map with its weights written in
     (``fontsize`` points, by default chosen from the kernel's size)."""
-    k = image_array(kernel)
+    check_axes(ax)
+    if fontsize is not None:
+        fontsize = check_font_size(fontsize)
+    k = image_array(kernel, "kernel")
     lim = float(np.abs(k).max()) or 1.0
     ax.imshow(k, cmap="RdBu_r", vmin=-lim, vmax=lim)
     if numbers:
@@ -61,6 +71,7 @@ def draw_kernel(ax, kernel, title: str | None = None, numbers: bool = True,
 
 def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
     """One kernel with its numbers: red positive, blue negative, white zero."""
+    size = check_panel_size(size)
     fig, ax = plt.subplots(figsize=(size, size), layout="constrained")
     draw_kernel(ax, kernel, title)
     plt.close(fig)  # returned, not left open: the notebook shows it once
@@ -69,7 +80,9 @@ def show_kernel(kernel, title: str | None = None, size: float = 2.6) -> Figure:
 
 def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
     """Several kernels side by side, each titled with its name and its weight sum."""
-    widest = max(max(image_array(k).shape) for k in kernels.values())
+    check_mapping(kernels, "kernels")
+    size = check_panel_size(size)
+    widest = max(max(image_array(k, f"kernels[{name!r}]").shape) for name, k in kernels.items())
     size = max(min(size, 1.8), 0.36 * widest)  # room for the numbers, rows that fit the column
     fig, axes = panel_grid(len(kernels), size, size + 0.5)
     for ax, (name, k) in zip(axes, kernels.items()):
@@ -81,7 +94,7 @@ def show_kernels(kernels: Mapping[str, object], size: float = 2.2) -> Figure:
 def show_worked_example(patch, kernel) -> Figure:
     """Patch, kernel and their element-wise products, each cell written out; the title of
     the last panel is the sum of products, the output value at this position."""
-    p, k = image_array(patch), image_array(kernel)
+    p, k = image_array(patch, "patch"), image_array(kernel, "kernel")
     prod = p * k
     fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH, 2.3), layout="constrained")
     axes[0].imshow(p, cmap="gray", vmin=0, vmax=255)
@@ -99,7 +112,7 @@ def show_worked_example(patch, kernel) -> Figure:
 def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "kernel", "output"),
                    signed_output: bool | None = None) -> Figure:
     """Image, kernel (with numbers) and the filtered output side by side."""
-    img, out = image_array(image), image_array(output)
+    img, out = image_array(image, "image"), image_array(output, "output")
     fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH, 2.4), layout="constrained",
                              gridspec_kw={"width_ratios": [4, 2, 4]})
     imshow_signed(axes[0], img, signed=False)
@@ -115,10 +128,13 @@ def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "ker
 def show_images(images: Mapping[str, object], ncols: int | None = None, size: float = 2.6,
                 signed: bool | None = None, colorbar: bool = False) -> Figure:
     """A grid of images titled by their keys; signed arrays get a diverging colour map."""
+    check_mapping(images, "images")
+    size = check_panel_size(size)
+    ncols = None if ncols is None else check_int(ncols, "ncols", minimum=1)
     n = len(images)
     fig, axes = panel_grid(n, size, size, max_cols=ncols or n, extra_height=0.3)
     for ax, (title, img) in zip(axes, images.items()):
-        im = imshow_signed(ax, image_array(img), signed=signed)
+        im = imshow_signed(ax, image_array(img, f"images[{title!r}]"), signed=signed)
         plain_axes(ax, title)
         if colorbar:
             fig.colorbar(im, ax=ax, shrink=0.75)
@@ -135,7 +151,11 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     kernels that sum to 0 are signed and drawn in a diverging map centred on zero, scaled
     to the 99.5th percentile of their magnitude.
     """
-    img = image_array(image)
+    check_mapping(kernels, "kernels", nonempty=False)
+    for name, k in kernels.items():
+        image_array(k, f"kernels[{name!r}]")
+    size = check_panel_size(size)
+    img = image_array(image, "image")
     n = len(kernels) + 1
     width = min(size, 1.75)
     ncols = columns(n, width)
@@ -163,8 +183,8 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
 def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
     """For each edge mode: the padded image the kernel slides over (the original area
     framed in yellow) and the output, titled with its size."""
-    img = image_array(image)
-    k = image_array(kernel)
+    img = image_array(image, "image")
+    k = image_array(kernel, "kernel")
     p = (k.shape[0] - 1) // 2
     side = MAX_WIDTH / len(modes)
     fig, axes = plt.subplots(2, len(modes), figsize=(MAX_WIDTH, 2 * side + 0.6), layout="constrained",
@@ -189,6 +209,8 @@ def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
 def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | None = None,
                         digits: int = 1) -> Figure:
     """A table ``{row: {column: value}}`` as a heat map with the numbers written in."""
+    check_mapping(table, "table", nonempty=False)
+    digits = check_int(digits, "digits", minimum=0)
     rows = list(table)
     cols = list(next(iter(table.values())))
     vals = np.array([[table[r][c] for c in cols] for r in rows], dtype=float)
@@ -209,7 +231,7 @@ def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | N
 
 def direction_to_rgb(direction, magnitude) -> np.ndarray:
     """Colour each pixel by gradient direction (hue) and strength (brightness)."""
-    d, m = image_array(direction), image_array(magnitude)
+    d, m = image_array(direction, "direction"), image_array(magnitude, "magnitude")
     hue = (d + np.pi) / (2 * np.pi)
     top = float(np.percentile(m, 99.5)) or float(m.max()) or 1.0
     val = np.clip(m / top, 0.0, 1.0)
@@ -221,14 +243,15 @@ def show_gradients(image, gx, gy, magnitude, direction, size: float = 2.8) -> Fi
     brightness = magnitude; a colour wheel in the corner gives the key).
 
     Colour scales saturate at the 99.5th percentile so that faint edges stay visible."""
+    size = check_panel_size(size)
     fig, axes = panel_grid(5, min(size, 1.75), min(size, 1.75) + 0.3)
-    axes[0].imshow(image_array(image), cmap="gray")
+    axes[0].imshow(image_array(image, "image"), cmap="gray")
     plain_axes(axes[0], "image")
-    imshow_signed(axes[1], image_array(gx), signed=True, robust=True)
+    imshow_signed(axes[1], image_array(gx, "gx"), signed=True, robust=True)
     plain_axes(axes[1], "gx (Sobel x)")
-    imshow_signed(axes[2], image_array(gy), signed=True, robust=True)
+    imshow_signed(axes[2], image_array(gy, "gy"), signed=True, robust=True)
     plain_axes(axes[2], "gy (Sobel y)")
-    mag = image_array(magnitude)
+    mag = image_array(magnitude, "magnitude")
     axes[3].imshow(mag, cmap="magma", vmin=0, vmax=float(np.percentile(mag, 99.5)) or None)
     plain_axes(axes[3], "magnitude")
     axes[4].imshow(direction_to_rgb(direction, magnitude))
@@ -255,6 +278,9 @@ def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float
     size
         Side of one panel in inches (four panels per row).
     """
+    if maps is not None:
+        check_mapping(maps, "maps", nonempty=False)
+    size = check_panel_size(size)
     arr = rgb.detach().cpu().numpy() if hasattr(rgb, "detach") else np.asarray(rgb)
     arr = np.asarray(arr, dtype=float)
     if arr.ndim == 3 and arr.shape[0] == 3 and arr.shape[-1] != 3:
@@ -277,7 +303,7 @@ def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float
     for ax in flat[len(maps):]:
         ax.axis("off")
     for ax, (title, img) in zip(flat, maps.items()):
-        imshow_signed(ax, image_array(img))
+        imshow_signed(ax, image_array(img, f"maps[{title!r}]"))
         plain_axes(ax, title)
     plt.close(fig)  # returned, not left open: the notebook shows it once
     return fig

@@ -9,8 +9,15 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_int, to_numpy
-from cnncourse.plots._layout import MAX_WIDTH, MIN_FONT, PALETTE
+from cnncourse._checks import as_tensor, check_int, check_mapping, to_numpy
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    MIN_FONT,
+    PALETTE,
+    check_cmap,
+    check_font_size,
+    check_panel_size,
+)
 
 __all__ = ["show_digit_grid", "show_pixel_values", "show_value_histograms"]
 
@@ -33,7 +40,10 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
     size
         Inches per image.
     """
-    x = to_numpy(images)
+    cmap = check_cmap(cmap)
+    size = check_panel_size(size)
+    ncols = check_int(ncols, "ncols", minimum=1)
+    x = to_numpy(images, "images")
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3 or len(x) == 0:
@@ -72,7 +82,9 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     fontsize
         Size of the numbers, in points.
     """
-    x = to_numpy(image)
+    cmap = check_cmap(cmap)
+    fontsize = check_font_size(fontsize)
+    x = to_numpy(as_tensor(image, "image"), "image")
     if x.ndim == 3 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 2:
@@ -118,8 +130,10 @@ def show_value_histograms(arrays: dict[str, object], bins: int = 50, ncols: int 
     values), in float64: float32 counts stop growing at 2**24, and the zero bin of MNIST holds
     38 million pixels.
     """
+    check_mapping(arrays, "arrays", nonempty=False)
+    ncols = check_int(ncols, "ncols", minimum=1)
     if not arrays:
-        raise ValueError("arrays must name at least one array to plot")
+        raise ValueError(f"arrays must name at least one array to plot, got {arrays!r}")
     bins = check_int(bins, "bins", minimum=1)
     ncols = max(1, min(ncols, len(arrays)))
     nrows = -(-len(arrays) // ncols)

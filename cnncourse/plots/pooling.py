@@ -13,7 +13,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse.plots._layout import MAX_WIDTH, PALETTE, image_array, imshow_signed, legend_below, plain_axes
+from cnncourse._checks import check_mapping
+from cnncourse.plots._layout import (
+    MAX_WIDTH,
+    PALETTE,
+    check_panel_size,
+    image_array,
+    imshow_signed,
+    legend_below,
+    plain_axes,
+)
 from cnncourse.plots.filters import annotate_grid
 from cnncourse.pooling import pool2d
 
@@ -30,7 +39,7 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
     when there are more windows than colours). In max mode the winning input cell of each
     window is written in bold.
     """
-    a = image_array(x)
+    a = image_array(x, "x")
     stride = window if stride is None else stride
     out = pool2d(a, window, stride, mode).numpy()
     oh, ow = out.shape
@@ -66,7 +75,8 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
 def show_pooled_maps(image, windows: Sequence[int] = (2, 4), mode: str = "max",
                      size: float = 2.6) -> Figure:
     """An image and its pooled versions (window = stride), each at its own resolution."""
-    img = image_array(image)
+    size = check_panel_size(size)
+    img = image_array(image, "image")
     n = len(windows) + 1
     size = min(size, MAX_WIDTH / n)
     fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.3), layout="constrained")
@@ -87,6 +97,8 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
     With ``mark_changes``, the last column of each row is read as a difference map and
     drawn in a diverging colour map centred on zero.
     """
+    check_mapping(rows, "rows", nonempty=False)
+    size = check_panel_size(size)
     nrows = len(rows)
     ncols = max(len(r) for r in rows.values())
     size = min(size, MAX_WIDTH / ncols)
@@ -94,7 +106,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
                              layout="constrained", squeeze=False)
     for i, (row_name, row) in enumerate(rows.items()):
         for j, (title, img) in enumerate(row.items()):
-            arr = image_array(img)
+            arr = image_array(img, f"rows[{row_name!r}][{title!r}]")
             last = j == len(row) - 1
             imshow_signed(axes[i, j], arr, signed=True if (mark_changes and last) else None)
             plain_axes(axes[i, j], title)
@@ -108,6 +120,7 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
 def show_unchanged_fractions(windows: Sequence[int], fractions: Mapping[str, Sequence[float]],
                              xlabel: str = "pooling window (= stride)") -> Figure:
     """Fraction of pooled outputs unchanged by a shift, one line per experiment."""
+    check_mapping(fractions, "fractions", nonempty=False)
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.4), layout="constrained")
     for label, values in fractions.items():
         ax.plot(list(windows), list(values), marker="o", label=label)

@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from cnncourse._checks import check_mapping
 from cnncourse.plots._layout import MAX_WIDTH, finish, legend_below, panel_grid
 
 __all__ = [
@@ -95,6 +96,8 @@ def show_erf_by_depth(maps: Mapping[int, np.ndarray], field_bounds: Mapping[int,
     title
         Optional figure title.
     """
+    if field_bounds is not None:
+        check_mapping(field_bounds, "field_bounds", nonempty=False)
     if not isinstance(maps, Mapping):
         raise TypeError(f"maps must be a mapping depth -> 2-D array, got {type(maps).__name__}")
     labelled = _check_maps({f"depth {d}": m for d, m in maps.items()})
@@ -122,6 +125,7 @@ def show_field_growth(depths: Sequence[float], series: Mapping[str, Sequence[flo
     ylabel, title
         Axis label and optional title.
     """
+    check_mapping(series, "series", nonempty=False)
     x = np.asarray(depths, dtype=float)
     if x.ndim != 1 or x.size < 2 or (x <= 0).any():
         raise ValueError(f"depths must be at least two positive numbers, got {depths!r}")

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-from cnncourse._checks import check_int
+from cnncourse._checks import check_int, check_mapping
 from cnncourse.plots._layout import MAX_WIDTH, PALETTE, finish, legend_below
 
 __all__ = ["show_curves", "show_histories", "show_history", "show_negative_log", "show_seed_spread"]
@@ -62,6 +62,7 @@ def show_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
     logy
         Logarithmic loss axis (useful when one run starts far higher than the others).
     """
+    check_mapping(histories, "histories", nonempty=False)
     if not histories:
         raise ValueError("histories is empty: pass {name: History} for at least one run")
     if isinstance(metrics, str):
@@ -105,6 +106,7 @@ def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     smooth
         Width of a trailing moving average (1 draws the raw values).
     """
+    check_mapping(curves, "curves", nonempty=False)
     if not curves:
         raise ValueError("curves is empty: pass {name: values}")
     smooth = check_int(smooth, "smooth", minimum=1)
@@ -153,6 +155,7 @@ def show_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
     ValueError
         If ``results`` or a group is empty, or a setting has no values.
     """
+    check_mapping(results, "results", nonempty=False)
     if not results:
         raise ValueError("results is empty: pass {group: {setting: [value per seed]}}")
     for group, settings in results.items():

@@ -21,6 +21,12 @@ __all__ = ["propagate", "receptive_field"]
 def propagate(traced: Traced, input_size, needed: set | None = None) -> tuple[list, dict]:
     """Run the recurrence over the traced graph (only the ``needed`` nodes, if given);
     return the table rows and the node states."""
+    if not isinstance(traced, Traced):
+        raise TypeError(f"traced must be what trace_rules returns, got {type(traced).__name__}")
+    input_size = None if input_size is None else check_size(input_size)
+    if needed is not None and not isinstance(needed, (set, frozenset)):
+        raise TypeError(f"needed must be a set of graph nodes or None, got "
+                        f"{type(needed).__name__} ({needed!r:.40})")
     env: dict = {}
     rows: list[LayerField] = []
     seen_input = False

@@ -22,7 +22,7 @@ every lesson, so a new exercise cannot ship its answer open.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -41,17 +41,27 @@ BOOK_HIDDEN_TAGS = frozenset({"hide-input", "remove-input"})
 _DROPDOWN = re.compile(r"^(`{3,}|:{3,})\{dropdown\}[ \t]*(?P<title>.*)$", re.MULTILINE)
 
 
+def _check_cell(cell: object) -> None:
+    # check_mapping's rule, written here: cnncourse._checks imports torch, and the marking
+    # tools (the lab's server extension) must start without it
+    if not isinstance(cell, Mapping):
+        raise TypeError(f"cell must be a notebook cell (a dict such as nbformat's), got "
+                        f"{type(cell).__name__} ({cell!r:.40})")
+
+
 def _tags(cell) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
 def is_solution(cell) -> bool:
     """Whether a notebook cell (a dict or ``nbformat`` node) carries the ``solution`` tag."""
+    _check_cell(cell)
     return SOLUTION_TAG in _tags(cell)
 
 
 def is_solution_dropdown(cell) -> bool:
     """Whether a Markdown cell holds a ``{dropdown}`` whose title names a solution."""
+    _check_cell(cell)
     if cell.get("cell_type") != "markdown":
         return False
     return any("solution" in m.group("title").lower() for m in _DROPDOWN.finditer(cell["source"]))
@@ -59,11 +69,13 @@ def is_solution_dropdown(cell) -> bool:
 
 def hidden_in_book(cell) -> bool:
     """Whether the book hides or removes this code cell's input (MyST-NB tags)."""
+    _check_cell(cell)
     return cell.get("cell_type") == "code" and bool(BOOK_HIDDEN_TAGS & _tags(cell))
 
 
 def hidden_in_lab(cell) -> bool:
     """Whether JupyterLab shows this cell's input collapsed (``jupyter.source_hidden``)."""
+    _check_cell(cell)
     return bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden", False))
 
 

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnncourse._checks import check_int
+
 __all__ = ["KINDS", "canonical", "AnswerBox", "answer_box"]
 
 KINDS = ("number", "list", "choice", "set")
@@ -67,6 +69,7 @@ def canonical(answer: object, kind: str, decimals: int = 0) -> str:
     >>> canonical({"sharpen", "box blur"}, "set")
     'box blur,sharpen'
     """
+    decimals = check_int(decimals, "decimals", minimum=0)
     if kind == "number":
         return _number(answer, decimals)
     if kind == "list":
