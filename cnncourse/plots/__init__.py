@@ -1,7 +1,8 @@
 """Figures for the lessons, one module per topic (``cnncourse.plots.images``, ...).
 
 Every function returns a :class:`matplotlib.figure.Figure` so that a lesson cell can end
-with the call and the book shows the figure once.
+with the call and the book shows the figure once; none calls ``plt.show()``. Image inputs
+may be torch tensors or NumPy arrays.
 """
 
 from cnncourse.plots._layout import apply_style, record_text_size_in_png

@@ -1,8 +1,5 @@
 """Figures for convolutional networks (lesson 8): learned filters, feature maps by depth,
 shifted digits and accuracy under shifts.
-
-Every function returns a :class:`matplotlib.figure.Figure`; none calls ``plt.show()``.
-Inputs may be torch tensors or NumPy arrays.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """Figures for kernel filtering (lessons 5 and 6): kernels with their numbers, images side
 by side with their filtered versions, edge modes, response tables and image gradients.
-
-Every function returns a :class:`matplotlib.figure.Figure`; none calls ``plt.show()``.
-Inputs may be torch tensors or NumPy arrays.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
 """Figures for pooling (lesson 7): windows over a small matrix, pooled feature maps, and the
 shift experiments (equivariance of convolution, partial invariance of pooling).
-
-Every function returns a :class:`matplotlib.figure.Figure`; none calls ``plt.show()``.
 """
 
 from __future__ import annotations
