@@ -297,7 +297,9 @@ def step_profile(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.T
     each operator spent in itself (its self CPU time) by the part of the step it belongs to
     (:data:`STEP_PARTS`): the operators of a convolution's forward and backward pass count as
     convolution, those under the optimizer's ``step`` as optimizer, and so on; what no part
-    claims (zeroing gradients, dtype conversions, additions) is ``other``.
+    claims (zeroing gradients, dtype conversions, additions) is ``other``. On a CUDA device
+    the time counted is the operators' time on the device (the profiler's CUDA activity),
+    since the CPU only launches them there.
 
     Parameters
     ----------
@@ -326,12 +328,16 @@ def step_profile(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.T
     warmup = check_int(warmup, "warmup", minimum=0)
     measure_throughput(model, batches, steps=1, warmup=warmup, repeats=1, lr=0.0,
                        autocast_dtype=autocast_dtype, channels_last=channels_last)
-    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+    # on a GPU the operators run there: count their device time, not the time spent launching
+    cuda = model_device(model).type == "cuda"
+    activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]
+    with profile(activities=activities) as profiler:
         measure_throughput(model, batches, steps=steps, warmup=0, repeats=1, lr=0.0,
                            autocast_dtype=autocast_dtype, channels_last=channels_last)
     seconds = dict.fromkeys(STEP_PARTS, 0.0)
     for event in profiler.events():
-        seconds[_part(event)] += event.self_cpu_time_total
+        seconds[_part(event)] += (event.self_device_time_total if cuda
+                                  else event.self_cpu_time_total)
     total = sum(seconds.values())
     return {part: value / total for part, value in seconds.items()}
 
