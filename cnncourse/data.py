@@ -46,7 +46,8 @@ __all__ = ["DATA_ENV", "REPAIR_COMMAND", "MNIST_MEAN", "MNIST_STD", "VAL_SIZE", 
            "MNISTDataError", "data_root", "repair_command", "mnist_raw_dir", "read_idx", "write_idx",
            "sha256_of", "verify_mnist", "mnist_problems", "mnist_is_ready", "idx_arrays_from_mnist_pickle",
            "provision_mnist", "load_mnist", "standardize", "split_indices", "mnist_transform",
-           "mnist_datasets", "mnist_loaders", "TensorBatches", "mnist_tensors", "fast_loaders", "main"]
+           "mnist_datasets", "mnist_loaders", "DATALOADER_ONLY_OPTIONS", "TensorBatches", "mnist_tensors",
+           "fast_loaders", "main"]
 
 DATA_ENV = "CNNCOURSE_DATA"
 """Environment variable naming the data folder (default: ``data/`` in the repository)."""
@@ -599,7 +600,7 @@ class TensorBatches:
         Leave out the last batch when it is smaller than ``batch_size`` (as DataLoader's
         option of that name). DataLoader options that have no meaning here (``num_workers``,
         ``pin_memory``, ``collate_fn``, ...) raise a ``TypeError`` that says why
-        (:data:`DATALOADER_ONLY_OPTIONS`).
+        (:data:`cnncourse.data.DATALOADER_ONLY_OPTIONS`).
     """
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 64,

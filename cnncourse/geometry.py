@@ -266,7 +266,7 @@ def output_shape(geometry: Geometry | nn.Module | Sequence[Geometry | None],
     ``geometry`` is one layer's :class:`Geometry`, a sequence of them in the order they run, or
     a module, whose ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` layers are taken in the order
     they were registered (the order they run in for a ``Sequential`` and the models of
-    :mod:`cnncourse.models`); other layers are taken to keep the height and width.
+    :mod:`cnncourse.models.cnn`); other layers are taken to keep the height and width.
 
     Raises
     ------
@@ -305,8 +305,8 @@ def min_input_size(layers: nn.Module | Sequence[Geometry | None], limit: int = 1
     layers
         A module, whose ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` layers count, in the
         order they were registered (the order they run in for a ``Sequential`` and the
-        models of :mod:`cnncourse.models`); fully connected layers are ignored, so a
-        :class:`~cnncourse.models.ConvNet` accepts only the ``image_size`` it was built for,
+        models of :mod:`cnncourse.models.cnn`); fully connected layers are ignored, so a
+        :class:`~cnncourse.models.cnn.ConvNet` accepts only the ``image_size`` it was built for,
         whatever this function says. Or the layers' geometries in the order they run
         (``None`` entries, for layers that keep the size, are skipped).
     limit
