@@ -33,3 +33,11 @@ def test_a_lesson_left_out_of_the_toc_leaves_the_map(tmp_path):
     without_5 = [p for p in lessons if not p.name.startswith("05-")]
     rows = {p.stem: linked for p, _, linked, _ in lesson_map.lesson_map(without_5)}
     assert all("05-kernel-convolution" not in item for linked in rows.values() for item in linked)
+
+
+def test_exercises_read_the_same_from_the_lesson_and_its_notebook(tmp_path):
+    """The PDF build reads executed .ipynb copies of the lessons (book/_ext/lesson_map.py)."""
+    for path in sorted((ROOT / "lessons").glob("*.md")):
+        notebook = tmp_path / f"{path.stem}.ipynb"
+        jupytext.write(jupytext.read(path), notebook)
+        assert lesson_exercises(notebook) == lesson_exercises(path)

@@ -219,18 +219,23 @@ def _placeholders(tree: ast.Module) -> set[str]:
 
 
 def lesson_exercises(source: Path | str) -> list[Exercise]:
-    """The exercises of a lesson (``lessons/NN-name.md``), read from its checker calls.
+    """The exercises of a lesson, read from its checker calls.
+
+    ``source`` is the lesson as written (``lessons/NN-name.md``) or as a notebook
+    (``.ipynb``: an executed copy, as the PDF build reads it, or a student's edition).
 
     Raises
     ------
     ValueError
-        If a checker call of an exercise cell does not start with the placeholders the cell
-        assigns (the grader would not know where the answer is), or two exercises would share
-        a name: the message names the lesson and the call.
+        If ``source`` is not an existing ``.md`` or ``.ipynb`` file, if a checker call of an
+        exercise cell does not start with the placeholders the cell assigns (the grader would
+        not know where the answer is), or if two exercises would share a name: the message
+        names the lesson and the call.
     """
     source = check_path(source, "source")
-    if source.suffix != ".md" or not source.is_file():
-        raise ValueError(f"source must be a lesson file lessons/NN-name.md, got {str(source)!r}")
+    if source.suffix not in (".md", ".ipynb") or not source.is_file():
+        raise ValueError(f"source must be an existing lesson file (lessons/NN-name.md, or a "
+                         f".ipynb notebook of one), got {str(source)!r}")
     notebook = jupytext.read(source)
     cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
     imports: dict[str, str] = {}
