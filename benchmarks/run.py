@@ -33,6 +33,7 @@ Every figure is the median of several repetitions of one run of this script. Row
   99.5 % with lesson 10's network widened to 32 and 64 filters and
   :data:`cnncourse.recipes.LESSON10_LONG` (ten epochs, random shifts);
 - ``ratio/time_to_99/fastest_over_cnncourse`` and ``ratio/time_to_99/fastest_over_<step>``;
+  ``share/time_to_99/<step>``: each step's share of the whole gain (:func:`cnncourse.speed.ablation`);
 - ``lesson_seconds/<lesson>``: seconds to execute each lesson in a fresh kernel, and
   ``book_seconds``, their sum (the execution part of ``make book``);
 - ``load_seconds/<lesson>/<idle|one_busy_core>`` and ``ratio/load/<lesson>``: one lesson
@@ -80,7 +81,7 @@ from cnncourse.runtime import (
     to_device,
     training_config,
 )
-from cnncourse.speed import measure_throughput, peak_matmul_flops, training_flops_per_image
+from cnncourse.speed import ablation, measure_throughput, peak_matmul_flops, training_flops_per_image
 from cnncourse.training import evaluate, train_one_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -394,8 +395,11 @@ def main(argv: list[str] | None = None) -> int:
             row(f"seeds_reaching_{target}/{name}", len(reached), f"of {n_seeds}")
         for name in STEPS:
             if "fastest" in medians and name in medians:
-                label = "cnncourse" if name == "cnncourse" else name
-                row(f"ratio/time_to_99/fastest_over_{label}", medians["fastest"] / medians[name], "x")
+                row(f"ratio/time_to_99/fastest_over_{name}", medians["fastest"] / medians[name], "x")
+        chain = ["fastest", *STEPS]
+        if all(name in medians for name in chain):  # the ablation: each step's share of the gain
+            for step in ablation([(name, medians[name]) for name in chain])[1:]:
+                row(f"share/time_to_99/{step.change}", 100 * step.share, "%")
 
     if "lessons" not in skip:
         seconds = lesson_seconds(f"{args.lessons}.md" if not args.lessons.endswith(".md") else args.lessons)

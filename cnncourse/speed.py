@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -35,6 +36,7 @@ from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
 
 __all__ = ["Throughput", "training_throughput", "measure_throughput", "measure_in_turns",
+           "AblationStep", "ablation",
            "STEP_PARTS", "step_profile", "training_flops_per_image", "peak_matmul_flops"]
 
 
@@ -256,6 +258,63 @@ def measure_in_turns(contenders: Mapping[str, Callable[[], tuple[nn.Module, dict
                                      repeats=1, lr=lr, **options)
             rates[name].extend(run.rates)
     return {name: Throughput(tuple(r), steps) for name, r in rates.items()}
+
+
+@dataclass(frozen=True)
+class AblationStep:
+    """One row of :func:`ablation`: a change, the time with it, its gain and its share."""
+
+    change: str
+    seconds: float
+    gain: float
+    """Time of the row before over this row's time (1.0 for the first row)."""
+    share: float
+    """``log(gain) / log(total gain)``: the rows' shares add up to 1 (0 for the first row)."""
+
+
+def ablation(steps: Sequence[tuple[str, float]]) -> list[AblationStep]:
+    """Gains and shares of a chain of changes, each row adding one change to the row before.
+
+    Gains multiply, so each row's share of the whole is the logarithm of its gain over the
+    logarithm of the total gain (first row's time over the last row's): the shares add up to
+    1, and a change that slowed things down gets a negative share.
+
+    Parameters
+    ----------
+    steps
+        ``(change, seconds)`` pairs in order, the baseline first; at least two, every time
+        positive and finite.
+
+    Returns
+    -------
+    list of AblationStep
+        One per step. When the total gain is 1 (nothing changed), every share is 0.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For fewer than two steps, a step that is not a ``(str, number)`` pair, or a time
+        that is not positive and finite.
+    """
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, (Sequence, Iterable)):
+        raise TypeError(f"steps must be a sequence of (change, seconds) pairs, got "
+                        f"{type(steps).__name__} ({steps!r})")
+    steps = list(steps)
+    if len(steps) < 2:
+        raise ValueError(f"steps must hold the baseline and at least one change, got {len(steps)}")
+    times = []
+    for i, step in enumerate(steps):
+        if not (isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str)):
+            raise TypeError(f"steps[{i}] must be a (change, seconds) pair, got {step!r}")
+        times.append(check_float(step[1], f"steps[{i}] seconds", minimum=0.0,
+                                 exclusive_minimum=True))
+    total = math.log(times[0] / times[-1])
+    rows = []
+    for i, ((change, _), seconds) in enumerate(zip(steps, times)):
+        gain = times[i - 1] / seconds if i else 1.0
+        share = math.log(gain) / total if i and total != 0 else 0.0
+        rows.append(AblationStep(change, seconds, gain, share))
+    return rows
 
 
 STEP_PARTS = ("convolution", "max-pooling", "ReLU", "linear layers", "loss", "optimizer", "other")

@@ -249,3 +249,19 @@ def test_stem_search_names_lesson_10s_network_among_its_candidates():
     assert set(search.LONG) <= set(search.CANDIDATES)
     for build in search.CANDIDATES.values():
         assert build()(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_the_ablation_rows_share_the_whole_gain(run, monkeypatch, capsys):
+    monkeypatch.setattr(run, "warm_up_process", lambda device: None)
+    monkeypatch.setattr(run, "mnist_tensors", lambda device, val_size: {
+        "train": (torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long)),
+        "test": (torch.zeros(4, 1, 28, 28), torch.zeros(4, dtype=torch.long))})
+    seconds = {"fastest": 26.06, "step1_precision": 7.59, "step2_one_epoch": 3.72, "step3_stem": 2.50,
+               "cnncourse": 2.97}
+    monkeypatch.setattr(run, "time_to_target", lambda contender, seed, device, data: seconds[contender.name])
+    assert run.main(["--skip", "throughput,lessons,load", "--recipes", ",".join(seconds), "--seeds", "1"]) == 0
+    shares = {line.split()[0]: float(line.split()[1]) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("share/")}
+    assert list(shares) == [f"share/time_to_99/{name}" for name in run.STEPS]
+    assert sum(shares.values()) == pytest.approx(100, abs=0.05)
+    assert round(shares["share/time_to_99/step1_precision"]) == 57

@@ -222,7 +222,8 @@ REGISTRY: dict[str, Entry] = {
         "cnncourse.receptive_field.fits.GaussianFit", "cnncourse.receptive_field.table.LayerField",
         "cnncourse.receptive_field.table.ReceptiveField",
         "cnncourse.receptive_field.errors.ReceptiveFieldError", "cnncourse.runtime.TrainingConfig",
-        "cnncourse.speed.Throughput", "cnncourse.teaching.grade.Exercise",
+        "cnncourse.speed.Throughput", "cnncourse.speed.AblationStep",
+        "cnncourse.teaching.grade.Exercise",
         "cnncourse.teaching.grade.Row", "cnncourse.teaching.marking.Problem",
         "cnncourse.teaching.student.StudentEdition", "cnncourse.training.EpochRecord",
         "cnncourse.training.Evaluation", "cnncourse.training.NonFiniteLossError",
@@ -302,6 +303,8 @@ REGISTRY: dict[str, Entry] = {
     "cnncourse.speed.measure_in_turns": Entry(
         given={"contenders": lambda: {"flat": lambda: (_flat(), {})}, "rounds": lambda: 1,
                "steps": lambda: 1, "warmup": lambda: 0}, examples=6),
+    "cnncourse.speed.ablation": Entry(
+        given={"steps": lambda: [("baseline", 4.0), ("faster", 2.0), ("fastest", 1.0)]}),
     "cnncourse.speed.step_profile": Entry(  # PyTorch's profiler: one step of a tiny model
         given={"model": _flat, "steps": lambda: 1, "warmup": lambda: 0}, examples=4),
     "cnncourse.runtime.autocast": Entry(given={"dtype": lambda: None}),

@@ -1,5 +1,7 @@
 """The throughput helper and the speed exercise checker."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -225,3 +227,29 @@ def test_step_profile_of_a_network_without_pooling_has_none():
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
     shares = speed.step_profile(model, _one_batch(), steps=2, warmup=1)
     assert shares["max-pooling"] == 0 and shares["convolution"] > 0
+
+
+def test_ablation_gains_multiply_and_shares_add_up():
+    # the make bench run of 2026-12-06 (benchmarks/RESULTS.md)
+    rows = speed.ablation([("published", 26.06), ("precision", 7.59), ("one epoch", 3.72),
+                           ("stem", 2.50), ("wider", 2.97)])
+    assert [r.change for r in rows] == ["published", "precision", "one epoch", "stem", "wider"]
+    assert rows[0].gain == 1.0 and rows[0].share == 0.0
+    assert math.prod(r.gain for r in rows) == pytest.approx(26.06 / 2.97)
+    assert sum(r.share for r in rows) == pytest.approx(1.0)
+    assert [round(100 * r.share) for r in rows[1:]] == [57, 33, 18, -8]
+    assert rows[-1].gain < 1 and rows[-1].share < 0
+
+
+def test_ablation_without_a_total_gain_has_no_shares():
+    rows = speed.ablation([("a", 2.0), ("b", 1.0), ("c", 2.0)])
+    assert [r.share for r in rows] == [0.0, 0.0, 0.0] and rows[1].gain == 2.0
+
+
+@pytest.mark.parametrize("steps, error", [
+    ([("only", 1.0)], ValueError), ([("a", 1.0), ("b", 0.0)], ValueError),
+    ([("a", 1.0), ("b", float("nan"))], ValueError), ([("a", 1.0), ("b",)], TypeError),
+    ([("a", 1.0), (2, 1.0)], TypeError), ([("a", 1.0), ("b", "1")], TypeError)])
+def test_ablation_bad_input(steps, error):
+    with pytest.raises(error, match="steps"):
+        speed.ablation(steps)
