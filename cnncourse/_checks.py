@@ -19,7 +19,7 @@ import itertools
 import math
 import operator
 import os
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ __all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor"
            "check_model", "check_model_input", "describe", "check_path", "check_device",
            "check_mapping", "check_tolerance", "check_probability", "check_logits",
            "check_bool", "check_batches", "run_model", "check_learning_rate", "FLOAT32_MAX",
-           "ARGUMENT_KINDS"]
+           "check_sequence", "check_text", "ARGUMENT_KINDS"]
 
 
 def describe(value: object) -> str:
@@ -448,6 +448,54 @@ def check_batches(value: object, name: str = "batches") -> Iterable:
     return _Pairs(value, name)
 
 
+def check_text(value: object, name: str, *, nonempty: bool = True) -> str:
+    """A piece of text (a title, a label, a name): a ``str``, not empty unless ``nonempty``
+    is false.
+
+    Raises
+    ------
+    TypeError
+        For anything but a ``str`` (``None``, a number, a list of strings).
+    ValueError
+        For an empty or blank string when ``nonempty``.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {describe(value)}")
+    if nonempty and not value.strip():
+        raise ValueError(f"{name} must not be empty, got {value!r}")
+    return value
+
+
+def check_sequence(value: object, name: str, *, item: Callable[[object, str], object] | None = None,
+                   length: int | None = None, minimum: int = 1) -> list:
+    """``value`` as a list: a list, tuple, range, 1-D tensor or array or other finite
+    iterable (a generator is read once), each item passed through ``item(entry, f"{name}[i]")``
+    when given, e.g. ``check_text`` for labels or ``partial(check_int, minimum=1)`` for sizes.
+
+    Raises
+    ------
+    TypeError
+        For ``None``, a string (a sequence of characters is never meant), a mapping, a number
+        or a 0-d tensor; or from ``item`` for an entry of the wrong type, naming its index.
+    ValueError
+        For fewer than ``minimum`` items, a length other than ``length``, or from ``item``.
+    """
+    if (value is None or isinstance(value, (str, bytes, Mapping))
+            or (isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim != 1)
+            or not isinstance(value, Iterable)):
+        expected = f"a sequence of {length} items" if length is not None else "a sequence (a list or tuple)"
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    items = list(value)
+    if length is not None and len(items) != length:
+        raise ValueError(f"{name} must have {length} items, got {len(items)}: {describe(value)}")
+    if len(items) < minimum:
+        raise ValueError(f"{name} must have at least {minimum} item{'s' * (minimum != 1)}, "
+                         f"got {len(items)}: {describe(value)}")
+    if item is not None:
+        items = [item(entry, f"{name}[{i}]") for i, entry in enumerate(items)]
+    return items
+
+
 def check_tolerance(value: object, name: str) -> float:
     """A tolerance: a finite number >= 0 (a negative one would make every comparison fail or
     pass by accident)."""
@@ -539,4 +587,8 @@ ARGUMENT_KINDS = (
     ("device", "check_device", "a torch.device or a device string",
      "check_device('gpu0', 'device')"),
     ("path", "check_path", "a str or os.PathLike, not empty", "check_path('', 'path')"),
+    ("text (title, label, name)", "check_text", "a str, not blank", "check_text(3, 'title')"),
+    ("sequence (labels, titles, sizes)", "check_sequence", "a list, tuple or other finite "
+     "iterable (not None, a string or a number), of the documented length, each item checked",
+     "check_sequence(None, 'titles')"),
 )

@@ -107,3 +107,43 @@ def test_check_model_names_the_argument_and_what_came():
         check_model("relu")
     with pytest.raises(TypeError, match=r"^net must be a torch.nn.Module, got type"):
         check_model(nn.ReLU, "net")
+
+
+@pytest.mark.parametrize("value", [None, "ab", b"ab", 3, 2.5, {"a": 1}, torch.tensor(1.0),
+                                   np.zeros((2, 2))])
+def test_check_sequence_refuses_what_is_not_a_sequence(value):
+    from cnncourse._checks import check_sequence
+
+    with pytest.raises(TypeError, match=r"^titles must be a sequence"):
+        check_sequence(value, "titles")
+
+
+def test_check_sequence_lengths_items_and_what_passes():
+    from functools import partial
+
+    from cnncourse._checks import check_int, check_sequence, check_text
+
+    assert check_sequence((1, 2), "sizes", item=partial(check_int, minimum=1)) == [1, 2]
+    assert check_sequence(range(3), "sizes") == [0, 1, 2]
+    assert check_sequence(torch.arange(2), "sizes", length=2)[1] == 1
+    assert check_sequence((x for x in "ab"), "names", item=check_text) == ["a", "b"]
+    assert check_sequence([], "titles", minimum=0) == []
+    with pytest.raises(ValueError, match=r"^titles must have at least 1 item, got 0"):
+        check_sequence([], "titles")
+    with pytest.raises(ValueError, match=r"^titles must have 2 items, got 3"):
+        check_sequence(["a", "b", "c"], "titles", length=2)
+    with pytest.raises(TypeError, match=r"^titles\[1\] must be a string, got int \(3\)$"):
+        check_sequence(["a", 3], "titles", item=check_text)
+    with pytest.raises(ValueError, match=r"^sizes\[0\] must be"):
+        check_sequence([0], "sizes", item=partial(check_int, minimum=1))
+
+
+def test_check_text():
+    from cnncourse._checks import check_text
+
+    assert check_text("Loss", "title") == "Loss"
+    assert check_text("", "title", nonempty=False) == ""
+    with pytest.raises(TypeError, match=r"^title must be a string, got NoneType \(None\)$"):
+        check_text(None, "title")
+    with pytest.raises(ValueError, match=r"^title must not be empty, got '  '$"):
+        check_text("  ", "title")
