@@ -14,7 +14,7 @@ NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 # made PyTorch's two threads 4-8x slower than one (see cnncourse.runtime.configure_threads).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help bench seeds stem-search mutants fuzz setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student grade lab clean distclean
+.PHONY: test-lane-kernel test-lane-browser help bench seeds stem-search mutants fuzz setup data book pdf test-pdf lint test test-unit test-lessons test-outputs test-site test-lab student test-student grade lab clean distclean
 
 help:
 	@echo "make book    build the course book into _build/html (set-up included)"
@@ -146,10 +146,20 @@ lint: setup
 # strict output comparison and the browser test always run (none is skipped in a fresh clone).
 test: lint test-unit
 	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-kernel test-lane-browser
+
+# After the book, the remaining tests run in two lanes side by side (make test, -j2): the lessons
+# executed in the repository (nbval, then JupyterLab: both write data/checkpoints, so they take
+# turns) and the rest (the PDF, the browser test of the site, the student edition, which runs in
+# its own data folder). Each lane's output is printed when it ends. Measured on 2 cores in
+# benchmarks/RESULTS.md ("make test in lanes").
+test-lane-kernel: data
 	$(MAKE) --no-print-directory test-lessons
+	$(MAKE) --no-print-directory test-lab
+
+test-lane-browser: data
 	$(MAKE) --no-print-directory test-pdf
 	$(MAKE) --no-print-directory test-site
-	$(MAKE) --no-print-directory test-lab
 	$(MAKE) --no-print-directory test-student
 
 # The instructor's seat: the lessons without their solutions, one .ipynb each (cnncourse/teaching/student.py).

@@ -193,7 +193,10 @@ def _check_explorers(page, lesson: str) -> int:
         options = select.evaluate("s => [...s.options].map(o => o.value)")
         current = select.input_value()
         select.select_option(next(o for o in options if o != current))
-        page.wait_for_timeout(300)
+        # the redraw is prompt when idle; a busy machine (make test's other lane) may take seconds
+        deadline = time.monotonic() + 20
+        while _canvases(widget) == before and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
         assert _canvases(widget) != before, f"{lesson}: explorer {i} did not redraw when its first control changed"
         moved += 1
     return moved

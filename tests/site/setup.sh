@@ -8,6 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-.venv/bin/python}
 
+# make test runs the site and JupyterLab tests in parallel lanes: one apt-get at a time.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${TMPDIR:-/tmp}/cnncourse-browser-setup.lock"
+  flock 9
+fi
+
 find_browser() {
   if [ -n "${CHROMIUM:-}" ] && [ -x "$CHROMIUM" ]; then echo "$CHROMIUM"; return; fi
   for name in chromium chromium-browser google-chrome google-chrome-stable; do
