@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from cnncourse.teaching.marking import (
+    SOLUTION_FIRST_LINE,
     hidden_in_lab,
     is_solution,
     is_solution_dropdown,
@@ -90,7 +91,7 @@ def _code(source, tags=(), hidden=None):
 
 
 DROPDOWN = "````{dropdown} Worked solution\nThe answer is 20.\n````"
-CHECK = "assert check_field_size(20, stack)"
+CHECK = SOLUTION_FIRST_LINE + "\nassert check_field_size(20, stack)"
 
 
 def test_a_well_marked_exercise_passes():
@@ -112,9 +113,16 @@ def test_a_well_marked_exercise_passes():
         ([_code("x = 1", ["hide-input"])], "hidden in the book but open"),
         ([_code("x = 1", ["remove-input"], False)], "hidden in the book but open"),
         ([_code("x = 1", [], True)], "open in the book but collapsed"),
+        ([_md(DROPDOWN, ["solution"]),
+          _code("assert check_field_size(20, stack)", ["hide-input", "solution"], True)],
+         "JupyterLab shows the first line"),
+        ([_md(DROPDOWN, ["solution"]),
+          _code("# answer: 20\n" + CHECK, ["hide-input", "solution"], True)],
+         "JupyterLab shows the first line"),
     ],
     ids=["untagged", "mixed-cell", "check-untagged", "no-check", "check-visible",
-         "hide-input-open", "remove-input-open", "collapsed-only-in-lab"],
+         "hide-input-open", "remove-input-open", "collapsed-only-in-lab", "answer-on-first-line",
+         "another-comment-first"],
 )
 def test_each_break_of_the_rule_is_named(cells, expected):
     problems = marking_problems(cells)

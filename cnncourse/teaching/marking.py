@@ -15,6 +15,10 @@ From that tag each seat follows:
   closed (jupyterlab-myst);
 * the student edition (:mod:`cnncourse.teaching.student`) removes every ``solution`` cell.
 
+JupyterLab shows the first line of a collapsed cell's source (since JupyterLab 4.0, pull
+request 14141), so a solution code cell begins with a comment line that gives nothing away:
+:data:`SOLUTION_FIRST_LINE`.
+
 :func:`marking_problems` lists every place where a lesson breaks the rule; the tests run it on
 every lesson, so a new exercise cannot ship its answer open.
 """
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BOOK_HIDDEN_TAGS",
+    "SOLUTION_FIRST_LINE",
     "SOLUTION_TAG",
     "Problem",
     "hidden_in_book",
@@ -37,6 +42,8 @@ __all__ = [
 ]
 
 SOLUTION_TAG = "solution"
+#: The first line of every ``solution`` code cell: all that JupyterLab shows of it collapsed.
+SOLUTION_FIRST_LINE = "# The worked solution, checked: open this cell after your own attempt."
 BOOK_HIDDEN_TAGS = frozenset({"hide-input", "remove-input"})
 _DROPDOWN = re.compile(r"^(`{3,}|:{3,})\{dropdown\}[ \t]*(?P<title>.*)$", re.MULTILINE)
 
@@ -104,8 +111,9 @@ def marking_problems(cells: Iterable) -> list[Problem]:
     list of Problem
         A worked-solution dropdown without the tag, a tagged Markdown cell that holds more
         than its dropdown (the student edition would remove the narrative with it), a tagged
-        code cell the book does not hide, a solution dropdown not followed by a tagged check
-        cell, and any cell whose visibility differs between the book and JupyterLab.
+        code cell the book does not hide or whose first line is not
+        :data:`SOLUTION_FIRST_LINE`, a solution dropdown not followed by a tagged check cell,
+        and any cell whose visibility differs between the book and JupyterLab.
     """
     cells = list(cells)
     problems = []
@@ -135,6 +143,11 @@ def marking_problems(cells: Iterable) -> list[Problem]:
             if is_solution(cell) and "hide-input" not in _tags(cell):
                 problems.append(Problem(
                     index, "a 'solution' code cell must carry 'hide-input' (the book hides it)"))
+            if is_solution(cell) and cell["source"].split("\n", 1)[0] != SOLUTION_FIRST_LINE:
+                problems.append(Problem(
+                    index, "a 'solution' code cell must begin with the line "
+                    f"{SOLUTION_FIRST_LINE!r}: JupyterLab shows the first line of a collapsed "
+                    "cell, and a line of code there shows the answer"))
             if hidden_in_book(cell) != hidden_in_lab(cell):
                 where = "hidden in the book but open" if hidden_in_book(cell) else (
                     "open in the book but collapsed")

@@ -31,7 +31,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from cnncourse.teaching.marking import hidden_in_lab, is_solution_dropdown
+from cnncourse.teaching.marking import SOLUTION_FIRST_LINE, hidden_in_lab, is_solution, is_solution_dropdown
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "lessons").glob("*.md"))
@@ -124,11 +124,20 @@ CELLS_IN_VIEW = """() => [...document.querySelectorAll('PANEL .jp-Cell')].map(c 
     rendered: c.classList.contains('jp-MarkdownCell') ?
         (c.querySelector('.jp-RenderedMarkdown, .jp-MarkdownOutput') || {}).innerText || '' : '',
     collapsed: !!c.querySelector('.jp-InputPlaceholder'),
+    placeholder: (c.querySelector('.jp-InputPlaceholder') || {}).textContent || '',
     details: [...c.querySelectorAll('details')].map(d => d.open),
     errors: [...c.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
         .map(e => e.innerText).filter(t => /Traceback|Error:/.test(t)),
     prompt: (c.querySelector('.jp-InputPrompt') || {}).innerText || '',
 }))""".replace("PANEL", PANEL)
+
+
+# How many cells are laid out inside the visible part of the notebook.
+CELLS_SHOWN = """() => { const view = document.querySelector('PANEL .jp-WindowedPanel-outer')
+    .getBoundingClientRect();
+    return [...document.querySelectorAll('PANEL .jp-Cell')].filter(c => {
+        const r = c.getBoundingClientRect();
+        return r.height > 0 && r.bottom > view.top && r.top < view.bottom; }).length; }""".replace("PANEL", PANEL)
 
 
 def _open(page, url: str, relpath: str):
@@ -278,6 +287,12 @@ def test_lesson_in_jupyterlab(lab, browser, source):
             if is_solution_dropdown(cell):
                 assert shown["details"] and not any(shown["details"]), (
                     f"{lesson}: the worked solution in cell {index} is not a closed dropdown")
+            if cell.cell_type == "code" and is_solution(cell):
+                # a collapsed cell shows its first line: the comment, and no line of the answer
+                code = [line.strip() for line in cell.source.splitlines()[1:] if line.strip()]
+                assert SOLUTION_FIRST_LINE in shown["placeholder"] and not any(
+                    line[:40] in shown["placeholder"] for line in code), (
+                    f"{lesson}: collapsed solution cell {index} shows {shown['placeholder']!r}")
 
         _run_all(page)
         seen = _scan(page)
@@ -301,6 +316,11 @@ def test_lesson_in_jupyterlab(lab, browser, source):
         # a widget that never rendered would pass the two checks above with nothing to check
         assert explorers or "Explorer(" not in original, f"{lesson}: no explorer rendered in Lab"
         assert boxes or "answer_box(" not in original, f"{lesson}: no answer box rendered in Lab"
+        if not widgets.count():  # the end of the lesson, not JupyterLab's blank space past it
+            page.locator(f"{PANEL} .jp-WindowedPanel-outer").evaluate(
+                "el => el.scrollTo(0, el.scrollHeight - 2 * el.clientHeight)")
+            page.wait_for_timeout(1500)
+        assert page.evaluate(CELLS_SHOWN) > 0, f"{lesson}: no cell in view for the screenshot"
         page.screenshot(path=str(ARTIFACTS / f"{source.stem}-run.png"))
 
         index, old, new = _exercise_line(on_disk)
