@@ -29,7 +29,8 @@ What it does, in order:
      message. *names the value*: one rendering of it occurs in the message (its repr, its type
      name, its shape or dtype, the number, ``nan``/``inf``, ``empty``).
    * *well-formed*: the result has the baseline's structure (a tensor where the baseline gave
-     a tensor, a float where it gave a float, tuples of the same length), no complex or meta
+     a tensor, a float where it gave a float, tuples of the same length, an object of the
+     baseline's declared class: a widget's per-instance subclass counts as that class), no complex or meta
      tensor where the baseline had none, and every number is finite, unless the mutated value
      itself held non-finite or huge (> 1e30) numbers, which arithmetic may carry through.
    * no warning from torch, NumPy or any file outside cnncourse, and no ``RuntimeWarning`` at
@@ -49,6 +50,7 @@ import math
 import pkgutil
 import re
 import signal
+import sys
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
@@ -459,6 +461,20 @@ def value_renderings(value: object) -> list[str]:
     return [r for r in out if r]
 
 
+def _declared_type(value: object) -> type:
+    """The class of ``value`` as its module declares it. traitlets' ``add_traits``, which
+    anywidget calls for every widget (the explorers), gives each instance a subclass of its
+    own, of the same module and name and with that class as its only base: two
+    ``PoolingExplorer`` objects never share ``type()``, yet both are a ``PoolingExplorer``.
+    Only such same-named, single-base subclasses are stepped over; any other class stays."""
+    cls = type(value)
+    while (len(cls.__bases__) == 1 and cls.__bases__[0].__name__ == cls.__name__
+           and cls.__bases__[0].__module__ == cls.__module__
+           and getattr(sys.modules.get(cls.__module__), cls.__qualname__, None) is not cls):
+        cls = cls.__bases__[0]
+    return cls
+
+
 def _well_formed(result: object, baseline: object, edge: Edge, path: str = "result") -> None:
     if isinstance(baseline, torch.Tensor):
         if not isinstance(result, torch.Tensor):
@@ -501,7 +517,7 @@ def _well_formed(result: object, baseline: object, edge: Edge, path: str = "resu
         for k in set(result) & set(baseline):
             _well_formed(result[k], baseline[k], edge, f"{path}[{k!r}]")
         return
-    if baseline is not None and type(result) is not type(baseline) and not (
+    if baseline is not None and _declared_type(result) is not _declared_type(baseline) and not (
             isinstance(result, type(baseline)) or isinstance(baseline, (list, int))):
         raise Failure(f"{path} is {type(result).__name__}, the valid call gave "
                       f"{type(baseline).__name__}")

@@ -141,6 +141,9 @@ class ErfExplorer(anywidget.AnyWidget):
 
     Raises
     ------
+    TypeError
+        For a depth, kernel size, dilation, ``n_digits`` or seed that is not an int, or a
+        model that is not an ``nn.Module``.
     ValueError
         For a value outside the offered ones, ``weights="trained"`` without a model, or a
         model that is not a convolutional stack.
@@ -161,11 +164,11 @@ class ErfExplorer(anywidget.AnyWidget):
                  trained_model: nn.Module | None = None, untrained_model: nn.Module | None = None,
                  n_digits: int = 64, seed: int = 0) -> None:
         depth = check_int(depth, "depth", minimum=1, maximum=ERF_MAX_DEPTH)
-        check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
-        check_choice(check_int(dilation, "dilation"), "dilation", ERF_DILATIONS)
+        kernel_size = check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
+        dilation = check_choice(check_int(dilation, "dilation"), "dilation", ERF_DILATIONS)
         check_choice(weights, "weights", ("uniform", "trained"))
         self.n_digits = check_int(n_digits, "n_digits", minimum=1, maximum=10000)
-        self.seed = int(seed)
+        self.seed = check_int(seed, "seed")
         trained = None if trained_model is None else _conv_part(trained_model, "trained_model")
         untrained = None if untrained_model is None else _conv_part(untrained_model, "untrained_model")
         if untrained is not None and trained is None:
