@@ -41,12 +41,23 @@ BOOK_HIDDEN_TAGS = frozenset({"hide-input", "remove-input"})
 _DROPDOWN = re.compile(r"^(`{3,}|:{3,})\{dropdown\}[ \t]*(?P<title>.*)$", re.MULTILINE)
 
 
-def _check_cell(cell: object) -> None:
+def _check_cell(cell: object, name: str = "cell") -> None:
     # check_mapping's rule, written here: cnncourse._checks imports torch, and the marking
     # tools (the lab's server extension) must start without it
     if not isinstance(cell, Mapping):
-        raise TypeError(f"cell must be a notebook cell (a dict such as nbformat's), got "
+        raise TypeError(f"{name} must be a notebook cell (a dict such as nbformat's), got "
                         f"{type(cell).__name__} ({cell!r:.40})")
+
+
+def _check_cells(cells: object) -> list:
+    # check_sequence's rule, written here for the same reason
+    if cells is None or isinstance(cells, (str, bytes, Mapping)) or not isinstance(cells, Iterable):
+        raise TypeError(f"cells must be a sequence of notebook cells (notebook.cells), got "
+                        f"{type(cells).__name__} ({cells!r:.40})")
+    cells = list(cells)
+    for index, cell in enumerate(cells):
+        _check_cell(cell, f"cells[{index}]")
+    return cells
 
 
 def _tags(cell) -> set[str]:
@@ -106,8 +117,13 @@ def marking_problems(cells: Iterable) -> list[Problem]:
         than its dropdown (the student edition would remove the narrative with it), a tagged
         code cell the book does not hide, a solution dropdown not followed by a tagged check
         cell, and any cell whose visibility differs between the book and JupyterLab.
+
+    Raises
+    ------
+    TypeError
+        When ``cells`` is not a sequence of cells (dicts), naming the first one that is not.
     """
-    cells = list(cells)
+    cells = _check_cells(cells)
     problems = []
     for index, cell in enumerate(cells):
         kind = cell.get("cell_type")
