@@ -24,7 +24,8 @@ What it does, in order:
      executed ``raise``) is a file under ``cnncourse/``. A ``ValueError`` raised by torch or
      NumPy and passed through is a failure; so is any other exception type (``IndexError``,
      ``ZeroDivisionError``, ``RuntimeError``, ...), except the package's own named errors
-     (subclasses of ``ValueError`` that cnncourse defines).
+     (subclasses of ``ValueError`` that cnncourse defines, and ``Rejected``, with which the
+     exercise helpers end a check with a hint: :func:`_own_error_types`).
    * *names the argument*: the parameter's name (or an alias the registry gives) occurs in the
      message. *names the value*: one rendering of it occurs in the message (its repr, its type
      name, its shape or dtype, the number, ``nan``/``inf``, ``empty``).
@@ -419,12 +420,18 @@ def _in_package(filename: str) -> bool:
 
 
 def _own_error_types() -> tuple[type, ...]:
+    """The package's own named errors. ``Rejected`` is the documented answer of the exercise
+    helpers that read a learner's answer (``read_number``, ``read_array``, ``read_tensor``,
+    ``call_learner``): it carries the Feedback a checker returns (the ``checker`` decorator
+    catches it), a hint for the learner rather than an argument check. That no checker lets
+    it escape is ``test_checkers_answer_every_learner_value``'s property."""
     import cnncourse.data
+    import cnncourse.exercises.feedback
     import cnncourse.receptive_field
     import cnncourse.training
 
     return (cnncourse.data.MNISTDataError, cnncourse.receptive_field.ReceptiveFieldError,
-            cnncourse.training.NonFiniteLossError)
+            cnncourse.training.NonFiniteLossError, cnncourse.exercises.feedback.Rejected)
 
 
 def value_renderings(value: object) -> list[str]:
