@@ -127,6 +127,11 @@ def test_per_class_accuracy_takes_nan_for_an_empty_class_but_nothing_outside_0_1
         {"a": IMAGE}, parameters=torch.tensor(2)), TypeError, r"^parameters must be a dict"),
     (lambda: activations.show_activations(("relu", "a")),
      ValueError, r"^names\[1\] must be one of"),
+    (lambda: cnn.show_feature_maps(IMAGE, "maps"), TypeError, r"^maps must be a dict"),
+    (lambda: cnn.show_feature_maps(IMAGE, {"a": torch.zeros(0, 6, 6)}), ValueError,
+     r"^maps\['a'\] must have shape \(C, h, w\) and hold numbers"),
+    (lambda: filters.show_filter_bank(IMAGE, {"box": torch.ones(2, 3, 3)}), ValueError,
+     r"^kernels\['box'\] must be a 2-D image"),
 ])
 def test_sequence_and_pair_arguments_are_checked_naming_the_argument(call, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -141,3 +146,10 @@ def test_direction_to_rgb_wraps_angles_and_needs_one_shape():
     assert np.allclose(rgb[0, 0], rgb[1, 0], atol=1e-6) and np.allclose(rgb[0, 0], rgb[1, 1], atol=1e-6)
     with pytest.raises(ValueError, match=r"^direction and magnitude must have the same shape"):
         direction_to_rgb(torch.zeros(1, 1), torch.zeros(2, 2))
+
+
+def test_filter_bank_draws_a_kernel_given_with_a_singleton_axis():
+    """A (1, 3, 3) kernel is drawn as the 3x3 one it is (image_array drops the axis), and
+    filtered as that one (it reached correlate2d with its extra axis)."""
+    fig = filters.show_filter_bank(IMAGE, {"box": torch.ones(1, 3, 3) / 9})
+    assert len(fig.axes) >= 3

@@ -324,3 +324,13 @@ def test_explorers_take_integral_tensors_as_ints_and_load_image_names_its_name()
         W.ErfExplorer(seed=2.5)
     with pytest.raises(ValueError, match=r"^name must be one of"):
         W.load_image("")
+
+
+def test_input_side_takes_positive_ints():
+    from cnncourse.widgets.erf import input_side
+
+    assert input_side(np.int64(5)) == 21 and input_side(30, max_side=41) == 39
+    with pytest.raises(TypeError, match=r"^field must be a positive int, got str"):
+        input_side("3")
+    with pytest.raises(TypeError, match=r"^max_side must be a positive int"):
+        input_side(5, max_side="3")

@@ -151,6 +151,7 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
         Inches per map.
     """
     size = check_panel_size(size)
+    check_mapping(maps, "maps", nonempty=False)
     if not maps:
         raise ValueError("maps is empty: pass at least one layer's feature maps")
     n = check_int(n, "n", minimum=1)
@@ -164,8 +165,8 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
             if arr.shape[0] != 1:
                 raise ValueError(f"maps[{label!r}] holds {arr.shape[0]} images; pass the maps of one image")
             arr = arr[0]
-        if arr.ndim != 3:
-            raise ValueError(f"maps[{label!r}] must have shape (C, h, w), got {arr.shape}")
+        if arr.ndim != 3 or arr.size == 0:
+            raise ValueError(f"maps[{label!r}] must have shape (C, h, w) and hold numbers, got {arr.shape}")
         rows.append((label, arr))
     shown = min(n, max(len(a) for _, a in rows))
     ncols = columns(shown, size)

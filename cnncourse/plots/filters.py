@@ -165,8 +165,7 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     to the 99.5th percentile of their magnitude.
     """
     check_mapping(kernels, "kernels", nonempty=False)
-    for name, k in kernels.items():
-        image_array(k, f"kernels[{name!r}]")
+    kernels = {name: image_array(k, f"kernels[{name!r}]") for name, k in kernels.items()}  # 2-D
     size = check_panel_size(size)
     img = image_array(image, "image")
     n = len(kernels) + 1

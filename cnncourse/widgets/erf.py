@@ -45,7 +45,15 @@ ERF_MAX_SIDE = 49
 
 def input_side(field: int, max_side: int = ERF_MAX_SIDE) -> int:
     """The odd input side the explorer measures a field of ``field`` pixels on:
-    ``field + 8`` (at least 21, at most ``max_side``), made odd so the central unit is centred."""
+    ``field + 8`` (at least 21, at most ``max_side``), made odd so the central unit is centred.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``field`` or ``max_side`` that is not a positive int.
+    """
+    field = check_int(field, "field", minimum=1)
+    max_side = check_int(max_side, "max_side", minimum=1)
     side = min(max(field + 8, 21), max_side)
     return side if side % 2 else side + 1
 
