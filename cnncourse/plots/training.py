@@ -160,6 +160,9 @@ def show_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
 
     Raises
     ------
+    TypeError
+        If ``results`` or a group is not a mapping, a setting's values not a sequence, or a
+        value not a real number.
     ValueError
         If ``results`` or a group is empty, or a setting has no values.
     """
