@@ -65,7 +65,7 @@ def _range_text(minimum, maximum, what: str, exclusive_minimum: bool = False,
         return f"{what} {'>' if exclusive_minimum else '>='} {minimum}"
     if maximum is not None:
         return f"{what} {'<' if exclusive_maximum else '<='} {maximum}"
-    return f"a {what}" if what == "float" else f"an {what}"
+    return f"a {what}" if what in ("float", "number") else f"an {what}"
 
 
 def check_int(value: object, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -471,6 +471,8 @@ def check_sequence(value: object, name: str, *, item: Callable[[object, str], ob
     """``value`` as a list: a list, tuple, range, 1-D tensor or array or other finite
     iterable (a generator is read once), each item passed through ``item(entry, f"{name}[i]")``
     when given, e.g. ``check_text`` for labels or ``partial(check_int, minimum=1)`` for sizes.
+    The message of an entry refused by ``item`` names its index and ends with the whole
+    sequence received.
 
     Raises
     ------
@@ -492,7 +494,15 @@ def check_sequence(value: object, name: str, *, item: Callable[[object, str], ob
         raise ValueError(f"{name} must have at least {minimum} item{'s' * (minimum != 1)}, "
                          f"got {len(items)}: {describe(value)}")
     if item is not None:
-        items = [item(entry, f"{name}[{i}]") for i, entry in enumerate(items)]
+        checked = []
+        for i, entry in enumerate(items):
+            try:
+                checked.append(item(entry, f"{name}[{i}]"))
+            except (TypeError, ValueError) as exc:
+                if type(exc) not in (TypeError, ValueError) or " (in " in str(exc):
+                    raise  # another kind of error, or an inner sequence's, already in context
+                raise type(exc)(f"{exc} (in {name} = {describe(value)})") from None
+        items = checked
     return items
 
 

@@ -24,12 +24,14 @@ What it does, in order:
      executed ``raise``) is a file under ``cnncourse/``. A ``ValueError`` raised by torch or
      NumPy and passed through is a failure; so is any other exception type (``IndexError``,
      ``ZeroDivisionError``, ``RuntimeError``, ...), except the package's own named errors
-     (subclasses of ``ValueError`` that cnncourse defines).
+     (subclasses of ``ValueError`` that cnncourse defines, and ``Rejected``, with which the
+     exercise helpers end a check with a hint: :func:`_own_error_types`).
    * *names the argument*: the parameter's name (or an alias the registry gives) occurs in the
      message. *names the value*: one rendering of it occurs in the message (its repr, its type
      name, its shape or dtype, the number, ``nan``/``inf``, ``empty``).
    * *well-formed*: the result has the baseline's structure (a tensor where the baseline gave
-     a tensor, a float where it gave a float, tuples of the same length), no complex or meta
+     a tensor, a float where it gave a float, tuples of the same length, an object of the
+     baseline's declared class: a widget's per-instance subclass counts as that class), no complex or meta
      tensor where the baseline had none, and every number is finite, unless the mutated value
      itself held non-finite or huge (> 1e30) numbers, which arithmetic may carry through.
    * no warning from torch, NumPy or any file outside cnncourse, and no ``RuntimeWarning`` at
@@ -49,6 +51,7 @@ import math
 import pkgutil
 import re
 import signal
+import sys
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
@@ -417,12 +420,18 @@ def _in_package(filename: str) -> bool:
 
 
 def _own_error_types() -> tuple[type, ...]:
+    """The package's own named errors. ``Rejected`` is the documented answer of the exercise
+    helpers that read a learner's answer (``read_number``, ``read_array``, ``read_tensor``,
+    ``call_learner``): it carries the Feedback a checker returns (the ``checker`` decorator
+    catches it), a hint for the learner rather than an argument check. That no checker lets
+    it escape is ``test_checkers_answer_every_learner_value``'s property."""
     import cnncourse.data
+    import cnncourse.exercises.feedback
     import cnncourse.receptive_field
     import cnncourse.training
 
     return (cnncourse.data.MNISTDataError, cnncourse.receptive_field.ReceptiveFieldError,
-            cnncourse.training.NonFiniteLossError)
+            cnncourse.training.NonFiniteLossError, cnncourse.exercises.feedback.Rejected)
 
 
 def value_renderings(value: object) -> list[str]:
@@ -457,6 +466,20 @@ def value_renderings(value: object) -> list[str]:
     else:
         out += [repr(value)[:30], str(value)[:30]]
     return [r for r in out if r]
+
+
+def _declared_type(value: object) -> type:
+    """The class of ``value`` as its module declares it. traitlets' ``add_traits``, which
+    anywidget calls for every widget (the explorers), gives each instance a subclass of its
+    own, of the same module and name and with that class as its only base: two
+    ``PoolingExplorer`` objects never share ``type()``, yet both are a ``PoolingExplorer``.
+    Only such same-named, single-base subclasses are stepped over; any other class stays."""
+    cls = type(value)
+    while (len(cls.__bases__) == 1 and cls.__bases__[0].__name__ == cls.__name__
+           and cls.__bases__[0].__module__ == cls.__module__
+           and getattr(sys.modules.get(cls.__module__), cls.__qualname__, None) is not cls):
+        cls = cls.__bases__[0]
+    return cls
 
 
 def _well_formed(result: object, baseline: object, edge: Edge, path: str = "result") -> None:
@@ -501,7 +524,7 @@ def _well_formed(result: object, baseline: object, edge: Edge, path: str = "resu
         for k in set(result) & set(baseline):
             _well_formed(result[k], baseline[k], edge, f"{path}[{k!r}]")
         return
-    if baseline is not None and type(result) is not type(baseline) and not (
+    if baseline is not None and _declared_type(result) is not _declared_type(baseline) and not (
             isinstance(result, type(baseline)) or isinstance(baseline, (list, int))):
         raise Failure(f"{path} is {type(result).__name__}, the valid call gave "
                       f"{type(baseline).__name__}")

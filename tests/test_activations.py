@@ -64,7 +64,12 @@ def test_plot_activations():
     assert len(fig.axes[0].lines) == 2 + 2  # two curves plus the two axis lines
     with pytest.raises(ValueError, match="low must be smaller"):
         show_activations(low=1, high=0)
-    with pytest.raises(ValueError, match="names is empty"):
+    with pytest.raises(ValueError, match="names must have at least 1 item"):
         show_activations(())
-    with pytest.raises(ValueError, match="name must be one of"):
+    with pytest.raises(ValueError, match=r"names\[0\] must be one of"):
         show_activations(("swish",))
+    with pytest.raises(TypeError, match=r"names\[1\] must be a string"):
+        show_activations(("relu", None))
+    with pytest.raises(ValueError, match="high must be number in"):
+        show_activations(high=1.7e308)
+    assert show_activations(("ReLU ",), points=3).axes[0].lines[0].get_label() == "ReLU "

@@ -132,10 +132,38 @@ def test_check_sequence_lengths_items_and_what_passes():
         check_sequence([], "titles")
     with pytest.raises(ValueError, match=r"^titles must have 2 items, got 3"):
         check_sequence(["a", "b", "c"], "titles", length=2)
-    with pytest.raises(TypeError, match=r"^titles\[1\] must be a string, got int \(3\)$"):
+    with pytest.raises(TypeError, match=r"^titles\[1\] must be a string, got int \(3\) "
+                                        r"\(in titles = list \(\['a', 3\]\)\)$"):
         check_sequence(["a", 3], "titles", item=check_text)
     with pytest.raises(ValueError, match=r"^sizes\[0\] must be"):
         check_sequence([0], "sizes", item=partial(check_int, minimum=1))
+
+
+def test_check_sequence_shows_the_sequence_of_a_refused_item_once():
+    """An item's message names its index and ends with the sequence received; a nested
+    sequence's item says so once, for the innermost sequence (the one that holds it)."""
+    from functools import partial
+
+    from cnncourse._checks import check_float, check_sequence
+
+    with pytest.raises(ValueError, match=r"^fractions\[1\] must be number in \[0, 1\] \(finite\), "
+                                         r"got 1\.5 \(in fractions = list \(\[0\.5, 1\.5\]\)\)$"):
+        check_sequence([0.5, 1.5], "fractions", item=partial(check_float, minimum=0, maximum=1))
+    rows = partial(check_sequence, item=check_float)
+    with pytest.raises(TypeError) as info:
+        check_sequence([[1.0], [2.0, "x"]], "scores", item=rows)
+    assert str(info.value) == ("scores[1][1] must be a number (finite), got str ('x') "
+                               "(in scores[1] = list ([2.0, 'x']))")
+
+    class Odd(ValueError):
+        def __init__(self, a, b):
+            super().__init__(f"{a} {b}")
+
+    def odd(value, name):
+        raise Odd(name, value)
+
+    with pytest.raises(Odd, match=r"^names\[0\] 3$"):  # another error type passes unchanged
+        check_sequence([3], "names", item=odd)
 
 
 def test_check_text():

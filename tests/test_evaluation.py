@@ -115,7 +115,7 @@ def test_evaluation_figures():
         show_confusion_matrix(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="class_names"):
         show_confusion_matrix(cm, class_names=["a"])
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="mistakes must have at least 1 item"):
         show_mistakes(torch.zeros(4, 28, 28), [])
     with pytest.raises(ValueError, match="outside"):
         show_mistakes(torch.zeros(1, 28, 28), mistakes)

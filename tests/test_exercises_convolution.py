@@ -107,3 +107,19 @@ def test_rgb_layer_parameters():
         assert fb.passed is False and words in fb.message, (answer, fb)
         assert str(right) not in fb.message.replace(str(answer), "")  # the echo is no leak
     assert not ex.check_rgb_layer_parameters("1216") and not ex.check_rgb_layer_parameters(float("nan"))
+
+
+def test_output_size_question_numbers_are_checked_by_their_names():
+    """Issue 37: the question's n and k were checked by output_size as 'size' and 'kernel_size'."""
+    import pytest
+
+    assert ex.check_output_size(13, n=np.int64(28), k=torch.tensor(7)).passed
+    with pytest.raises(TypeError, match=r"^k must be a positive int, got bool"):
+        ex.check_output_size(13, k=True)
+    with pytest.raises(TypeError, match=r"^n must be a positive int, got a 0-d tensor"):
+        ex.check_output_size(13, n=torch.tensor(2.0))
+    with pytest.raises(ValueError, match=r"^padding must be a non-negative int, got -1"):
+        ex.check_output_size(13, padding=-1)
+    with pytest.raises(ValueError, match=r"^the question has no answer: a kernel of k=7 does not fit an "
+                                         r"image of n=2 with padding 2"):
+        ex.check_output_size(13, n=2)

@@ -210,3 +210,19 @@ def test_mistake_tables_are_what_the_checkers_say():
 def test_rejected_carries_its_feedback():
     fb = feedback.wrong("x", "hint")
     assert feedback.Rejected(fb).feedback is fb
+
+
+@pytest.mark.parametrize("answer", [[None, None], [1.0, None], ["1.5"], [[1.0, 2.0], [3.0]],
+                                    [1 + 2j], [torch.tensor(1.0, requires_grad=True)]])
+def test_read_array_ends_the_check_on_entries_that_are_not_real_numbers(answer):
+    """Issue 37: None among the numbers became NaN (a 'result' full of NaN), a string a number."""
+    with pytest.raises(feedback.Rejected, match="give an array of numbers"):
+        feedback.read_array(answer, "ex", finite=False)
+    with pytest.raises(feedback.Rejected, match="give an array of numbers"):
+        feedback.read_tensor(answer, "ex")  # what a learner's function returned, read alike
+
+
+def test_read_array_still_reads_numbers_booleans_and_lists_of_tensors():
+    assert feedback.read_array([True, False], "ex").tolist() == [1.0, 0.0]
+    assert feedback.read_array([torch.tensor(1.0), np.float32(2)], "ex").tolist() == [1.0, 2.0]
+    assert feedback.read_array(np.arange(3, dtype=np.uint8), "ex").dtype == np.float64

@@ -55,3 +55,16 @@ def test_softmax():
     assert "raised" in _hint(check_softmax(lambda z: z.nope()))
     assert "exp(z - z.max" not in _hint(check_softmax(naive))  # no solution given away
     assert math.inf == float("inf")
+
+
+def test_parameter_count_sizes_are_a_sequence_of_positive_ints():
+    """Issue 37: sizes=None failed with "'NoneType' object is not iterable"."""
+    import pytest
+
+    assert check_parameter_count(5 * 3 + 3, sizes=(5, 3)).passed
+    with pytest.raises(TypeError, match=r"^sizes must be a sequence"):
+        check_parameter_count(1, sizes=None)
+    with pytest.raises(ValueError, match=r"^sizes must have at least 2 items"):
+        check_parameter_count(1, sizes=(5,))
+    with pytest.raises(ValueError, match=r"^sizes\[1\] must be a positive int, got 0"):
+        check_parameter_count(1, sizes=(5, 0))

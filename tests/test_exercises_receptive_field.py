@@ -154,3 +154,18 @@ def test_bad_exercise_arguments():
     with pytest.raises(ValueError, match="Linear"):
         check_field_size(3, [nn.Linear(2, 2)])
     assert "give a number" in check_erf_growth("two").message
+
+
+def test_stage_field_names_its_stage_and_model():
+    """Issue 37: an unknown or empty stage was reported as the table's own 'name'."""
+    from cnncourse.exercises.receptive_field import check_stage_field
+
+    model = nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.Conv2d(1, 1, 3))
+    assert check_stage_field(5, model, "2").passed
+    with pytest.raises(ValueError, match=r"^stage must not be empty"):
+        check_stage_field(5, model, "")
+    with pytest.raises(TypeError, match=r"^stage must be a string"):
+        check_stage_field(5, model, 2)
+    with pytest.raises(ValueError, match=r"^stage 'block' is not in the table of model \(Sequential\): "
+                                         r"no node or module named 'block'"):
+        check_stage_field(5, model, "block")

@@ -47,8 +47,8 @@ def test_labels_and_log_axis():
 
 @pytest.mark.parametrize("results, fragment", [
     ({}, "results is empty"),
-    ({"Adam": {}}, "group 'Adam' has no settings"),
-    ({"Adam": {"raw": []}}, "setting 'raw' of group 'Adam' has no values"),
+    ({"Adam": {}}, r"results\['Adam'\] must have at least one entry"),
+    ({"Adam": {"raw": []}}, r"results\['Adam'\]\['raw'\] must have at least 1 item"),
 ])
 def test_bad_input_is_explained(results, fragment):
     with pytest.raises(ValueError, match=fragment):

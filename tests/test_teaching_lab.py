@@ -101,3 +101,28 @@ def test_jupyter_port_is_read(value, port):
 def test_a_bad_jupyter_port_is_named(value):
     with pytest.raises(SystemExit, match=f"JUPYTER_PORT must be a port number from 1 to 65535, got '{value}'"):
         lab._port_from_env(value)
+
+
+@pytest.mark.parametrize("extra, error, pattern", [
+    (-1, TypeError, r"^extra must be a list of strings"),
+    ("--debug", TypeError, r"^extra must be a list of strings"),
+    (["--debug", 3], TypeError, r"^extra\[1\] must be a string, got int \(3\)"),
+])
+def test_extra_arguments_are_a_list_of_strings(extra, error, pattern):
+    with pytest.raises(error, match=pattern):
+        lab.lab_command(9999, extra=extra)
+    assert lab.lab_command(9999, extra=["--debug"])[-1] == "--debug"
+
+
+@pytest.mark.parametrize("cells, pattern", [
+    (None, r"^cells must be a sequence of notebook cells"),
+    ("x = 1", r"^cells must be a sequence of notebook cells"),
+    ({"cell_type": "code"}, r"^cells must be a sequence of notebook cells"),
+    ([{"cell_type": "code", "source": "", "metadata": {}}, "a"], r"^cells\[1\] must be a notebook cell"),
+])
+def test_marking_problems_names_cells_that_are_not_cells(cells, pattern):
+    from cnncourse.teaching.marking import marking_problems
+
+    with pytest.raises(TypeError, match=pattern):
+        marking_problems(cells)
+    assert marking_problems(iter([])) == []

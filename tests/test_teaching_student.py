@@ -116,3 +116,23 @@ def test_a_partial_edition_unlinks_the_lessons_it_leaves_out(tmp_path):
     notebook = nbformat.read(written[0].path, as_version=4)
     text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert ".ipynb)" not in text and ".md)" not in text
+
+
+def test_arguments_are_checked_naming_them():
+    """Issue 37: a notebook, a name and the edition's lesson names, each named when wrong."""
+    from cnncourse.teaching.student import edition_links
+
+    lesson = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("[Pooling](07-pooling.md)")])
+    assert student_notebook(lesson, "07-pooling", edition=("07-pooling",)).metadata["cnncourse"]["lesson"] == (
+        "07-pooling")
+    with pytest.raises(TypeError, match=r"^lesson must be a notebook read with jupytext.read"):
+        student_notebook({"cells": []})
+    with pytest.raises(TypeError, match=r"^name must be a string, got int \(3\)"):
+        student_notebook(lesson, 3)
+    with pytest.raises(TypeError, match=r"^edition must be a sequence"):
+        student_notebook(lesson, edition="07-pooling")
+    with pytest.raises(TypeError, match=r"^markdown must be a string"):
+        edition_links(3)
+    with pytest.raises(TypeError, match=r"^lessons\[0\] must be a string"):
+        edition_links("", lessons=[7])
+    assert edition_links("") == ""

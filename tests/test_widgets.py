@@ -294,3 +294,43 @@ def test_erf_explorer_refuses_a_model_whose_outputs_see_everything():
     with pytest.raises(ValueError, match="trained_model .*whole input"):
         _conv_part(model, "trained_model")
     assert len(_conv_part(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), "trained_model")) == 2
+
+
+def test_answer_box_checks_its_sequences_and_a_checker_that_raises():
+    """Issue 37: candidates, options and the checker's failures are named in the message."""
+    with pytest.raises(TypeError, match=r"^candidates\[0\] must be a number"):
+        W.answer_box(check_output_size, ["a", "b"])
+    with pytest.raises(ValueError, match=r"^candidates\[1\] must be a number \(finite\), got nan"):
+        W.answer_box(check_output_size, [13, float("nan")])
+    with pytest.raises(TypeError, match=r"^candidates\[0\]\[1\] must be a number"):
+        W.answer_box(check_output_size, [[1, None]], kind="list")
+    with pytest.raises(TypeError, match=r"^candidates must be a sequence"):
+        W.answer_box(check_output_size, 13)
+    with pytest.raises(TypeError, match=r"^options must be a sequence"):
+        W.answer_box(check_brightness_kernels, kind="set", options=None)
+    with pytest.raises(ValueError, match=r"^checker function .* raised ZeroDivisionError on the probe"):
+        W.answer_box(lambda a: 1 / 0, [13])
+    with pytest.raises(ValueError, match=r"^checker function .* raised KeyError on the candidate 'b'"):
+        W.answer_box(lambda a: {"a": correct("x", "yes")}[a], kind="choice", options=("a", "b"))
+    box = W.answer_box(check_output_size, torch.arange(0, 20))  # a tensor's numbers pass, as before
+    assert box.feedback(13)[0] == "correct"
+
+
+def test_explorers_take_integral_tensors_as_ints_and_load_image_names_its_name():
+    kernel = W.KernelExplorer(row=torch.tensor(2), col=np.int64(3))
+    assert (kernel.row, kernel.col) == (2, 3) and type(kernel.row) is int
+    assert W.ErfExplorer(dilation=torch.tensor(2), kernel_size=np.int64(3)).dilation == 2
+    with pytest.raises(TypeError, match=r"^seed must be an int"):
+        W.ErfExplorer(seed=2.5)
+    with pytest.raises(ValueError, match=r"^name must be one of"):
+        W.load_image("")
+
+
+def test_input_side_takes_positive_ints():
+    from cnncourse.widgets.erf import input_side
+
+    assert input_side(np.int64(5)) == 21 and input_side(30, max_side=41) == 39
+    with pytest.raises(TypeError, match=r"^field must be a positive int, got str"):
+        input_side("3")
+    with pytest.raises(TypeError, match=r"^max_side must be a positive int"):
+        input_side(5, max_side="3")

@@ -48,13 +48,24 @@ def check_output_size(answer: object, n: int | None = None, k: int | None = None
 
     Recognises the usual slips: forgetting the ``+ 1``, forgetting the padding, padding
     one side only, rounding up instead of down, not rounding, ignoring the stride.
+
+    Raises
+    ------
+    TypeError
+        For a question number ``n``, ``k``, ``padding`` or ``stride`` that is not an int.
+    ValueError
+        For one out of range (``n``, ``k`` and ``stride`` positive, ``padding`` non-negative),
+        or a kernel that does not fit the padded image: the question would have no answer.
     """
     name = "output size"
     q = dict(OUTPUT_SIZE_QUESTION)
-    for key, v in (("n", n), ("k", k), ("padding", padding), ("stride", stride)):
+    for key, v, least in (("n", n, 1), ("k", k, 1), ("padding", padding, 0), ("stride", stride, 1)):
         if v is not None:
-            q[key] = v
+            q[key] = check_int(v, key, minimum=least)
     n_, k_, p_, s_ = q["n"], q["k"], q["padding"], q["stride"]
+    if n_ + 2 * p_ < k_:
+        raise ValueError(f"the question has no answer: a kernel of k={k_} does not fit an image of "
+                         f"n={n_} with padding {p_} (n + 2 * padding must be at least k)")
     value = read_number(answer, name, what="one number (an int)")
     expected = output_size(n_, k_, p_, s_)
     if value == expected:

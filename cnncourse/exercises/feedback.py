@@ -185,16 +185,22 @@ def read_number(answer: object, exercise: str, *, integer: bool = False, what: s
 
 def read_array(answer: object, exercise: str, *, what: str = "an array of numbers", finite: bool = True) -> np.ndarray:
     """The learner's answer (list, NumPy array or tensor, even one that requires grad) as a
-    ``float64`` array; anything else, or NaN/inf values when ``finite``, ends the check."""
+    ``float64`` array of its numbers (booleans read as 0 and 1); anything else, or NaN/inf
+    values when ``finite``, ends the check. ``None`` or a string among the numbers ends it too:
+    a conversion to ``float64`` would turn ``None`` into NaN and ``"1.5"`` into 1.5."""
     value = _numbers_of(answer, exercise, what) if isinstance(answer, torch.Tensor) else answer
     if (isinstance(value, (str, bytes, dict, set)) or callable(value)
             or (isinstance(value, (np.ndarray, complex, np.complexfloating))
                 and np.iscomplexobj(value))):  # complex: float64 would drop the imaginary part
         raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}."))
     try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+        raw = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):  # ragged lists, tensors that require grad
         raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)}.")) from None
+    if raw.dtype.kind not in "biuf":  # None (object), strings, complex among the numbers
+        raise Rejected(wrong(exercise, f"give {what}, got {_kind(answer)} with entries that are "
+                                       "not real numbers."))
+    array = raw.astype(np.float64)
     if finite and not np.isfinite(array).all():
         raise Rejected(wrong(exercise, f"{what} must hold finite numbers: yours has NaN or infinite values."))
     return array

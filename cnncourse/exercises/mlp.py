@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 
-from cnncourse._checks import check_int
+from cnncourse._checks import check_int, check_sequence
 from cnncourse.exercises.feedback import Feedback, call_learner, checker, correct, read_number, read_tensor, wrong
 
 __all__ = ["check_parameter_count", "check_sigmoid_derivative", "check_softmax"]
 
 
 def _sizes(sizes: Sequence[int]) -> tuple[int, ...]:
-    sizes = tuple(check_int(s, "sizes", minimum=1) for s in sizes)
-    if len(sizes) < 2:
-        raise ValueError(f"sizes must be at least two positive ints, got {sizes}")
-    return sizes
+    return tuple(check_sequence(sizes, "sizes", item=partial(check_int, minimum=1), minimum=2))
 
 
 @checker("parameter count")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from torch import nn
 
-from cnncourse._checks import check_float
+from cnncourse._checks import check_float, check_text
 from cnncourse.exercises.feedback import Feedback, checker, correct, read_number, within, wrong
 from cnncourse.receptive_field import ReceptiveField, receptive_field
 
@@ -167,12 +167,19 @@ def check_stage_field(answer: object, model: nn.Module, stage: str,
 
     Raises
     ------
+    TypeError
+        When ``stage`` is not a string (or ``model`` not a module).
     ValueError
-        When ``stage`` is not in the table or sees the whole input (a mistake of the lesson,
-        not of the learner).
+        When ``stage`` is empty, not in the table or sees the whole input (a mistake of the
+        lesson, not of the learner).
     """
+    check_text(stage, "stage")
     rf = receptive_field(model)
-    row = rf[stage]
+    try:
+        row = rf[stage]
+    except ValueError as exc:
+        raise ValueError(f"stage {stage!r} is not in the table of model ({type(model).__name__}): "
+                         f"{exc}") from None
     if row.size is None:
         raise ValueError(f"stage {stage!r} sees the whole input: ask about a stage with a finite field")
     got = _as_pixels(answer, exercise)

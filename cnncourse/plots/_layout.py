@@ -25,7 +25,7 @@ from cnncourse._checks import as_tensor, check_float, describe, to_numpy
 
 __all__ = ["MAX_WIDTH", "MIN_FONT", "columns", "panel_grid", "legend_below", "TEXT_SIZE_KEY",
            "visible_texts", "smallest_text_px", "png_with_text_size", "record_text_size_in_png",
-           "image_array", "format_value", "plain_axes", "imshow_signed", "finish",
+           "plot_array", "image_array", "format_value", "plain_axes", "imshow_signed", "finish",
            "MIN_PANEL", "MAX_PANEL", "check_panel_size", "check_font_size",
            "check_axes", "check_cmap"]
 
@@ -232,12 +232,35 @@ def record_text_size_in_png() -> bool:
 
 
 # --------------------------------------------------------------------------- images on axes
+def plot_array(x, name: str, *, finite: bool = True) -> np.ndarray:
+    """``x`` (an array, a tensor, a nested list of real numbers) as a NumPy array for a figure
+    (its dtype kept; float16 and bfloat16 as float32): the one check of every array a
+    ``show_*`` function draws. ``name`` names the argument in the messages.
+
+    Raises
+    ------
+    TypeError
+        For what is not an array of real numbers (:func:`cnncourse._checks.as_tensor`: None,
+        strings, complex values), and for a lone number, which is no array to draw.
+    ValueError
+        For a meta tensor (a shape without numbers) and, when ``finite``, for NaN or infinite
+        values: matplotlib cannot colour them and warns from deep inside.
+    """
+    if isinstance(x, (int, float, complex, np.generic)):
+        raise TypeError(f"{name} must be an array or tensor of numbers, got {describe(x)}")
+    arr = to_numpy(as_tensor(x, name, numbers=True), name)
+    if finite and arr.size and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must hold finite numbers, got NaN or infinite values in "
+                         f"{describe(x)}")
+    return arr
+
+
 def image_array(x, name: str = "image") -> np.ndarray:
     """``x`` (an array, a tensor, a nested list of real numbers) as a 2-D float NumPy image,
     singleton axes dropped; ``name`` names the argument in the messages (as
-    :func:`cnncourse._checks.as_tensor`, which refuses what is not an array of real numbers).
+    :func:`plot_array`, which refuses what is not an array of finite real numbers).
     """
-    arr = to_numpy(as_tensor(x, name), name).astype(float)
+    arr = plot_array(x, name).astype(float)
     if arr.ndim != 2:
         arr = np.squeeze(arr)
     if arr.ndim != 2:

@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_int, check_mapping, to_numpy
+from cnncourse._checks import check_float, check_int, check_mapping, check_sequence, check_text
 from cnncourse.plots._layout import (
     MAX_WIDTH,
     MIN_FONT,
@@ -19,14 +20,15 @@ from cnncourse.plots._layout import (
     finish,
     legend_below,
     panel_grid,
+    plot_array,
 )
 
 __all__ = ["show_filters", "show_filters_before_after", "show_feature_maps", "show_shifted_digits",
            "show_shift_accuracy"]
 
 
-def _np(x) -> np.ndarray:
-    return to_numpy(x, "x").astype(float)
+def _np(x, name: str) -> np.ndarray:
+    return plot_array(x, name).astype(float)
 
 
 def _plain(ax) -> None:
@@ -56,11 +58,12 @@ def show_filters(weight, ncols: int = 8, size: float = 0.9, title: str | None = 
         Optional title above the grid.
     """
     size = check_panel_size(size)
-    w = _np(weight)
+    w = _np(weight, "weight")
     if w.ndim == 4:
         w = w[:, 0]
-    if w.ndim != 3 or len(w) == 0:
-        raise ValueError(f"weight must have shape (out, in, k, k) or (n, k, k), got {np.shape(weight)}")
+    if w.ndim != 3 or w.size == 0:
+        raise ValueError(f"weight must have shape (out, in, k, k) or (n, k, k) and hold numbers, got "
+                         f"{np.shape(weight)}")
     ncols = check_int(ncols, "ncols", minimum=1)
     ncols = min(ncols, len(w), columns(len(w), size))
     nrows = -(-len(w) // ncols)
@@ -100,13 +103,17 @@ def show_filters_before_after(before, after, ncols: int = 8, size: float = 0.8,
         Optional two sequences of one number per filter, written under each filter.
     """
     size = check_panel_size(size)
-    blocks = [to_numpy(before, "before"), to_numpy(after, "after")]
+    blocks = [_np(before, "before"), _np(after, "after")]
     blocks = [b[:, 0] if b.ndim == 4 else b for b in blocks]
-    if blocks[0].shape != blocks[1].shape or blocks[0].ndim != 3:
-        raise ValueError(f"before and after must have the same shape (out, in, k, k) or (n, k, k), "
-                         f"got {np.shape(before)} and {np.shape(after)}")
+    if blocks[0].shape != blocks[1].shape or blocks[0].ndim != 3 or blocks[0].size == 0:
+        raise ValueError(f"before and after must have the same shape (out, in, k, k) or (n, k, k) and "
+                         f"hold numbers, got {np.shape(before)} and {np.shape(after)}")
     ncols = check_int(ncols, "ncols", minimum=1)
+    labels = check_sequence(labels, "labels", item=check_text, length=2)
     n = len(blocks[0])
+    if scores is not None:
+        scores = check_sequence(scores, "scores", length=2, item=lambda row, name: check_sequence(
+            row, name, item=check_float, length=n))
     ncols = min(ncols, n)
     rows = -(-n // ncols)
     size = min(size, MAX_WIDTH / ncols)  # the banks within the text column
@@ -123,7 +130,7 @@ def show_filters_before_after(before, after, ncols: int = 8, size: float = 0.8,
             limit = float(np.abs(w[i]).max()) or 1.0
             ax.imshow(w[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
             if scores is not None:
-                ax.set_xlabel(f"{float(scores[b][i]):.2f}", fontsize=MIN_FONT, labelpad=1)
+                ax.set_xlabel(f"{scores[b][i]:.2f}", fontsize=MIN_FONT, labelpad=1)
     plt.close(fig)
     return fig
 
@@ -144,21 +151,22 @@ def show_feature_maps(image, maps: Mapping[str, object], n: int = 8, size: float
         Inches per map.
     """
     size = check_panel_size(size)
+    check_mapping(maps, "maps", nonempty=False)
     if not maps:
         raise ValueError("maps is empty: pass at least one layer's feature maps")
     n = check_int(n, "n", minimum=1)
-    img = np.squeeze(_np(image))
+    img = np.squeeze(_np(image, "image"))
     if img.ndim != 2:
         raise ValueError(f"image must be one 2-D image, got shape {np.shape(image)}")
     rows = []
     for label, m in maps.items():
-        arr = _np(m)
+        arr = _np(m, f"maps[{label!r}]")
         if arr.ndim == 4:
             if arr.shape[0] != 1:
                 raise ValueError(f"maps[{label!r}] holds {arr.shape[0]} images; pass the maps of one image")
             arr = arr[0]
-        if arr.ndim != 3:
-            raise ValueError(f"maps[{label!r}] must have shape (C, h, w), got {arr.shape}")
+        if arr.ndim != 3 or arr.size == 0:
+            raise ValueError(f"maps[{label!r}] must have shape (C, h, w) and hold numbers, got {arr.shape}")
         rows.append((label, arr))
     shown = min(n, max(len(a) for _, a in rows))
     ncols = columns(shown, size)
@@ -200,12 +208,20 @@ def show_shifted_digits(images: Sequence | Mapping[str, object], titles: Sequenc
     """
     size = check_panel_size(size)
     if isinstance(images, Mapping):
-        titles, images = list(images.keys()), list(images.values())
-    images = [np.squeeze(_np(im)) for im in images]
-    if not images or any(im.ndim != 2 for im in images):
-        raise ValueError("images must be a non-empty list of 2-D images")
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
+        check_mapping(images, "images")
+        titles, images = [str(t) for t in images], list(images.values())
+    elif isinstance(images, (torch.Tensor, np.ndarray)) and images.ndim >= 3:
+        if len(images) == 0:
+            raise ValueError(f"images must hold at least one image, got shape {tuple(images.shape)}")
+        images = list(_np(images, "images"))  # a stack of images, (N, H, W) or (N, 1, H, W)
+    else:
+        images = check_sequence(images, "images")
+    images = [np.squeeze(_np(im, f"images[{i}]")) for i, im in enumerate(images)]
+    for i, im in enumerate(images):
+        if im.ndim != 2:
+            raise ValueError(f"images[{i}] must be a 2-D image, got shape {im.shape}")
+    if titles is not None:
+        titles = check_sequence(titles, "titles", item=check_text, length=len(images))
     fig, axes = panel_grid(len(images), size, size * 1.2)
     for i, (ax, im) in enumerate(zip(axes, images)):
         ax.imshow(im, cmap="gray")
@@ -236,13 +252,22 @@ def show_shift_accuracy(results: Mapping[str, Mapping[str, Sequence[float]]], ma
     check_mapping(results, "results", nonempty=False)
     if not results:
         raise ValueError("results is empty: pass at least one model's accuracies")
+    if max_shift is not None:
+        max_shift = check_int(max_shift, "max_shift", minimum=0)
+    table = {}
+    for model, by_direction in results.items():
+        check_mapping(by_direction, f"results[{model!r}]")
+        curves = [check_sequence(v, f"results[{model!r}][{d!r}]", item=check_float)
+                  for d, v in by_direction.items()]
+        if len({len(c) for c in curves}) != 1:
+            raise ValueError(f"results[{model!r}] must give every direction the same number of "
+                             f"shifts, got {[len(c) for c in curves]}")
+        table[model] = curves
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.6), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     markers = "os^Dv<>"
-    for i, (model, by_direction) in enumerate(results.items()):
-        if not by_direction:
-            raise ValueError(f"results[{model!r}] has no directions")
-        curves = np.array([list(v) for v in by_direction.values()], dtype=float) * 100
+    for i, (model, rows) in enumerate(table.items()):
+        curves = np.array(rows, dtype=float) * 100
         if max_shift is not None:
             curves = curves[:, :max_shift + 1]
         d = np.arange(curves.shape[1])

@@ -8,13 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from cnncourse._checks import check_int, to_numpy
+from cnncourse._checks import check_float, check_int, check_sequence, describe
 from cnncourse.plots._layout import (
     MAX_WIDTH,
     PALETTE,
     check_panel_size,
     columns,
     legend_below,
+    plot_array,
 )
 
 __all__ = ["show_confusion_matrix", "show_per_class_accuracy", "show_mistakes"]
@@ -33,9 +34,14 @@ def show_per_class_accuracy(per_class, overall: float | None = None, title: str 
     title
         Optional title.
     """
-    acc = to_numpy(per_class, "per_class").astype(float)
+    acc = plot_array(per_class, "per_class", finite=False).astype(float)  # NaN: a class without examples
     if acc.ndim != 1 or len(acc) == 0:
         raise ValueError(f"per_class must be a non-empty vector, got shape {acc.shape}")
+    if ((acc < 0) | (acc > 1)).any():  # NaN compares False: it passes
+        raise ValueError(f"per_class must hold accuracies in [0, 1] (NaN for a class without "
+                         f"examples), got values from {np.nanmin(acc):g} to {np.nanmax(acc):g}")
+    if overall is not None:
+        overall = check_float(overall, "overall", minimum=0, maximum=1)
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     classes = np.arange(len(acc))
     ax.bar(classes, 100 * acc, color="C0")
@@ -74,13 +80,12 @@ def show_confusion_matrix(matrix, class_names: Sequence[str] | None = None, titl
         Colour only the mistakes (the diagonal would otherwise drown them); the correct
         counts are still written, in grey.
     """
-    m = to_numpy(matrix, "matrix")
+    m = plot_array(matrix, "matrix")
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
         raise ValueError(f"matrix must be square and non-empty, got shape {m.shape}")
     n = m.shape[0]
-    names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
-    if len(names) != n:
-        raise ValueError(f"class_names has {len(names)} names for {n} classes")
+    names = [str(i) for i in range(n)] if class_names is None else [
+        str(c) for c in check_sequence(class_names, "class_names", length=n)]
     shown = m.astype(float).copy()
     if hide_diagonal:
         np.fill_diagonal(shown, np.nan)
@@ -108,6 +113,17 @@ def show_confusion_matrix(matrix, class_names: Sequence[str] | None = None, titl
     return fig
 
 
+def _check_mistake(value: object, name: str):
+    """``value`` itself when it reads as a :class:`cnncourse.evaluation.Mistake` (plots cannot
+    import evaluation, on the same floor): an int ``index``, and ``target``, ``predicted`` and
+    ``confidence``."""
+    if not all(hasattr(value, a) for a in ("index", "target", "predicted", "confidence")):
+        raise TypeError(f"{name} must be a Mistake (index, target, predicted, confidence), e.g. from "
+                        f"cnncourse.evaluation.most_confused_examples, got {describe(value)}")
+    check_int(value.index, f"{name}.index")
+    return value
+
+
 def show_mistakes(images, mistakes, ncols: int = 6, size: float = 1.35) -> Figure:
     """Misclassified images, each titled "true -> predicted (confidence)".
 
@@ -124,17 +140,16 @@ def show_mistakes(images, mistakes, ncols: int = 6, size: float = 1.35) -> Figur
     """
     size = check_panel_size(size)
     ncols = check_int(ncols, "ncols", minimum=1)
-    x = to_numpy(images, "images")
+    x = plot_array(images, "images")
+    shape = x.shape
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3:
-        raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W), got {x.shape}")
-    mistakes = list(mistakes)
-    if not mistakes:
-        raise ValueError("mistakes is empty: there is nothing to show")
-    for m in mistakes:
+        raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W), got {shape}")
+    mistakes = check_sequence(mistakes, "mistakes", item=_check_mistake)
+    for i, m in enumerate(mistakes):
         if not 0 <= m.index < len(x):
-            raise ValueError(f"mistake index {m.index} is outside the {len(x)} images")
+            raise ValueError(f"mistakes[{i}] has index {m.index}, outside the images of shape {shape}")
     ncols = max(1, min(ncols, len(mistakes), columns(len(mistakes), size)))
     nrows = -(-len(mistakes) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.25),

@@ -12,7 +12,7 @@ from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse._checks import check_int, check_mapping
+from cnncourse._checks import check_choice, check_float, check_int, check_mapping, check_sequence, check_text
 from cnncourse.filters import EDGE_MODES, correlate2d, pad
 from cnncourse.plots._layout import (
     MAX_WIDTH,
@@ -26,6 +26,7 @@ from cnncourse.plots._layout import (
     imshow_signed,
     panel_grid,
     plain_axes,
+    plot_array,
 )
 
 __all__ = ["annotate_grid", "draw_kernel", "show_kernel", "show_kernels", "show_worked_example",
@@ -34,8 +35,19 @@ __all__ = ["annotate_grid", "draw_kernel", "show_kernel", "show_kernels", "show_
 
 
 def annotate_grid(ax, values: np.ndarray, fontsize: float | None = None, cmap_norm=None) -> None:
-    """Write every value of a small matrix into its cell (light text on dark cells)."""
+    """Write every value of a small matrix into its cell (light text on dark cells).
+
+    Raises
+    ------
+    TypeError
+        When ``ax`` is not a matplotlib Axes, or ``values`` not an array of real numbers.
+    ValueError
+        When ``values`` is not 2-D, or ``fontsize`` is outside [1, 100] points.
+    """
     check_axes(ax)
+    values = plot_array(values, "values", finite=False)  # a cell may say nan
+    if values.ndim != 2:
+        raise ValueError(f"values must be a 2-D array, got shape {values.shape}")
     h, w = values.shape
     if fontsize is not None:
         fontsize = check_font_size(fontsize)
@@ -108,7 +120,11 @@ def show_worked_example(patch, kernel) -> Figure:
 
 def show_filtering(image, kernel, output, titles: Sequence[str] = ("image", "kernel", "output"),
                    signed_output: bool | None = None) -> Figure:
-    """Image, kernel (with numbers) and the filtered output side by side."""
+    """Image, kernel (with numbers) and the filtered output side by side.
+
+    ``titles`` are the three panels' titles (image, kernel, output).
+    """
+    titles = check_sequence(titles, "titles", item=check_text, length=3)
     img, out = image_array(image, "image"), image_array(output, "output")
     fig, axes = plt.subplots(1, 3, figsize=(MAX_WIDTH, 2.4), layout="constrained",
                              gridspec_kw={"width_ratios": [4, 2, 4]})
@@ -149,8 +165,7 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
     to the 99.5th percentile of their magnitude.
     """
     check_mapping(kernels, "kernels", nonempty=False)
-    for name, k in kernels.items():
-        image_array(k, f"kernels[{name!r}]")
+    kernels = {name: image_array(k, f"kernels[{name!r}]") for name, k in kernels.items()}  # 2-D
     size = check_panel_size(size)
     img = image_array(image, "image")
     n = len(kernels) + 1
@@ -179,7 +194,11 @@ def show_filter_bank(image, kernels: Mapping[str, object], edge: str = "extend",
 
 def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
     """For each edge mode: the padded image the kernel slides over (the original area
-    framed in yellow) and the output, titled with its size."""
+    framed in yellow) and the output, titled with its size.
+
+    ``modes``: one or more of ``EDGE_MODES``, one column each.
+    """
+    modes = check_sequence(modes, "modes", item=lambda mode, name: check_choice(mode, name, EDGE_MODES))
     img = image_array(image, "image")
     k = image_array(kernel, "kernel")
     p = (k.shape[0] - 1) // 2
@@ -205,12 +224,19 @@ def show_edge_modes(image, kernel, modes: Sequence[str] = EDGE_MODES) -> Figure:
 
 def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | None = None,
                         digits: int = 1) -> Figure:
-    """A table ``{row: {column: value}}`` as a heat map with the numbers written in."""
-    check_mapping(table, "table", nonempty=False)
+    """A table ``{row: {column: value}}`` as a heat map with the numbers written in.
+
+    Every row has the same columns, each holding a finite number.
+    """
+    check_mapping(table, "table")
     digits = check_int(digits, "digits", minimum=0)
     rows = list(table)
-    cols = list(next(iter(table.values())))
-    vals = np.array([[table[r][c] for c in cols] for r in rows], dtype=float)
+    cols = list(check_mapping(table[rows[0]], f"table[{rows[0]!r}]"))
+    for r in rows:
+        if set(check_mapping(table[r], f"table[{r!r}]")) != set(cols):
+            raise ValueError(f"table[{r!r}] must have the columns {cols} of the first row, got "
+                             f"{list(table[r])}")
+    vals = np.array([[check_float(table[r][c], f"table[{r!r}][{c!r}]") for c in cols] for r in rows])
     fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(cols), 0.9 + 0.55 * len(rows)),
                            layout="constrained")
     ax.imshow(vals, cmap="Oranges", vmin=0, vmax=float(np.abs(vals).max()) or 1.0, aspect="auto")
@@ -227,9 +253,15 @@ def show_response_table(table: Mapping[str, Mapping[str, float]], title: str | N
 
 
 def direction_to_rgb(direction, magnitude) -> np.ndarray:
-    """Colour each pixel by gradient direction (hue) and strength (brightness)."""
+    """Colour each pixel by gradient direction (hue) and strength (brightness).
+
+    ``direction`` (angles in radians) and ``magnitude`` are 2-D arrays of the same shape.
+    """
     d, m = image_array(direction, "direction"), image_array(magnitude, "magnitude")
-    hue = (d + np.pi) / (2 * np.pi)
+    if d.shape != m.shape:
+        raise ValueError(f"direction and magnitude must have the same shape, got direction "
+                         f"{d.shape} and magnitude {m.shape}")
+    hue = np.mod(d + np.pi, 2 * np.pi) / (2 * np.pi)  # an angle wraps around: -pi and pi are one hue
     top = float(np.percentile(m, 99.5)) or float(m.max()) or 1.0
     val = np.clip(m / top, 0.0, 1.0)
     return hsv_to_rgb(np.stack([hue, np.ones_like(hue), val], axis=-1))
@@ -278,12 +310,13 @@ def show_rgb_channels(rgb, maps: Mapping[str, object] | None = None, size: float
     if maps is not None:
         check_mapping(maps, "maps", nonempty=False)
     size = check_panel_size(size)
-    arr = rgb.detach().cpu().numpy() if hasattr(rgb, "detach") else np.asarray(rgb)
-    arr = np.asarray(arr, dtype=float)
+    arr = plot_array(rgb, "rgb").astype(float)
     if arr.ndim == 3 and arr.shape[0] == 3 and arr.shape[-1] != 3:
         arr = np.moveaxis(arr, 0, -1)
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise ValueError(f"rgb must have shape (H, W, 3) or (3, H, W), got {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"rgb must not be empty, got shape {arr.shape}")
     scale = 255.0 if arr.max() > 1.0 else 1.0
     maps = dict(maps or {})
     ncols = 4

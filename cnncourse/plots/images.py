@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from cnncourse._checks import as_tensor, check_int, check_mapping, to_numpy
+from cnncourse._checks import check_int, check_mapping, check_pair, check_sequence, to_numpy
 from cnncourse.plots._layout import (
     MAX_WIDTH,
     MIN_FONT,
@@ -17,6 +17,7 @@ from cnncourse.plots._layout import (
     check_cmap,
     check_font_size,
     check_panel_size,
+    plot_array,
 )
 
 __all__ = ["show_digit_grid", "show_pixel_values", "show_value_histograms"]
@@ -43,13 +44,13 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
     cmap = check_cmap(cmap)
     size = check_panel_size(size)
     ncols = check_int(ncols, "ncols", minimum=1)
-    x = to_numpy(images, "images")
+    x = plot_array(images, "images")
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3 or len(x) == 0:
         raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W) with N >= 1, got {x.shape}")
-    if labels is not None and len(labels) != len(x):
-        raise ValueError(f"labels has {len(labels)} entries for {len(x)} images")
+    if labels is not None:
+        labels = check_sequence(labels, "labels", item=check_int, length=len(x))
     ncols = max(1, min(ncols, len(x)))
     nrows = -(-len(x) // ncols)
     size = min(size, MAX_WIDTH / ncols)  # the whole grid fits the text column
@@ -60,7 +61,7 @@ def show_digit_grid(images, labels: Sequence[int] | None = None, ncols: int = 8,
         if i < len(x):
             ax.imshow(x[i], cmap=cmap)
             if labels is not None:
-                ax.set_title(str(int(labels[i])), fontsize=10)
+                ax.set_title(str(labels[i]), fontsize=10)
     plt.close(fig)
     return fig
 
@@ -84,13 +85,14 @@ def show_pixel_values(image, rows: tuple[int, int] | None = None, cols: tuple[in
     """
     cmap = check_cmap(cmap)
     fontsize = check_font_size(fontsize)
-    x = to_numpy(as_tensor(image, "image"), "image")
+    x = plot_array(image, "image")
     if x.ndim == 3 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 2:
         raise ValueError(f"image must be 2-D (H, W), got shape {x.shape}")
     h, w = x.shape
-    (r0, r1), (c0, c1) = rows or (0, h), cols or (0, w)
+    (r0, r1) = (0, h) if rows is None else check_pair(rows, "rows", minimum=0)
+    (c0, c1) = (0, w) if cols is None else check_pair(cols, "cols", minimum=0)
     if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
         raise ValueError(f"rows {rows} and cols {cols} must be ranges inside the {h}x{w} image")
     window = x[r0:r1, c0:c1]

@@ -5,13 +5,14 @@ shift experiments (equivariance of convolution, partial invariance of pooling).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse._checks import check_mapping
+from cnncourse._checks import check_float, check_int, check_mapping, check_sequence
 from cnncourse.plots._layout import (
     MAX_WIDTH,
     PALETTE,
@@ -72,9 +73,16 @@ def show_pooling(x, window: int = 2, stride: int | None = None, mode: str = "max
 
 def show_pooled_maps(image, windows: Sequence[int] = (2, 4), mode: str = "max",
                      size: float = 2.6) -> Figure:
-    """An image and its pooled versions (window = stride), each at its own resolution."""
+    """An image and its pooled versions (window = stride), each at its own resolution.
+
+    ``windows``: one or more window sides, each at most the image's smaller side.
+    """
     size = check_panel_size(size)
     img = image_array(image, "image")
+    windows = check_sequence(windows, "windows", item=partial(check_int, minimum=1))
+    if max(windows) > min(img.shape):
+        raise ValueError(f"windows must fit in the image: a window of {max(windows)} pixels is larger "
+                         f"than the image of shape {img.shape}")
     n = len(windows) + 1
     size = min(size, MAX_WIDTH / n)
     fig, axes = plt.subplots(1, n, figsize=(size * n, size + 0.3), layout="constrained")
@@ -95,7 +103,9 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
     With ``mark_changes``, the last column of each row is read as a difference map and
     drawn in a diverging colour map centred on zero.
     """
-    check_mapping(rows, "rows", nonempty=False)
+    check_mapping(rows, "rows")
+    for row_name, row in rows.items():
+        check_mapping(row, f"rows[{row_name!r}]")
     size = check_panel_size(size)
     nrows = len(rows)
     ncols = max(len(r) for r in rows.values())
@@ -117,12 +127,24 @@ def show_shift_grid(rows: Mapping[str, Mapping[str, object]], size: float = 2.4,
 
 def show_unchanged_fractions(windows: Sequence[int], fractions: Mapping[str, Sequence[float]],
                              xlabel: str = "pooling window (= stride)") -> Figure:
-    """Fraction of pooled outputs unchanged by a shift, one line per experiment."""
+    """Fraction of pooled outputs unchanged by a shift, one line per experiment.
+
+    ``windows``: the window sides (x axis); ``fractions``: label -> one fraction in [0, 1]
+    per window.
+    """
+    windows = check_sequence(windows, "windows", item=partial(check_int, minimum=1))
     check_mapping(fractions, "fractions", nonempty=False)
+    fractions = {label: check_sequence(values, f"fractions[{label!r}]",
+                                       item=partial(check_float, minimum=0, maximum=1))
+                 for label, values in fractions.items()}
+    for label, values in fractions.items():
+        if len(values) != len(windows):
+            raise ValueError(f"fractions[{label!r}] has {len(values)} values for the "
+                             f"{len(windows)} windows {windows}")
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.4), layout="constrained")
     for label, values in fractions.items():
-        ax.plot(list(windows), list(values), marker="o", label=label)
-    ax.set_xticks(list(windows))
+        ax.plot(windows, values, marker="o", label=label)
+    ax.set_xticks(windows)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("fraction unchanged")
     ax.set_ylim(0, 1)

@@ -6,14 +6,15 @@ The maps come from :mod:`cnncourse.receptive_field`; these functions only draw t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from cnncourse._checks import check_mapping
-from cnncourse.plots._layout import MAX_WIDTH, finish, legend_below, panel_grid
+from cnncourse._checks import check_bool, check_float, check_int, check_mapping, check_sequence
+from cnncourse.plots._layout import MAX_WIDTH, finish, legend_below, panel_grid, plot_array
 
 __all__ = [
     "show_usage_map",
@@ -25,15 +26,28 @@ __all__ = [
 
 
 def _check_maps(maps: Mapping[str, np.ndarray], name: str = "maps") -> dict[str, np.ndarray]:
-    if not isinstance(maps, Mapping) or len(maps) == 0:
-        raise ValueError(f"{name} must be a non-empty mapping title -> 2-D array, got {type(maps).__name__}")
+    check_mapping(maps, name)
     out = {}
     for key, value in maps.items():
-        arr = np.asarray(value, dtype=float)
-        if arr.ndim != 2:
-            raise ValueError(f"{name}[{key!r}] must be a 2-D array, got shape {arr.shape}")
+        arr = plot_array(value, f"{name}[{key!r}]").astype(float)
+        if arr.ndim != 2 or arr.size == 0:
+            raise ValueError(f"{name}[{key!r}] must be a non-empty 2-D array, got shape {arr.shape}")
         out[str(key)] = arr
     return out
+
+
+def _check_bounds(value: object, name: str) -> tuple:
+    """A field box ``((r0, r1), (c0, c1))``: two pairs of finite numbers."""
+    pair = partial(check_sequence, length=2, item=check_float)
+    return tuple(tuple(p) for p in check_sequence(value, name, length=2, item=pair))
+
+
+def _check_bounds_by_label(value: object, name: str) -> dict | None:
+    """``None``, or a mapping label -> field box (or ``None`` for a panel without one)."""
+    if value is None:
+        return None
+    check_mapping(value, name, nonempty=False)
+    return {k: None if b is None else _check_bounds(b, f"{name}[{k!r}]") for k, b in value.items()}
 
 
 def _outline(ax, bounds, color="white", label=None) -> None:
@@ -96,11 +110,8 @@ def show_erf_by_depth(maps: Mapping[int, np.ndarray], field_bounds: Mapping[int,
     title
         Optional figure title.
     """
-    if field_bounds is not None:
-        check_mapping(field_bounds, "field_bounds", nonempty=False)
-    if not isinstance(maps, Mapping):
-        raise TypeError(f"maps must be a mapping depth -> 2-D array, got {type(maps).__name__}")
-    labelled = _check_maps({f"depth {d}": m for d, m in maps.items()})
+    field_bounds = _check_bounds_by_label(field_bounds, "field_bounds")
+    labelled = {f"depth {d}": m for d, m in _check_maps(maps).items()}
     outlines = None
     if field_bounds is not None:
         outlines = {f"depth {d}": b for d, b in field_bounds.items()}
@@ -125,16 +136,19 @@ def show_field_growth(depths: Sequence[float], series: Mapping[str, Sequence[flo
     ylabel, title
         Axis label and optional title.
     """
+    positive = partial(check_float, minimum=0, exclusive_minimum=True)  # log-log axes
+    x = np.array(check_sequence(depths, "depths", item=positive, minimum=2))
     check_mapping(series, "series", nonempty=False)
-    x = np.asarray(depths, dtype=float)
-    if x.ndim != 1 or x.size < 2 or (x <= 0).any():
-        raise ValueError(f"depths must be at least two positive numbers, got {depths!r}")
+    series = {label: check_sequence(ys, f"series[{label!r}]", item=positive, length=len(x))
+              for label, ys in series.items()}
+    if slopes is not None:
+        check_mapping(slopes, "slopes", nonempty=False)
+        slopes = {label: check_sequence(fit, f"slopes[{label!r}]", item=check_float, length=2)
+                  for label, fit in slopes.items()}
     fig, ax = plt.subplots(figsize=(5.2, 3.8), layout="constrained")
     markers = iter("osD^v<>")
     for label, ys in series.items():
-        y = np.asarray(ys, dtype=float)
-        if y.shape != x.shape:
-            raise ValueError(f"series[{label!r}] has {y.size} values for {x.size} depths")
+        y = np.array(ys)
         line = ax.loglog(x, y, next(markers, "o"), label=label)[0]
         if slopes and label in slopes:
             b, a = slopes[label]
@@ -169,6 +183,9 @@ def show_erf_comparison(maps: Mapping[str, np.ndarray], field_bounds: tuple | No
         Add a panel with the central row of every map, each scaled to a peak of 1.
     """
     checked = _check_maps(maps)
+    profile = check_bool(profile, "profile")
+    if field_bounds is not None:
+        field_bounds = _check_bounds(field_bounds, "field_bounds")
     n = len(checked) + int(profile)
     fig, axes = panel_grid(n, MAX_WIDTH / 2, 2.9)
     for ax, (key, m) in zip(axes, checked.items()):
@@ -212,6 +229,10 @@ def show_dilation_comparison(maps: Mapping[str, np.ndarray], parameters: Mapping
         Optional figure title.
     """
     checked = _check_maps(maps)
+    field_bounds = _check_bounds_by_label(field_bounds, "field_bounds")
+    if parameters is not None:
+        check_mapping(parameters, "parameters", nonempty=False)
+        parameters = {k: check_int(v, f"parameters[{k!r}]", minimum=0) for k, v in parameters.items()}
     if parameters:
         checked = {(f"{k}\n{parameters[k]:,} parameters" if k in parameters else k): v for k, v in checked.items()}
         if field_bounds:

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-from cnncourse._checks import check_int, check_mapping
+from cnncourse._checks import check_choice, check_float, check_int, check_mapping, check_sequence, describe
 from cnncourse.plots._layout import MAX_WIDTH, PALETTE, finish, legend_below
 
 __all__ = ["show_curves", "show_histories", "show_history", "show_negative_log", "show_seed_spread"]
 
 _LABELS = {"train_loss": "training loss", "val_loss": "validation loss",
            "train_accuracy": "training accuracy", "val_accuracy": "validation accuracy"}
+
+
+def _check_history(value: object, name: str):
+    """``value`` itself when it reads as a :class:`cnncourse.training.History` (plots cannot
+    import training, on the same floor): a length and a ``column`` method."""
+    if not (hasattr(value, "column") and hasattr(value, "__len__")):
+        raise TypeError(f"{name} must be a History (as cnncourse.training.fit returns), got "
+                        f"{describe(value)}")
+    return value
 
 
 def show_history(history, title: str | None = None) -> Figure:
@@ -28,7 +38,7 @@ def show_history(history, title: str | None = None) -> Figure:
     title
         Optional title above both panels.
     """
-    if len(history) == 0:
+    if len(_check_history(history, "history")) == 0:
         raise ValueError("history has no epochs to plot: train for at least one epoch")
     epochs = history.column("epoch")
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3.2), layout="constrained")
@@ -67,11 +77,9 @@ def show_histories(histories: Mapping[str, object], metrics: Sequence[str] = ("t
         raise ValueError("histories is empty: pass {name: History} for at least one run")
     if isinstance(metrics, str):
         metrics = (metrics,)
-    for m in metrics:
-        if m not in _LABELS:
-            raise ValueError(f"metrics must be among {list(_LABELS)}, got {m!r}")
+    metrics = check_sequence(metrics, "metrics", item=partial(check_choice, options=tuple(_LABELS)))
     for name, h in histories.items():
-        if len(h) == 0:
+        if len(_check_history(h, f"histories[{name!r}]")) == 0:
             raise ValueError(f"history {name!r} has no epochs")
     fig, axes = plt.subplots(1, len(metrics), figsize=(min(MAX_WIDTH, 3.0 * len(metrics)), 3.2),
                              squeeze=False, layout="constrained")
@@ -111,10 +119,10 @@ def show_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
         raise ValueError("curves is empty: pass {name: values}")
     smooth = check_int(smooth, "smooth", minimum=1)
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
+    curves = {name: check_sequence(values, f"curves[{name!r}]", item=partial(check_float, finite=False))
+              for name, values in curves.items()}  # a diverged run's loss may be inf or NaN
     for name, values in curves.items():
         y = np.asarray(values, dtype=float)
-        if y.ndim != 1 or len(y) == 0:
-            raise ValueError(f"curve {name!r} must be a non-empty sequence of numbers")
         if smooth > 1:
             cumsum = np.cumsum(np.insert(y, 0, 0.0))
             width = np.minimum(np.arange(1, len(y) + 1), smooth)
@@ -152,18 +160,19 @@ def show_seed_spread(results: Mapping[str, Mapping[str, Sequence[float]]],
 
     Raises
     ------
+    TypeError
+        If ``results`` or a group is not a mapping, a setting's values not a sequence, or a
+        value not a real number.
     ValueError
         If ``results`` or a group is empty, or a setting has no values.
     """
     check_mapping(results, "results", nonempty=False)
     if not results:
         raise ValueError("results is empty: pass {group: {setting: [value per seed]}}")
-    for group, settings in results.items():
-        if not settings:
-            raise ValueError(f"group {group!r} has no settings")
-        for name, values in settings.items():
-            if len(values) == 0:
-                raise ValueError(f"setting {name!r} of group {group!r} has no values")
+    results = {group: {name: check_sequence(values, f"results[{group!r}][{name!r}]",
+                                            item=partial(check_float, finite=False))
+                       for name, values in check_mapping(settings, f"results[{group!r}]").items()}
+               for group, settings in results.items()}  # a diverged run's value is inf or NaN
     finite = [v for settings in results.values() for values in settings.values()
               for v in values if np.isfinite(v)]
     top = max(finite) * (1.6 if logy else 1.15) if finite else 1.0
@@ -204,10 +213,8 @@ def show_negative_log(marked: Sequence[float] = (0.99, 0.9, 0.5, 0.1, 0.01)) -> 
     marked
         Probabilities to mark with a dot and their penalty.
     """
-    marked = [float(p) for p in marked]
-    for p in marked:
-        if not 0.0 < p <= 1.0:
-            raise ValueError(f"marked probabilities must be in (0, 1], got {p}")
+    marked = check_sequence(marked, "marked", minimum=0, item=partial(
+        check_float, minimum=0, exclusive_minimum=True, maximum=1))
     p = np.linspace(0.002, 1.0, 500)
     fig, ax = plt.subplots(figsize=(MAX_WIDTH, 3.2), layout="constrained")
     ax.plot(p, -np.log(p), color="C0")

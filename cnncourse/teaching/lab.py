@@ -119,7 +119,24 @@ def write_lab_settings(prefix: Path) -> Path:
 
 def lab_command(port: int, *, open_browser: bool = True, extra: list[str] | None = None,
                 root: Path = ROOT) -> list[str]:
-    """The ``jupyter lab`` command line that ``make lab`` runs (loopback only, our manager)."""
+    """The ``jupyter lab`` command line that ``make lab`` runs (loopback only, our manager).
+
+    ``extra``: further arguments, each a string, appended as they are.
+
+    Raises
+    ------
+    TypeError
+        When ``extra`` is not a sequence of strings.
+    """
+    # check_sequence's rule, written here: cnncourse._checks imports torch, and the lab's
+    # server extension must start without it
+    if extra is not None and (isinstance(extra, (str, bytes)) or not isinstance(extra, (list, tuple))):
+        raise TypeError(f"extra must be a list of strings (command-line arguments), got "
+                        f"{type(extra).__name__} ({extra!r:.40})")
+    for index, argument in enumerate(extra or ()):
+        if not isinstance(argument, str):
+            raise TypeError(f"extra[{index}] must be a string, got {type(argument).__name__} "
+                            f"({argument!r:.40}) (in extra = {extra!r:.60})")
     command = [
         sys.executable, "-m", "jupyterlab",
         f"--ServerApp.root_dir={root}",

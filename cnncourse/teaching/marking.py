@@ -48,12 +48,29 @@ BOOK_HIDDEN_TAGS = frozenset({"hide-input", "remove-input"})
 _DROPDOWN = re.compile(r"^(`{3,}|:{3,})\{dropdown\}[ \t]*(?P<title>.*)$", re.MULTILINE)
 
 
-def _check_cell(cell: object) -> None:
+def _check_cell(cell: object, name: str = "cell") -> None:
     # check_mapping's rule, written here: cnncourse._checks imports torch, and the marking
     # tools (the lab's server extension) must start without it
     if not isinstance(cell, Mapping):
-        raise TypeError(f"cell must be a notebook cell (a dict such as nbformat's), got "
+        raise TypeError(f"{name} must be a notebook cell (a dict such as nbformat's), got "
                         f"{type(cell).__name__} ({cell!r:.40})")
+
+
+def _check_cells(cells: object) -> list:
+    # check_sequence's rule, written here for the same reason
+    if cells is None or isinstance(cells, (str, bytes, Mapping)) or not isinstance(cells, Iterable):
+        raise TypeError(f"cells must be a sequence of notebook cells (notebook.cells), got "
+                        f"{type(cells).__name__} ({cells!r:.40})")
+    cells = list(cells)
+    for index, cell in enumerate(cells):
+        _check_cell(cell, f"cells[{index}]")
+    return cells
+
+
+def _first_line(cell) -> str:
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)  # JSON keeps lines
+    return source.split("\n", 1)[0]
 
 
 def _tags(cell) -> set[str]:
@@ -114,8 +131,13 @@ def marking_problems(cells: Iterable) -> list[Problem]:
         code cell the book does not hide or whose first line is not
         :data:`SOLUTION_FIRST_LINE`, a solution dropdown not followed by a tagged check cell,
         and any cell whose visibility differs between the book and JupyterLab.
+
+    Raises
+    ------
+    TypeError
+        When ``cells`` is not a sequence of cells (dicts), naming the first one that is not.
     """
-    cells = list(cells)
+    cells = _check_cells(cells)
     problems = []
     for index, cell in enumerate(cells):
         kind = cell.get("cell_type")
@@ -143,7 +165,7 @@ def marking_problems(cells: Iterable) -> list[Problem]:
             if is_solution(cell) and "hide-input" not in _tags(cell):
                 problems.append(Problem(
                     index, "a 'solution' code cell must carry 'hide-input' (the book hides it)"))
-            if is_solution(cell) and cell["source"].split("\n", 1)[0] != SOLUTION_FIRST_LINE:
+            if is_solution(cell) and _first_line(cell) != SOLUTION_FIRST_LINE:
                 problems.append(Problem(
                     index, "a 'solution' code cell must begin with the line "
                     f"{SOLUTION_FIRST_LINE!r}: JupyterLab shows the first line of a collapsed "

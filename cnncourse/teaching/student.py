@@ -31,6 +31,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from cnncourse._checks import check_sequence, check_text, describe
 from cnncourse.runtime import atomic_write
 from cnncourse.teaching.marking import is_solution, marking_problems
 
@@ -56,7 +57,15 @@ def edition_links(markdown: str, lessons: Collection[str] | None = None) -> str:
 
     ``lessons`` names the lessons the edition holds (file stems); a link to a lesson outside it
     keeps its text and loses its target. ``None``: every lesson is in the edition.
+
+    Raises
+    ------
+    TypeError
+        When ``markdown`` is not a string, or ``lessons`` not a collection of strings.
     """
+    check_text(markdown, "markdown", nonempty=False)
+    lessons = _check_lessons(lessons, "lessons")
+
     def lesson(m: re.Match) -> str:
         if lessons is not None and m.group(2) not in lessons:
             return m.group(1)
@@ -64,6 +73,13 @@ def edition_links(markdown: str, lessons: Collection[str] | None = None) -> str:
 
     markdown = _LESSON_LINK_TEXT.sub(lesson, markdown)
     return _BOOK_LINK.sub(lambda m: m.group(1), markdown)
+
+
+def _check_lessons(value: object, name: str) -> set[str] | None:
+    """``None``, or the lesson names (file stems) an edition holds, as a set."""
+    if value is None:
+        return None
+    return set(check_sequence(value, name, item=check_text, minimum=0))
 
 
 @dataclass(frozen=True)
@@ -84,10 +100,19 @@ def student_notebook(lesson: nbformat.NotebookNode, name: str = "lesson",
 
     Raises
     ------
+    TypeError
+        When ``lesson`` is not a notebook (an ``nbformat`` node with cells), ``name`` not a
+        string, or ``edition`` not a collection of strings.
     ValueError
         If the lesson breaks the solution-marking rule (a worked solution without its tag,
-        say): the edition would leak it, so none is made. The message names the cells.
+        say): the edition would leak it, so none is made. The message names the cells. Also
+        for an empty ``name``.
     """
+    if not isinstance(lesson, nbformat.NotebookNode) or not isinstance(lesson.get("cells"), list):
+        raise TypeError(f"lesson must be a notebook read with jupytext.read (an nbformat "
+                        f"NotebookNode with its cells), got {describe(lesson)}")
+    name = check_text(name, "name")
+    edition = _check_lessons(edition, "edition")
     problems = marking_problems(lesson.cells)
     if problems:
         raise ValueError(f"{name}: the solutions are not marked as the rule says, so no student "

@@ -72,7 +72,7 @@ def load_image(name: str, digit_index: int = 0, size: int = 48) -> torch.Tensor:
     ValueError
         For an unknown name or an index or size out of range.
     """
-    check_choice(name, "image", IMAGE_NAMES)
+    check_choice(name, "name", IMAGE_NAMES)
     if name == "digit":
         index = check_int(digit_index, "digit_index", minimum=0, maximum=9999)
         return mnist_digits("test")[index].float()

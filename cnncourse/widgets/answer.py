@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnncourse._checks import check_int
+from cnncourse._checks import check_float, check_int, check_sequence, describe
 
 __all__ = ["KINDS", "canonical", "AnswerBox", "answer_box"]
 
@@ -202,11 +202,13 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
     Raises
     ------
     ValueError
-        For an unknown kind, missing options or candidates, or candidates of which the checker
-        accepts none (the box could never say "correct").
+        For an unknown kind, missing options or candidates, a candidate of a ``"number"`` or
+        ``"list"`` box that is not finite, candidates of which the checker accepts none (the
+        box could never say "correct"), or a checker that raises on a candidate.
     TypeError
         When ``checker`` is not callable or does not return a verdict with ``passed`` and
-        ``message``.
+        ``message``; when ``candidates`` or ``options`` is not a sequence, or a candidate of a
+        ``"number"`` or ``"list"`` box is not a number (or a sequence of numbers).
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -216,7 +218,7 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
         raise TypeError(f"decimals must be an int from 0 to 6, got {decimals!r}")
     if not 0 <= decimals <= 6:
         raise ValueError(f"decimals must be an int from 0 to 6, got {decimals!r}")
-    options = tuple(str(o) for o in options)
+    options = tuple(str(o) for o in check_sequence(options, "options", minimum=0))
     if kind in ("choice", "set") and not options:
         raise ValueError(f"a {kind!r} box needs options, got none")
     if candidates is None:
@@ -227,13 +229,24 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
                 raise ValueError(f"a 'set' box tries every subset: at most 10 options, got {len(options)}")
             candidates = [set(c) for n in range(len(options) + 1) for c in itertools.combinations(options, n)]
         else:
-            raise ValueError(f"a {kind!r} box needs candidates (the answers to ask the checker about)")
-    candidates = list(candidates)
+            raise ValueError(f"a {kind!r} box needs candidates (the answers to ask the checker about), "
+                             "got None")
+    candidates = check_sequence(candidates, "candidates", minimum=0)
+    if kind == "number":  # canonical() reads them as numbers
+        check_sequence(candidates, "candidates", minimum=0, item=check_float)
+    elif kind == "list":
+        check_sequence(candidates, "candidates", minimum=0,
+                       item=lambda answer, name: check_sequence(answer, name, item=check_float))
 
-    def verdict(answer: object):
-        fb = checker(answer)
+    def verdict(answer: object, what: str = "the candidate"):
+        try:
+            fb = checker(answer)
+        except Exception as exc:  # a checker must answer every candidate
+            raise ValueError(f"checker {describe(checker)} raised {type(exc).__name__} on "
+                             f"{what} {answer!r}: {exc}") from exc
         if not hasattr(fb, "passed") or not hasattr(fb, "message"):
-            raise TypeError(f"checker must return a Feedback (passed, message), got {type(fb).__name__}")
+            raise TypeError(f"checker must return a Feedback (passed, message), got {type(fb).__name__} "
+                            f"from {describe(checker)}")
         return fb
 
     # The checker's catch-all hint, from an answer no one gives (99991 prints alike with :g).
@@ -241,7 +254,7 @@ def answer_box(checker: Callable[[object], object], candidates: Iterable[object]
     if kind in ("number", "list") and candidates:
         absurd = 99991 if kind == "number" else [99991] * len(list(candidates[0]))
         text = canonical(absurd, kind, decimals)
-        absurd_message = verdict(absurd).message
+        absurd_message = verdict(absurd, "the probe of its catch-all hint").message
         catch_all = _generic(_generic(absurd_message, text.replace(",", ", ")), text)
     exercise = ""
     entries: dict[str, str] = {}

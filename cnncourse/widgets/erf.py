@@ -45,7 +45,15 @@ ERF_MAX_SIDE = 49
 
 def input_side(field: int, max_side: int = ERF_MAX_SIDE) -> int:
     """The odd input side the explorer measures a field of ``field`` pixels on:
-    ``field + 8`` (at least 21, at most ``max_side``), made odd so the central unit is centred."""
+    ``field + 8`` (at least 21, at most ``max_side``), made odd so the central unit is centred.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``field`` or ``max_side`` that is not a positive int.
+    """
+    field = check_int(field, "field", minimum=1)
+    max_side = check_int(max_side, "max_side", minimum=1)
     side = min(max(field + 8, 21), max_side)
     return side if side % 2 else side + 1
 
@@ -141,6 +149,9 @@ class ErfExplorer(anywidget.AnyWidget):
 
     Raises
     ------
+    TypeError
+        For a depth, kernel size, dilation, ``n_digits`` or seed that is not an int, or a
+        model that is not an ``nn.Module``.
     ValueError
         For a value outside the offered ones, ``weights="trained"`` without a model, or a
         model that is not a convolutional stack.
@@ -161,11 +172,11 @@ class ErfExplorer(anywidget.AnyWidget):
                  trained_model: nn.Module | None = None, untrained_model: nn.Module | None = None,
                  n_digits: int = 64, seed: int = 0) -> None:
         depth = check_int(depth, "depth", minimum=1, maximum=ERF_MAX_DEPTH)
-        check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
-        check_choice(check_int(dilation, "dilation"), "dilation", ERF_DILATIONS)
+        kernel_size = check_choice(check_int(kernel_size, "kernel_size"), "kernel_size", ERF_KERNEL_SIZES)
+        dilation = check_choice(check_int(dilation, "dilation"), "dilation", ERF_DILATIONS)
         check_choice(weights, "weights", ("uniform", "trained"))
         self.n_digits = check_int(n_digits, "n_digits", minimum=1, maximum=10000)
-        self.seed = int(seed)
+        self.seed = check_int(seed, "seed")
         trained = None if trained_model is None else _conv_part(trained_model, "trained_model")
         untrained = None if untrained_model is None else _conv_part(untrained_model, "untrained_model")
         if untrained is not None and trained is None:

@@ -98,13 +98,11 @@ class KernelExplorer(anywidget.AnyWidget):
         check_choice(edge, "edge", EDGE_MODES)
         shape = (images[first]["rows"], images[first]["cols"])
         out = (shape[0] - 2, shape[1] - 2) if edge == "crop" else shape
-        for name, value, n in (("row", row, out[0]), ("col", col, out[1])):
-            if value is not None:
-                check_int(value, name, minimum=0, maximum=n - 1)
+        row, col = ((n - 1) // 2 if value is None else check_int(value, name, minimum=0, maximum=n - 1)
+                    for name, value, n in (("row", row, out[0]), ("col", col, out[1])))
         super().__init__(images=images, kernels={k: v.ravel().tolist() for k, v in kernels.items()},
                          image=first, kernel=[float(w) for w in np.ravel(weights)], edge=edge,
-                         row=(out[0] - 1) // 2 if row is None else row,
-                         col=(out[1] - 1) // 2 if col is None else col)
+                         row=row, col=col)
 
     # ---- reference values, computed with cnncourse.filters from the current state
     @property
