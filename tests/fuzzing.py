@@ -458,9 +458,10 @@ def value_renderings(value: object) -> list[str]:
         out += [repr(value)[:20], "empty", str(len(value)), "nan", "values", "no "]
         out += [repr(v)[:20] for v in (value.values() if isinstance(value, dict) else value)
                 if not isinstance(value, (str, bytes))][:3]
-        if isinstance(value, dict):  # a mapping with one bad entry: the entry's renderings
+        if isinstance(value, dict):  # a mapping with one bad entry: the entry's renderings,
+            # also of a container inside it (a mapping of mappings of lists, as plots take)
             out += [r for v in list(value.values())[:3] if isinstance(v, (torch.Tensor,
-                    np.ndarray, float)) for r in value_renderings(v)[1:]]
+                    np.ndarray, float, dict, list, tuple)) for r in value_renderings(v)[1:]]
     elif value is None:
         out += ["None", "empty", "no "]
     else:
