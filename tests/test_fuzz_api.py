@@ -271,8 +271,8 @@ REGISTRY: dict[str, Entry] = {
     "cnncourse.exercises.receptive_field.check_stage_field": Entry(
         given={"model": _Residual, "stage": lambda: "block"}),
     "cnncourse.exercises.speed.check_epoch_seconds": Entry(given={"images": lambda: 1000}),
-    "cnncourse.receptive_field.fits.check_fit_data": Entry(
-        given={"values": lambda: [1.0, 2.0, 4.0], "name": lambda: "x"}),
+    "cnncourse.receptive_field.fits.check_fit_data": Entry(  # a check: its messages name `name`
+        given={"values": lambda: [1.0, 2.0, 4.0], "name": lambda: "x"}, aliases={"values": ("x",)}),
     "cnncourse.geometry.min_input_size": Entry(given={"geometries": lambda: [_geometry()]}),
     "cnncourse.geometry.output_shape": Entry(given={"geometry": _geometry}),
     "cnncourse.kernel_learning.learn_kernel": Entry(

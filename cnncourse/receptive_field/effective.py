@@ -166,12 +166,15 @@ def conv_stack(depth: int, channels: int = 16, kernel_size: int = 3,
     Raises
     ------
     TypeError
-        For a non-integer depth, kernel size or dilation (NumPy integers are accepted).
+        For a non-integer depth, channel count, kernel size or dilation (NumPy integers are
+        accepted).
     ValueError
-        For a depth below 1, an even kernel size, or dilations that are not ``depth`` positive
-        integers.
+        For a depth or channel count below 1, an even kernel size, or dilations that are not
+        ``depth`` positive integers.
     """
     depth = check_int(depth, "depth", minimum=1)
+    channels = check_int(channels, "channels", minimum=1)
+    in_channels = check_int(in_channels, "in_channels", minimum=1)
     kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
