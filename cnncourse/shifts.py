@@ -26,7 +26,7 @@ from cnncourse._checks import (
     describe,
     run_model,
 )
-from cnncourse.runtime import autocast, evaluating, model_device, to_device
+from cnncourse.runtime import autocast_context, evaluating, model_device, to_device
 
 __all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts", "random_shifts",
            "ShiftAugmented"]
@@ -198,7 +198,7 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     device = model_device(model)
     results: dict[tuple[int, int], float] = {}
-    with evaluating(model), torch.no_grad(), autocast(device, autocast_dtype):
+    with evaluating(model), torch.no_grad(), autocast_context(device, autocast_dtype):
         for offset in offsets:
             if offset in results:
                 continue

@@ -30,7 +30,7 @@ from cnncourse._checks import (
     describe,
 )
 from cnncourse.runtime import atomic_write, evaluating, model_device
-from cnncourse.runtime import autocast as _autocast
+from cnncourse.runtime import autocast_context as _autocast
 from cnncourse.runtime import to_device as _to_device
 
 __all__ = ["Batches", "NonFiniteLossError", "EpochRecord", "History", "train_one_epoch", "Evaluation",

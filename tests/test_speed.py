@@ -205,7 +205,7 @@ def test_measure_in_turns_alternates_and_keeps_every_round(monkeypatch):
 def test_measure_in_turns_bad_input():
     with pytest.raises(ValueError, match="contenders is empty"):
         speed.measure_in_turns({}, _one_batch())
-    with pytest.raises(TypeError, match="contender 'x' must return"):
+    with pytest.raises(TypeError, match=r"contenders\['x'\] must return"):
         speed.measure_in_turns({"x": lambda: _tiny_cnn()}, _one_batch())
     with pytest.raises(TypeError, match="the model of contender 'x'"):
         speed.measure_in_turns({"x": lambda: ("model", {})}, _one_batch())
@@ -253,3 +253,32 @@ def test_ablation_without_a_total_gain_has_no_shares():
 def test_ablation_bad_input(steps, error):
     with pytest.raises(error, match="steps"):
         speed.ablation(steps)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+def _raises():
+    raise ZeroDivisionError("a bug in the contender")
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    # a model whose parameters are float64, on float32 batches: refused before any timing
+    (lambda: measure_throughput(_tiny_cnn().double(), _one_batch(), steps=1, warmup=0, repeats=1), TypeError,
+     ["Sequential", "float64", "float32"]),
+    (lambda: training_throughput(_tiny_cnn().double(), iter(_one_batch()), steps=1, warmup=0, repeats=1),
+     TypeError, ["Sequential", "float64"]),
+    # every contender is a function; its own error is attributed to it
+    (lambda: speed.measure_in_turns({"x": None}, _one_batch()), TypeError, ["contenders['x']", "None"]),
+    (lambda: speed.measure_in_turns({"x": 3}, _one_batch()), TypeError, ["contenders['x']", "int"]),
+    (lambda: speed.measure_in_turns({"x": _raises}, _one_batch()), ValueError,
+     ["contenders['x']", "_raises", "ZeroDivisionError", "a bug in the contender"]),
+])
+def test_speed_arguments_are_checked_before_timing(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_a_float64_model_measures_on_float64_batches():
+    batch = [(x.double(), y) for x, y in _one_batch()]
+    assert measure_throughput(_tiny_cnn().double(), batch, steps=1, warmup=0, repeats=1).rates[0] > 0
