@@ -673,3 +673,29 @@ def test_maps_of_any_real_dtype_are_read():
     assert mass_radius(torch.from_numpy(_MAP).to(torch.bfloat16)) == pytest.approx(expected, abs=1)
     assert support_extent(torch.from_numpy(_MAP > 0.5).to(torch.bfloat16)) == support_extent(_MAP > 0.5)
     assert fit_gaussian(_MAP > 0.1).center == pytest.approx((4.0, 4.0))
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: effective_receptive_field(torch.relu, 16), TypeError, ["model", "relu", "failed"]),
+    (lambda: effective_receptive_field(nn.Linear, 16), TypeError, ["model", "Linear", "failed"]),
+    (lambda: effective_receptive_field(nn.Identity(), 16), ValueError, ["in_channels", "Identity"]),
+    (lambda: effective_receptive_field(conv_stack(1).to("meta"), 16), ValueError, ["model", "meta"]),
+    (lambda: effective_receptive_field(nn.Conv2d(1, 1, 3), 2), ValueError, ["input_size=(2, 2)", "(32, 1, 2, 2)"]),
+    (lambda: effective_receptive_field(conv_stack(1), 16, in_channels=2), ValueError, ["in_channels=2"]),
+    (lambda: effective_receptive_field(conv_stack(1), 16, in_channels=2.0), TypeError, ["in_channels", "float"]),
+    (lambda: effective_receptive_field(conv_stack(1), 16, device="gpu0"), ValueError, ["device", "'gpu0'"]),
+])
+def test_effective_receptive_field_arguments_are_named(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_effective_receptive_field_of_a_float64_model():
+    """Random inputs take the model's dtype: a float64 model gives the float32 model's map."""
+    torch.manual_seed(0)
+    net = conv_stack(2)
+    erf32 = effective_receptive_field(net, 9, n_inputs=2)
+    erf64 = effective_receptive_field(net.double(), 9, n_inputs=2)
+    assert np.allclose(erf32, erf64, atol=1e-6)
