@@ -43,7 +43,7 @@ def kernel_span(kernel_size: int, dilation: int = 1) -> int:
     >>> kernel_span(3), kernel_span(3, dilation=2)
     (3, 5)
     """
-    return dilation * (kernel_size - 1) + 1
+    return check_int(dilation, "dilation", minimum=1) * (check_int(kernel_size, "kernel_size", minimum=1) - 1) + 1
 
 
 def padding_amounts(kernel_size: int, dilation: int = 1, padding: int | str | tuple[int, int] = 0

@@ -505,7 +505,7 @@ def peak_matmul_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
     size
         Matrix side (positive); 1024 is large enough to keep a laptop CPU's units busy.
     seconds
-        Time budget (positive); at least three products run.
+        Time budget (positive, at most an hour); at least three products run.
 
     Returns
     -------
@@ -515,11 +515,11 @@ def peak_matmul_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
     Raises
     ------
     ValueError
-        For a non-positive ``size`` or ``seconds``, or a dtype other than float32 / bfloat16 /
-        float16.
+        For a non-positive ``size``, a ``seconds`` not in (0, 3600], or a dtype other than
+        float32 / bfloat16 / float16.
     """
     size = check_int(size, "size", minimum=1)
-    seconds = check_float(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
+    seconds = check_float(seconds, "seconds", minimum=0.0, exclusive_minimum=True, maximum=3600)
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype}")
     device = check_device(device)

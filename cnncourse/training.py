@@ -347,7 +347,8 @@ def _load_checkpoint(path: str | os.PathLike, model: nn.Module, name: str) -> di
     try:
         state = torch.load(path, map_location=model_device(model), weights_only=False)
     except Exception as exc:  # a damaged file gets one clear message
-        raise ValueError(f"checkpoint {path} could not be read ({exc}); it may be damaged: train again") from exc
+        raise ValueError(f"the checkpoint at {name}={str(path)!r} could not be read ({exc}); it may be damaged: "
+                         "train again") from exc
     if not isinstance(state, dict) or "model" not in state:
         raise ValueError(f"{name}={str(path)!r} holds no checkpoint of save_checkpoint, got {describe(state)}")
     try:

@@ -201,3 +201,10 @@ def test_checked_output_size_names_the_callers_arguments():
     with pytest.raises(TypeError, match=r"^k must be a positive int, got bool"):
         geometry.checked_output_size(8, True, names=names)
     assert geometry.checked_output_size(28, 5, 2, 2, names=names) == output_size(28, 5, 2, 2) == 14
+
+
+@pytest.mark.parametrize("args, exc, word", [(("3",), TypeError, "kernel_size"), ((3, "2"), TypeError, "dilation"),
+                                             ((0,), ValueError, "kernel_size"), ((3, 0), ValueError, "dilation")])
+def test_kernel_span_checks_its_arguments(args, exc, word):
+    with pytest.raises(exc, match=word):
+        geometry.kernel_span(*args)

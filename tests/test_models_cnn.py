@@ -445,3 +445,8 @@ def test_a_padding_beyond_the_kernel_is_refused_before_any_weight_is_made(make, 
 
 def test_paddings_up_to_the_kernel_minus_one_are_kept():
     assert ConvNet(kernel_sizes=(5, 3), paddings=(4, 2)).flat_features > ConvNet().flat_features
+
+
+def test_feature_maps_of_a_model_without_layers_says_so():
+    with pytest.raises(ValueError, match=r"not in the model \(Identity\); its layers are: none"):
+        feature_maps(nn.Identity(), torch.zeros(1, 1, 8, 8), ["0"])

@@ -282,3 +282,9 @@ def test_speed_arguments_are_checked_before_timing(call, exc, words):
 def test_a_float64_model_measures_on_float64_batches():
     batch = [(x.double(), y) for x, y in _one_batch()]
     assert measure_throughput(_tiny_cnn().double(), batch, steps=1, warmup=0, repeats=1).rates[0] > 0
+
+
+@pytest.mark.parametrize("seconds", [1e300, 3601.0, float("inf")])
+def test_peak_matmul_flops_refuses_a_budget_beyond_an_hour(seconds):
+    with pytest.raises(ValueError, match="seconds"):
+        peak_matmul_flops(size=8, seconds=seconds)

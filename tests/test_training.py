@@ -265,3 +265,12 @@ def test_a_checkpoint_of_another_model_is_refused_by_name(tmp_path):
     torch.save([1, 2], tmp_path / "list.pt")
     with pytest.raises(ValueError, match="holds no checkpoint of save_checkpoint"):
         load_checkpoint(tmp_path / "list.pt", _model())
+
+
+def test_a_damaged_checkpoint_names_the_callers_argument(tmp_path):
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"^the checkpoint at path=.*could not be read"):
+        load_checkpoint(damaged, _model())
+    with pytest.raises(ValueError, match=r"^the checkpoint at resume_from=.*could not be read"):
+        fit(_model(), _batches(), epochs=1, resume_from=damaged, progress=False)

@@ -460,7 +460,8 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     missing = [name for name in layers if name not in modules or name == ""]
     if missing:
         known = [n for n in modules if n]
-        raise ValueError(f"layers {missing} are not in the model; its layers are: {', '.join(known)}")
+        raise ValueError(f"layers {missing} are not in the model ({type(model).__name__}); its layers are: "
+                         f"{', '.join(known) if known else 'none (it has no submodules)'}")
     caught: dict[str, torch.Tensor] = {}
     handles = [modules[name].register_forward_hook(
         lambda _m, _i, out, name=name: caught.__setitem__(name, out.detach().cpu())) for name in layers]
