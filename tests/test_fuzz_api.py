@@ -405,12 +405,13 @@ def memory_cap():
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def one_thread():
     """The time limit judges the work a call asks for, not the machine's load: with two torch
     threads on two busy cores every parallel region waits on the other programs (fit with
-    epochs=1000 on one 4-image batch took 30 s instead of 1.5 s), so the fuzzer runs torch on
-    one thread and gives the count back afterwards."""
+    epochs=1000 on one 4-image batch took 30 s instead of 1.5 s), so each test runs torch on
+    one thread (a fuzzed configure_threads may change it: the next test sets it again) and
+    gives the count back afterwards."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
