@@ -244,7 +244,8 @@ def fit_power_law(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]
     """
     xs, ys = _as_floats(x, "x"), _as_floats(y, "y")
     if xs.shape != ys.shape or xs.ndim != 1 or xs.size < 2:
-        raise ValueError(f"x and y must be 1-D of the same length >= 2, got {_describe(x)} and {_describe(y)}")
+        raise ValueError(f"x and y must be 1-D of the same length >= 2, got shapes {xs.shape} and {ys.shape}: "
+                         f"{_describe(x)} and {_describe(y)}")
     x, y = xs, ys
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError(f"x and y must be finite numbers, got x={x.tolist()} and y={y.tolist()}")
