@@ -29,7 +29,7 @@ __all__ = ["check_int", "check_float", "check_choice", "check_pair", "as_tensor"
            "check_model", "check_model_input", "describe", "check_path", "check_device",
            "check_mapping", "check_tolerance", "check_probability", "check_logits",
            "check_bool", "check_batches", "run_model", "check_learning_rate", "FLOAT32_MAX",
-           "check_sequence", "check_text", "ARGUMENT_KINDS"]
+           "check_sequence", "check_text", "check_nonempty", "ARGUMENT_KINDS"]
 
 
 def describe(value: object) -> str:
@@ -226,7 +226,8 @@ def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
             raise TypeError(f"{name} must be a tensor or an array of numbers, got a ragged {type(x).__name__}") from exc
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise TypeError(f"{name} must hold real numbers, got a NumPy array of dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        # np.ascontiguousarray would turn a 0-d array (a number) into shape (1,)
+        t = torch.from_numpy(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
     else:
         raise TypeError(f"{name} must be a torch.Tensor or a NumPy array, got {type(x).__name__}")
     if t.is_complex():
@@ -242,7 +243,7 @@ def as_tensor(x: object, name: str, *, dtype: torch.dtype | str | None = None,
         accepted = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if t.ndim not in accepted:
             want = " or ".join(str(n) for n in accepted)
-            raise ValueError(f"{name} must have {want} dimensions, got shape {tuple(t.shape)}")
+            raise ValueError(f"{name} must have {want} dimensions, got {describe(t)}")
     return t
 
 
@@ -534,11 +535,11 @@ def check_logits(x: object, name: str = "logits") -> torch.Tensor:
     ------
     TypeError, ValueError
         As :func:`as_tensor`; a ``ValueError`` for a tensor that is not 2-D, is empty, holds
-        NaN, or whose rows are probabilities.
+        NaN, or whose rows are probabilities, and for a meta tensor (no numbers to check).
     """
-    t = as_tensor(x, name, dtype="floating")
+    t = as_tensor(x, name, dtype="floating", numbers=True)
     if t.ndim != 2:
-        raise ValueError(f"{name} must be a tensor of shape (N, C), got shape {tuple(t.shape)}")
+        raise ValueError(f"{name} must be a tensor of shape (N, C), got {describe(t)}")
     if t.shape[0] == 0 or t.shape[1] == 0:
         raise ValueError(f"{name} must have at least one row and one class, got shape "
                          f"{tuple(t.shape)}")
@@ -554,6 +555,26 @@ def check_logits(x: object, name: str = "logits") -> torch.Tensor:
                          "model's outputs before softmax")
     return t
 
+
+
+# --------------------------------------------------------------------------- non-empty data
+# (issue 37, fuzz-b) Data that is reduced (a mean, a maximum, an argmax) or slid over (an image
+# under a kernel) must hold something: an empty tensor reaches NumPy or torch as a NaN mean, a
+# reduction over a zero-size axis or a reshape of zero elements. Refused at the entry instead.
+def check_nonempty(t: torch.Tensor, name: str, *, axes: Sequence[int] | None = None) -> torch.Tensor:
+    """``t`` itself when each of its ``axes`` (all by default) has at least one element; a
+    0-d tensor passes. E.g. ``axes=(-2, -1)`` for an image whose batch may be empty.
+
+    Raises
+    ------
+    ValueError
+        For a tensor with an axis of length 0 among ``axes``, naming ``name`` and the shape.
+    """
+    lengths = t.shape if axes is None else [t.shape[a] for a in axes]
+    if 0 in lengths:
+        which = "" if axes is None else f" along axes {tuple(axes)}"
+        raise ValueError(f"{name} must not be empty{which}, got {describe(t)}")
+    return t
 
 #: The kinds of argument and their rules: one check per kind, used wherever that kind appears.
 #: The fit-data check lives in ``receptive_field.fits``, which must stay free of torch (its
@@ -586,6 +607,8 @@ ARGUMENT_KINDS = (
      "refused", "check_logits(torch.tensor([[0.2, 0.8], [0.5, 0.5]]), 'logits')"),
     ("fit data", "receptive_field.fits.check_fit_data", "1-D, finite, at least two different values",
      "receptive_field.fits.check_fit_data([2.0, 2.0, 2.0], 'x')"),
+    ("data to reduce or slide over", "check_nonempty", "a tensor with at least one element "
+     "along every axis", "check_nonempty(torch.zeros(0, 10), 'outputs')"),
     ("model", "check_model", "an nn.Module instance (not its class)",
      "check_model(torch.nn.Linear, 'model')"),
     ("model input", "check_model_input", "a floating tensor of the model's parameter dtype",

@@ -38,7 +38,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnncourse._checks import check_bool, check_device, check_float, check_int, check_path, to_numpy
+from cnncourse._checks import (
+    FLOAT32_MAX,
+    check_bool,
+    check_device,
+    check_float,
+    check_int,
+    check_path,
+    describe,
+    to_numpy,
+)
 from cnncourse.runtime import atomic_write
 
 __all__ = ["DATA_ENV", "REPAIR_COMMAND", "MNIST_MEAN", "MNIST_STD", "VAL_SIZE", "SPLIT_SEED", "MNIST_WHEEL",
@@ -133,8 +142,14 @@ def _repair_for(path: Path) -> str:
 
 
 def repair_command(root: str | os.PathLike | None = None) -> str:
-    """The command that re-provisions MNIST into ``root`` (naming a root other than the default)."""
-    path = data_root() if root is None else Path(root).expanduser().resolve()
+    """The command that re-provisions MNIST into ``root`` (naming a root other than the default).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``root`` that is not ``None`` or a path (``str`` or ``os.PathLike``, not empty).
+    """
+    path = data_root() if root is None else check_path(root, "root").expanduser().resolve()
     if path == data_root():
         return REPAIR_COMMAND
     return f"python -m cnncourse.data --repair --root {shlex.quote(str(path))}"
@@ -182,11 +197,20 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write an unsigned-byte array as an IDX file, atomically (temporary file + rename)."""
+    """Write an unsigned-byte array as an IDX file, atomically (temporary file + rename).
+
+    Raises
+    ------
+    TypeError
+        For a ``path`` that is not a path, or an ``array`` that does not hold ``uint8`` values.
+    ValueError
+        For an empty path, a meta tensor, or an array with 0 or more than 255 dimensions.
+    """
     path = check_path(path, "path")
+    given = array
     array = to_numpy(array, "array")
     if array.dtype != np.uint8:
-        raise TypeError(f"array must hold uint8 values (write_idx writes bytes), got dtype {array.dtype}")
+        raise TypeError(f"array must hold uint8 values (write_idx writes bytes), got {describe(given)}")
     if array.ndim == 0 or array.ndim > 255:
         raise ValueError(f"array must have 1 to 255 dimensions, got {array.ndim}")
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
@@ -431,6 +455,15 @@ def standardize(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNI
     """``uint8`` images ``(N, 28, 28)`` -> ``float32`` ``(N, 1, 28, 28)`` as ``(x/255 - mean)/std``.
 
     The same numbers as torchvision's ``ToTensor()`` followed by ``Normalize((mean,), (std,))``.
+
+    Raises
+    ------
+    TypeError
+        For images that are not a ``uint8`` tensor, or a ``mean`` or ``std`` that is not a
+        real number.
+    ValueError
+        For images of another rank, a ``std`` that is not positive, or a ``mean`` and ``std``
+        that would take pixels beyond what a ``float32`` holds (the result would be infinite).
     """
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
@@ -438,7 +471,12 @@ def standardize(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNI
         raise TypeError(f"images must be uint8 pixel values 0-255, got dtype {images.dtype}")
     if images.ndim not in (3, 4):
         raise ValueError(f"images must have shape (N, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
+    mean = check_float(mean, "mean")
     std = check_float(std, "std", minimum=0, exclusive_minimum=True)
+    reach = max(abs(mean), abs(1 - mean)) / std  # the largest |(x/255 - mean) / std|
+    if not reach <= FLOAT32_MAX:
+        raise ValueError(f"mean {mean!r} and std {std!r} take pixels to {reach:.3g}, beyond the "
+                         f"{FLOAT32_MAX:.3g} a float32 holds: standardized images would be infinite")
     x = images.float().div_(255)
     if x.ndim == 3:
         x = x.unsqueeze(1)
@@ -474,7 +512,8 @@ def split_indices(n: int = 60_000, val_size: int = VAL_SIZE,
     val_size = check_int(val_size, "val_size", minimum=0)
     seed = check_int(seed, "seed", minimum=0)
     if not val_size < n:
-        raise ValueError(f"val_size must be in [0, {n}), got {val_size}")
+        raise ValueError(f"val_size must be in [0, {n}), got {val_size}: n={n} images cannot give "
+                         f"{val_size} to validation and keep one to train")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[val_size:].sort().values, perm[:val_size].sort().values
 
@@ -607,11 +646,15 @@ class TensorBatches:
                  shuffle: bool = False, seed: int = 0, drop_last: bool = False,
                  **options) -> None:
         _refuse_loader_options(options, "TensorBatches")
-        if not isinstance(inputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
-            raise TypeError("inputs and targets must be torch.Tensors, got "
-                            f"{type(inputs).__name__} and {type(targets).__name__}")
+        for name, value in (("inputs", inputs), ("targets", targets)):
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {describe(value)}")
+            if value.ndim == 0:
+                raise ValueError(f"{name} must have a first dimension to cut batches along, got "
+                                 f"{describe(value)}")
         if len(inputs) != len(targets):
-            raise ValueError(f"inputs and targets must have the same length, got {len(inputs)} and {len(targets)}")
+            raise ValueError(f"inputs and targets must have the same length, got {len(inputs)} and {len(targets)}: "
+                             f"{describe(inputs)} and {describe(targets)}")
         if len(inputs) == 0:
             raise ValueError("inputs is empty: there is nothing to make batches of")
         if inputs.device != targets.device:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cnncourse._checks import as_tensor, check_int, check_logits
+from cnncourse._checks import as_tensor, check_int, check_logits, describe
 
 __all__ = [
     "Mistake",
@@ -32,7 +32,7 @@ def _as_long_vector(x, name: str) -> torch.Tensor:
             raise TypeError(f"{name} must be a tensor or a sequence of class indices, got {type(x).__name__}") from exc
     x = as_tensor(x, name, numbers=True)
     if x.ndim != 1:
-        raise ValueError(f"{name} must be a vector of class indices of shape (N,), got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must be a vector of class indices of shape (N,), got {describe(x)}")
     if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer class indices, got dtype {x.dtype}")
     x = x.detach().cpu().long()
@@ -54,22 +54,34 @@ def to_predictions(outputs) -> torch.Tensor:
     -------
     torch.Tensor
         ``int64`` predictions of shape ``(N,)`` on the CPU.
+
+    Raises
+    ------
+    TypeError
+        For something that is not a tensor or array of real numbers, boolean scores, or
+        ``(N,)`` predictions that are not integers.
+    ValueError
+        For another shape, scores with no class, a meta tensor or a negative class index.
     """
     if isinstance(outputs, torch.Tensor) and outputs.ndim == 2:
+        scores = as_tensor(outputs, "outputs", numbers=True)
+        if scores.dtype == torch.bool:
+            raise TypeError(f"outputs must hold real scores (N, C) or class indices (N,), got {describe(scores)}")
         if outputs.shape[1] == 0:
-            raise ValueError("outputs has shape (N, 0): a classifier needs at least one class")
-        return outputs.detach().argmax(1).cpu()
+            raise ValueError(f"outputs has shape {tuple(outputs.shape)}: a classifier needs at least one class")
+        return scores.detach().argmax(1).cpu()
     if isinstance(outputs, torch.Tensor) and outputs.ndim not in (1, 2):
-        raise ValueError(f"outputs must be (N, C) scores or (N,) classes, got shape {tuple(outputs.shape)}")
+        raise ValueError(f"outputs must be (N, C) scores or (N,) classes, got {describe(outputs)}")
     return _as_long_vector(outputs, "outputs")
 
 
-def _pair(outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
+def _pair(outputs, targets, name: str = "outputs") -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions and targets of the same length; ``name`` is the caller's name of ``outputs``."""
     preds = to_predictions(outputs)
     targets = _as_long_vector(targets, "targets")
     if len(preds) != len(targets):
-        raise ValueError(f"outputs and targets must describe the same examples, got {len(preds)} "
-                         f"predictions and {len(targets)} targets")
+        raise ValueError(f"{name} and targets must describe the same examples, got {len(preds)} "
+                         f"predictions from {describe(outputs)} and {len(targets)} targets")
     if len(targets) == 0:
         raise ValueError("targets is empty: there is nothing to evaluate")
     return preds, targets
@@ -132,14 +144,33 @@ def confusion_matrix(outputs, targets, num_classes: int | None = None) -> torch.
 def per_class_accuracy(outputs, targets, num_classes: int | None = None) -> torch.Tensor:
     """Accuracy within each true class (the recall of every class).
 
+    Parameters
+    ----------
+    outputs, targets, num_classes
+        As :func:`confusion_matrix`.
+
     Returns
     -------
     torch.Tensor
-        ``float64`` vector of length ``num_classes``; ``nan`` for a class with no examples.
+        ``float64`` vector of length ``num_classes``, each entry in ``[0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        When a class among the ``num_classes`` (given, or the ``C`` of ``(N, C)`` logits) has
+        no example in ``targets``: its accuracy, correct / examples = 0 / 0, is undefined, and
+        no number would be honest. Evaluate on a set that holds every class, or read the
+        counts of :func:`confusion_matrix`. Otherwise as :func:`confusion_matrix`.
     """
     cm = confusion_matrix(outputs, targets, num_classes).double()
     support = cm.sum(1)
-    return torch.where(support > 0, cm.diagonal() / support.clamp(min=1), torch.full_like(support, float("nan")))
+    missing = torch.nonzero(support == 0).flatten().tolist()
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise ValueError(f"targets has no example of class {shown} (of {len(support)} classes, num_classes="
+                         f"{num_classes}): the accuracy of a class without examples is undefined. "
+                         "Evaluate on a set that holds every class, or read the counts of confusion_matrix")
+    return cm.diagonal() / support
 
 
 @dataclass(frozen=True)
@@ -186,7 +217,7 @@ def most_confused_examples(logits: torch.Tensor, targets, k: int = 12) -> list[M
     """
     logits = check_logits(logits, "logits")
     k = check_int(k, "k", minimum=0)
-    preds, targets = _pair(logits, targets)
+    preds, targets = _pair(logits, targets, "logits")
     _num_classes(int(logits.shape[1]), targets)
     probs = torch.softmax(logits.detach().double().cpu(), dim=1)
     wrong = torch.nonzero(preds != targets).flatten()
@@ -221,9 +252,9 @@ def most_confused_pairs(matrix: torch.Tensor, k: int = 5) -> list[tuple[int, int
     ValueError
         For a matrix that is not square, holds NaN or negative values, or a negative ``k``.
     """
-    m = as_tensor(matrix, "matrix").detach().cpu()
+    m = as_tensor(matrix, "matrix", numbers=True).detach().cpu()
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise ValueError(f"matrix must be a square confusion matrix, got {tuple(m.shape)}")
+        raise ValueError(f"matrix must be a square confusion matrix, got {describe(m)}")
     k = check_int(k, "k", minimum=0)
     counts = not m.is_floating_point()
     off = (m.long() if counts else m.double()).clone()

@@ -30,10 +30,20 @@ from collections.abc import Callable
 
 import torch
 
+from cnncourse._checks import (
+    FLOAT32_MAX,
+    check_choice,
+    check_float,
+    check_int,
+    check_mapping,
+    check_nonempty,
+    check_pair,
+    check_text,
+    describe,
+)
 from cnncourse._checks import as_tensor as _as_tensor
-from cnncourse._checks import check_choice, check_float, check_int, check_mapping, check_pair
 from cnncourse._text import text_table
-from cnncourse.geometry import output_size
+from cnncourse.geometry import checked_output_size, output_size
 
 __all__ = ["EDGE_MODES", "ArrayLike", "as_tensor", "output_size", "pad", "correlate2d", "correlate2d_loops",
            "flip_kernel", "convolve2d", "im2col", "correlate2d_matmul", "conv2d_gradients",
@@ -49,11 +59,12 @@ ArrayLike = "torch.Tensor | np.ndarray"
 
 
 # --------------------------------------------------------------------------- argument checks
-def as_tensor(x: object, name: str = "image") -> torch.Tensor:
+def as_tensor(x: object, name: str = "x") -> torch.Tensor:
     """Turn a torch tensor, NumPy array or nested list into a floating-point tensor.
 
     Integer and boolean inputs (e.g. ``uint8`` pixels) become ``float32``; floating
     tensors keep their dtype (``cnncourse._checks.as_tensor`` with ``dtype="floating"``).
+    ``name`` is the argument's name in the messages (``x`` unless the caller says).
 
     Raises
     ------
@@ -61,6 +72,26 @@ def as_tensor(x: object, name: str = "image") -> torch.Tensor:
         If ``x`` is not array-like or holds complex or non-numeric values.
     """
     return _as_tensor(x, name, dtype="floating")
+
+
+def _kernel_tensor(kernel: object, name: str, image: torch.Tensor) -> torch.Tensor:
+    """``kernel`` as a floating tensor with at least one tap along its last two axes; a
+    meta kernel (no numbers to move to the image's device) only for a meta image."""
+    w = _as_tensor(kernel, name, dtype="floating", numbers=image.device.type != "meta")
+    if w.ndim >= 2:
+        check_nonempty(w, name, axes=(-2, -1))
+    return w
+
+
+def _check_window(x: torch.Tensor, name: str, kh: int, kw: int, ph: int, pw: int, window: str,
+                  extra: str = "") -> None:
+    """Refuse a window larger than the padded image, naming both (before ``output_size``
+    would, with its own names)."""
+    H, W = x.shape[-2:]
+    if kh > H + 2 * ph or kw > W + 2 * pw:
+        raise ValueError(
+            f"{window} {kh}x{kw} is larger than the padded {name} {H + 2 * ph}x{W + 2 * pw} "
+            f"({name} {H}x{W} of shape {tuple(x.shape)}, padding {ph}x{pw}{extra})")
 
 
 def _check_edge(edge: object) -> str:
@@ -87,10 +118,10 @@ def pad(image: ArrayLike, padding: int | tuple[int, int], edge: str = "zero") ->
     torch.Tensor
         ``(..., H + 2 * rows, W + 2 * cols)``.
     """
-    x = as_tensor(image)
+    x = as_tensor(image, "image")
     edge = _check_edge(edge)
     if x.ndim < 2:
-        raise ValueError(f"image must have at least 2 dimensions (H, W), got shape {tuple(x.shape)}")
+        raise ValueError(f"image must have at least 2 dimensions (H, W), got {describe(x)}")
     ph, pw = check_pair(padding, "padding", minimum=0)
     if edge == "crop":
         if ph or pw:
@@ -106,38 +137,40 @@ def pad(image: ArrayLike, padding: int | tuple[int, int], edge: str = "zero") ->
     return x[..., rows, :][..., :, cols]
 
 
-def _standardize_inputs(image: ArrayLike, kernel: ArrayLike) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Return ``(x, w, ndim)`` with ``x`` as ``(N, C, H, W)`` and ``w`` as ``(O, C, kh, kw)``."""
-    x = as_tensor(image, "image")
-    w = as_tensor(kernel, "kernel")
+def _standardize_inputs(image: ArrayLike, kernel: ArrayLike, names: tuple[str, str] = ("image", "kernel")
+                        ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Return ``(x, w, ndim)`` with ``x`` as ``(N, C, H, W)`` and ``w`` as ``(O, C, kh, kw)``;
+    ``names`` are the caller's names of the two arguments, for the messages."""
+    iname, kname = names
+    x = as_tensor(image, iname)
     if x.ndim not in (2, 3, 4):
         raise ValueError(
-            f"image must have shape (H, W), (N, H, W) or (N, C, H, W), got {x.ndim} dimensions "
-            f"with shape {tuple(x.shape)}"
+            f"{iname} must have shape (H, W), (N, H, W) or (N, C, H, W), got {x.ndim} dimensions: "
+            f"{describe(x)}"
         )
+    check_nonempty(x, iname, axes=(-2, -1))
+    w = _kernel_tensor(kernel, kname, x)
     if x.ndim in (2, 3):
         if w.ndim != 2:
             raise ValueError(
-                f"kernel must be 2-D (k_h, k_w) for an image of shape {tuple(x.shape)}, "
-                f"got shape {tuple(w.shape)}"
+                f"{kname} must be 2-D (k_h, k_w) for an {iname} of shape {tuple(x.shape)}, "
+                f"got {describe(w)}"
             )
     elif w.ndim == 2:
         if x.shape[1] != 1:
             raise ValueError(
-                f"kernel of shape {tuple(w.shape)} is 2-D but image has {x.shape[1]} channels: "
+                f"{kname} of shape {tuple(w.shape)} is 2-D but {iname} has {x.shape[1]} channels: "
                 "use a (C_out, C_in, k_h, k_w) kernel for multi-channel images"
             )
     elif w.ndim != 4:
         raise ValueError(
-            f"kernel must have shape (C_out, C_in, k_h, k_w) for an image of shape "
-            f"{tuple(x.shape)}, got shape {tuple(w.shape)}"
+            f"{kname} must have shape (C_out, C_in, k_h, k_w) for an {iname} of shape "
+            f"{tuple(x.shape)}, got {describe(w)}"
         )
     elif w.shape[1] != x.shape[1]:
         raise ValueError(
-            f"kernel has C_in = {w.shape[1]} input channels but image has C = {x.shape[1]}"
+            f"{kname} has C_in = {w.shape[1]} input channels but {iname} has C = {x.shape[1]}"
         )
-    if min(w.shape[-2:]) < 1 or min(x.shape[-2:]) < 1:
-        raise ValueError(f"image {tuple(x.shape)} and kernel {tuple(w.shape)} must not be empty")
     dtype = torch.promote_types(x.dtype, w.dtype)
     ndim = x.ndim
     x = x.to(dtype).reshape(-1, *x.shape[-3:]) if ndim == 4 else x.to(dtype).reshape(-1, 1, *x.shape[-2:])
@@ -199,9 +232,17 @@ def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride:
     TypeError
         If an input is not array-like or a size is not an int.
     """
+    return _correlate2d(image, kernel, edge, stride, padding, bias)
+
+
+def _correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride: int = 1,
+                 padding: int | tuple[int, int] | None = None, bias: ArrayLike | None = None,
+                 names: tuple[str, str] = ("image", "kernel")) -> torch.Tensor:
+    """:func:`correlate2d`, whose messages call the image and the kernel by ``names`` (the
+    caller's names for them, e.g. ``("images['a']", "kernels['sobel']")``)."""
     edge = _check_edge(edge)
     sh, sw = check_pair(stride, "stride", minimum=1)
-    x, w, ndim = _standardize_inputs(image, kernel)
+    x, w, ndim = _standardize_inputs(image, kernel, names)
     kh, kw = w.shape[-2:]
     if padding is None:
         if edge != "crop" and (kh % 2 == 0 or kw % 2 == 0):
@@ -215,11 +256,7 @@ def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride:
         if edge == "crop" and (ph or pw):
             raise ValueError(f"padding must be 0 with edge='crop', got {padding!r}")
     H, W = x.shape[-2:]
-    if kh > H + 2 * ph or kw > W + 2 * pw:
-        raise ValueError(
-            f"kernel of size {kh}x{kw} is larger than the padded image "
-            f"{H + 2 * ph}x{W + 2 * pw} (image {H}x{W}, padding {ph}x{pw}, edge={edge!r})"
-        )
+    _check_window(x, names[0], kh, kw, ph, pw, f"{names[1]} of size", extra=f", edge={edge!r}")
     out_h, out_w = output_size(H, kh, ph, sh), output_size(W, kw, pw, sw)
     xp = pad(x, (ph, pw), edge) if (ph or pw) else x
 
@@ -231,10 +268,11 @@ def correlate2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride:
             # weight times pixel, summed over input channels, for every output channel
             out += torch.einsum("oc,nchw->nohw", w[:, :, a, b], under_tap)
     if bias is not None:
-        bb = as_tensor(bias, "bias").to(dtype=out.dtype, device=out.device).reshape(-1)
+        bb = _as_tensor(bias, "bias", dtype="floating", numbers=out.device.type != "meta")
         if bb.numel() != out.shape[1]:
-            raise ValueError(f"bias must have {out.shape[1]} values (one per output channel), got {bb.numel()}")
-        out += bb.view(1, -1, 1, 1)
+            raise ValueError(f"bias must have {out.shape[1]} values (one per output channel), got "
+                             f"{describe(bb)}")
+        out += bb.to(dtype=out.dtype, device=out.device).reshape(1, -1, 1, 1)
     if ndim == 2:
         return out[0, 0]
     if ndim == 3:
@@ -249,10 +287,10 @@ def correlate2d_loops(image: ArrayLike, kernel: ArrayLike) -> torch.Tensor:
     kernel; it is here so the definition can be read in four lines and tested against
     :func:`correlate2d`.
     """
-    x = as_tensor(image)
-    w = as_tensor(kernel, "kernel")
+    x = _as_tensor(image, "image", dtype="floating", numbers=True)
+    w = _as_tensor(kernel, "kernel", dtype="floating", numbers=True)
     if x.ndim != 2 or w.ndim != 2:
-        raise ValueError(f"image and kernel must both be 2-D, got shapes {tuple(x.shape)} and {tuple(w.shape)}")
+        raise ValueError(f"image and kernel must both be 2-D, got {describe(x)} and {describe(w)}")
     kh, kw = w.shape
     if kh > x.shape[0] or kw > x.shape[1]:
         raise ValueError(f"kernel of size {kh}x{kw} is larger than the image {tuple(x.shape)}")
@@ -267,7 +305,7 @@ def flip_kernel(kernel: ArrayLike) -> torch.Tensor:
     """Rotate a kernel by 180 degrees (flip both spatial axes, the last two)."""
     w = as_tensor(kernel, "kernel")
     if w.ndim < 2:
-        raise ValueError(f"kernel must have at least 2 dimensions, got shape {tuple(w.shape)}")
+        raise ValueError(f"kernel must have at least 2 dimensions, got {describe(w)}")
     return torch.flip(w, dims=(-2, -1))
 
 
@@ -286,8 +324,8 @@ def convolve2d(image: ArrayLike, kernel: ArrayLike, edge: str = "zero", stride: 
 def _nchw(image: ArrayLike, name: str = "image") -> torch.Tensor:
     x = as_tensor(image, name)
     if x.ndim != 4:
-        raise ValueError(f"{name} must have shape (N, C, H, W), got shape {tuple(x.shape)}")
-    return x
+        raise ValueError(f"{name} must have shape (N, C, H, W), got {describe(x)}")
+    return check_nonempty(x, name, axes=(-2, -1))
 
 
 def im2col(image: ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] = 1,
@@ -321,6 +359,7 @@ def im2col(image: ArrayLike, kernel_size: int | tuple[int, int], stride: int | t
     kh, kw = check_pair(kernel_size, "kernel_size", minimum=1)
     sh, sw = check_pair(stride, "stride", minimum=1)
     ph, pw = check_pair(padding, "padding", minimum=0)
+    _check_window(x, "image", kh, kw, ph, pw, "kernel_size")
     out_h = output_size(x.shape[-2], kh, ph, sh)
     out_w = output_size(x.shape[-1], kw, pw, sw)
     xp = pad(x, (ph, pw), "zero") if (ph or pw) else x
@@ -345,19 +384,21 @@ def correlate2d_matmul(image: ArrayLike, kernel: ArrayLike, stride: int | tuple[
         Wrong ranks, mismatched channels, or the conditions of :func:`im2col`.
     """
     x = _nchw(image)
-    w = as_tensor(kernel, "kernel")
+    w = _kernel_tensor(kernel, "kernel", x)
     if w.ndim != 4:
-        raise ValueError(f"kernel must have shape (C_out, C_in, k_h, k_w), got shape {tuple(w.shape)}")
+        raise ValueError(f"kernel must have shape (C_out, C_in, k_h, k_w), got {describe(w)}")
     if w.shape[1] != x.shape[1]:
         raise ValueError(f"kernel has C_in = {w.shape[1]} input channels but image has C = {x.shape[1]}")
     dtype = torch.promote_types(x.dtype, w.dtype)
     x, w = x.to(dtype), w.to(dtype=dtype, device=x.device)
     sh, sw = check_pair(stride, "stride", minimum=1)
     ph, pw = check_pair(padding, "padding", minimum=0)
+    _check_window(x, "image", w.shape[-2], w.shape[-1], ph, pw, "kernel of size")
     cols = im2col(x, tuple(w.shape[-2:]), (sh, sw), (ph, pw))
-    out = w.reshape(w.shape[0], -1) @ cols                # (N, C_out, L)
+    out = w.reshape(w.shape[0], cols.shape[1]) @ cols     # (N, C_out, L)
     out_h = output_size(x.shape[-2], w.shape[-2], ph, sh)
-    return out.reshape(x.shape[0], w.shape[0], out_h, -1)
+    out_w = output_size(x.shape[-1], w.shape[-1], pw, sw)
+    return out.reshape(x.shape[0], w.shape[0], out_h, out_w)
 
 
 def conv2d_gradients(image: ArrayLike, kernel: ArrayLike, grad_output: ArrayLike,
@@ -397,18 +438,21 @@ def conv2d_gradients(image: ArrayLike, kernel: ArrayLike, grad_output: ArrayLike
         Wrong ranks or mismatched shapes, or padding larger than ``k - 1``.
     """
     x = _nchw(image)
-    w = as_tensor(kernel, "kernel")
+    w = _kernel_tensor(kernel, "kernel", x)
     g = _nchw(_as_tensor(grad_output, "grad_output", numbers=True), "grad_output")
     ph, pw = check_pair(padding, "padding", minimum=0)
     if w.ndim != 4 or w.shape[1] != x.shape[1]:
         raise ValueError(f"kernel must have shape (C_out, {x.shape[1]}, k_h, k_w) for an image of shape "
-                         f"{tuple(x.shape)}, got shape {tuple(w.shape)}")
+                         f"{tuple(x.shape)}, got {describe(w)}")
     kh, kw = w.shape[-2:]
     if ph > kh - 1 or pw > kw - 1:
         raise ValueError(f"padding must be at most k - 1 = ({kh - 1}, {kw - 1}), got {padding!r}")
+    _check_window(x, "image", kh, kw, ph, pw, "kernel of size")
     expected = (x.shape[0], w.shape[0], output_size(x.shape[-2], kh, ph), output_size(x.shape[-1], kw, pw))
     if tuple(g.shape) != expected:
-        raise ValueError(f"grad_output must have the layer's output shape {expected}, got {tuple(g.shape)}")
+        raise ValueError(f"grad_output must have the layer's output shape {expected} (image of shape "
+                         f"{tuple(x.shape)}, kernel of shape {tuple(w.shape)}, padding {padding!r}), "
+                         f"got {tuple(g.shape)}")
     dtype = torch.promote_types(torch.promote_types(x.dtype, w.dtype), g.dtype)
     x, w, g = x.to(dtype), w.to(dtype=dtype, device=x.device), g.to(dtype=dtype, device=x.device)
     xp = pad(x, (ph, pw), "zero") if (ph or pw) else x
@@ -447,12 +491,14 @@ def compose_kernels(first: ArrayLike, second: ArrayLike) -> torch.Tensor:
         Wrong ranks or mismatched middle channels.
     """
     a = as_tensor(first, "first")
-    b = as_tensor(second, "second")
+    b = _kernel_tensor(second, "second", a)
+    for name, t in (("first", a), ("second", b)):
+        if t.ndim not in (2, 4):
+            raise ValueError(f"{name} must be a 2-D or 4-D kernel, got {describe(t)}")
+        check_nonempty(t, name)
     flat = a.ndim == 2 and b.ndim == 2
     a = a[None, None] if a.ndim == 2 else a
     b = b[None, None] if b.ndim == 2 else b
-    if a.ndim != 4 or b.ndim != 4:
-        raise ValueError(f"kernels must be 2-D or 4-D, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     if b.shape[1] != a.shape[0]:
         raise ValueError(f"second has C_mid = {b.shape[1]} input channels but first has {a.shape[0]} outputs")
     dtype = torch.promote_types(a.dtype, b.dtype)
@@ -520,20 +566,28 @@ def template_fit(filters: ArrayLike, templates: ArrayLike) -> torch.Tensor:
     Raises
     ------
     ValueError
-        Wrong ranks or different spatial sizes.
+        Wrong ranks or different spatial sizes, no templates, or a constant template (it
+        has no direction to match once its mean is removed).
     """
     f = as_tensor(filters, "filters").to(torch.float64)
-    t = as_tensor(templates, "templates").to(torch.float64)
+    raw = as_tensor(templates, "templates")
+    t = raw.to(torch.float64)
     if f.ndim == 4:
         f = f.sum(dim=1)
     if f.ndim != 3 or t.ndim != 3 or f.shape[-2:] != t.shape[-2:]:
         raise ValueError(f"filters must be (F, k, k) or (F, C, k, k) and templates (T, k, k) with the "
                          f"same k, got shapes {tuple(f.shape)} and {tuple(t.shape)}")
+    check_nonempty(t, "templates")
     f = f.flatten(1)
     f = f - f.mean(dim=1, keepdim=True)
     t = t.flatten(1)
     t = t - t.mean(dim=1, keepdim=True)
-    t = t / t.norm(dim=1, keepdim=True)
+    norms = t.norm(dim=1, keepdim=True)
+    if t.device.type != "meta" and bool((norms == 0).any()):
+        flat = int((norms == 0).nonzero()[0, 0])
+        raise ValueError(f"templates must not be constant: template {flat} of {describe(raw)} is "
+                         "flat once its mean is removed, so it matches no direction")
+    t = t / norms
     cos = (f @ t.T).abs() / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
     return cos.max(dim=1).values.to(torch.float32)
 
@@ -577,7 +631,8 @@ def uncovered_pixels(n: int, k: int, padding: int = 0, stride: int = 1) -> int:
     >>> uncovered_pixels(28, 3, padding=1, stride=2)  # the last window ends on pixel 27
     0
     """
-    n_out = output_size(n, k, padding, stride)
+    names = {"size": "n", "kernel_size": "k"}
+    n_out = checked_output_size(n, k, padding, stride, names=names)
     last_end = (n_out - 1) * stride + k - 1 - padding   # image coordinates
     return max(0, n - 1 - last_end)
 
@@ -598,8 +653,8 @@ def gaussian_kernel(size: int = 5, sigma: float = 1.0) -> torch.Tensor:
     if size % 2 == 0:
         raise ValueError(f"size must be odd so the Gaussian has a centre pixel, got {size}")
     sigma = check_float(sigma, "sigma", minimum=0, exclusive_minimum=True)
-    r = torch.arange(size, dtype=torch.float64) - size // 2
-    g = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * float(sigma) ** 2))
+    r = (torch.arange(size, dtype=torch.float64) - size // 2) / sigma  # in units of sigma: no
+    g = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / 2)           # overflow for any sigma
     return (g / g.sum()).to(torch.float32)
 
 
@@ -691,9 +746,17 @@ def step_edge(size: int = 8, orientation: str = "horizontal", low: float = 0.0,
     ``"horizontal"``: rows ``< at`` are ``low`` (dark), the rest ``high`` (light), so the
     edge runs left-right. ``"vertical"``: columns ``< at`` dark, the rest light.
     ``"diagonal"``: pixels with ``row + col < size - 1`` dark (top-left half).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a size below 2, an unknown orientation, or a ``low`` or ``high`` that is not a
+        finite number a float32 holds.
     """
     size = check_int(size, "size", minimum=2)
     at = size // 2 if at is None else check_int(at, "at", minimum=1)
+    low = check_float(low, "low", minimum=-FLOAT32_MAX, maximum=FLOAT32_MAX)
+    high = check_float(high, "high", minimum=-FLOAT32_MAX, maximum=FLOAT32_MAX)
     r = torch.arange(size)[:, None].expand(size, size)
     c = torch.arange(size)[None, :].expand(size, size)
     if orientation == "horizontal":
@@ -720,19 +783,42 @@ def response_table(images: dict[str, ArrayLike], kernels: dict[str, ArrayLike],
     """
     check_mapping(images, "images", nonempty=False)
     check_mapping(kernels, "kernels", nonempty=False)
-    return {
-        kname: {iname: float(correlate2d(img, k, edge=edge).abs().max()) for iname, img in images.items()}
-        for kname, k in kernels.items()
-    }
+    table: dict[str, dict[str, float]] = {}
+    for kname, k in kernels.items():
+        row = table[kname] = {}
+        for iname, img in images.items():
+            names = (f"images[{iname!r}]", f"kernels[{kname!r}]")  # the entry that fails, by name
+            row[iname] = float(_correlate2d(img, k, edge, names=names).abs().max())
+    return table
 
 
 def format_table(table: dict[str, dict[str, float]], row_title: str = "", digits: int = 2) -> str:
-    """A nested dict ``{row: {column: number}}`` as an aligned plain-text table."""
+    """A nested dict ``{row: {column: number}}`` as an aligned plain-text table.
+
+    The columns are those of the first row; every row must have them.
+
+    Raises
+    ------
+    TypeError
+        For a ``table`` or a row that is not a dict, a number that is not a real number, or
+        a ``row_title`` that is not a string.
+    ValueError
+        For a row without one of the columns, or ``digits`` below 0.
+    """
     check_mapping(table, "table", nonempty=False)
+    row_title = check_text(row_title, "row_title", nonempty=False)
     digits = check_int(digits, "digits", minimum=0)
     rows = list(table)
+    for r in rows:
+        check_mapping(table[r], f"table[{r!r}]", nonempty=False)
     cols = list(next(iter(table.values()))) if rows else []
-    cells = [[row_title, *map(str, cols)]] + [[str(r), *(f"{table[r][c]:.{digits}f}" for c in cols)] for r in rows]
+    for r in rows:
+        missing = [c for c in cols if c not in table[r]]
+        if missing:
+            raise ValueError(f"table[{r!r}] must have the columns of the first row {cols}, got "
+                             f"no {missing[0]!r} in {describe(table[r])}")
+    numbers = {(r, c): check_float(table[r][c], f"table[{r!r}][{c!r}]", finite=False) for r in rows for c in cols}
+    cells = [[row_title, *map(str, cols)]] + [[str(r), *(f"{numbers[r, c]:.{digits}f}" for c in cols)] for r in rows]
     return "\n".join(text_table(cells, "<" + ">" * len(cols), min_widths=[0] + [digits + 6] * len(cols)))
 
 
@@ -746,11 +832,20 @@ def sobel_gradients(image: ArrayLike, edge: str = "extend") -> tuple[torch.Tenso
     return correlate2d(image, sobel_x(), edge=edge), correlate2d(image, sobel_y(), edge=edge)
 
 
+def _gradient_pair(gx: ArrayLike, gy: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+    """``gx`` and ``gy`` as tensors of the same shape; a meta one only with another."""
+    gx, gy = as_tensor(gx, "gx"), as_tensor(gy, "gy")
+    if (gx.device.type == "meta") != (gy.device.type == "meta"):
+        for name, t in (("gx", gx), ("gy", gy)):
+            _as_tensor(t, name, numbers=True)
+    if gx.shape != gy.shape:
+        raise ValueError(f"gx and gy must have the same shape, got {describe(gx)} and {describe(gy)}")
+    return gx, gy
+
+
 def gradient_magnitude(gx: ArrayLike, gy: ArrayLike) -> torch.Tensor:
     """Edge strength ``sqrt(gx**2 + gy**2)``."""
-    gx, gy = as_tensor(gx, "gx"), as_tensor(gy, "gy")
-    if gx.shape != gy.shape:
-        raise ValueError(f"gx and gy must have the same shape, got {tuple(gx.shape)} and {tuple(gy.shape)}")
+    gx, gy = _gradient_pair(gx, gy)
     return torch.sqrt(gx**2 + gy**2)
 
 
@@ -760,8 +855,6 @@ def gradient_direction(gx: ArrayLike, gy: ArrayLike, degrees: bool = False) -> t
     0 points right (to the right is brighter), +90 degrees points *down* (since rows grow
     downwards), +-180 left, -90 up. Radians in ``(-pi, pi]`` unless ``degrees``.
     """
-    gx, gy = as_tensor(gx, "gx"), as_tensor(gy, "gy")
-    if gx.shape != gy.shape:
-        raise ValueError(f"gx and gy must have the same shape, got {tuple(gx.shape)} and {tuple(gy.shape)}")
+    gx, gy = _gradient_pair(gx, gy)
     theta = torch.atan2(gy, gx)
     return theta * (180.0 / math.pi) if degrees else theta

@@ -22,7 +22,7 @@ tests in ``tests/test_geometry.py`` check every function against real PyTorch la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from torch import nn
@@ -43,7 +43,7 @@ def kernel_span(kernel_size: int, dilation: int = 1) -> int:
     >>> kernel_span(3), kernel_span(3, dilation=2)
     (3, 5)
     """
-    return dilation * (kernel_size - 1) + 1
+    return check_int(dilation, "dilation", minimum=1) * (check_int(kernel_size, "kernel_size", minimum=1) - 1) + 1
 
 
 def padding_amounts(kernel_size: int, dilation: int = 1, padding: int | str | tuple[int, int] = 0
@@ -68,16 +68,20 @@ def padding_amounts(kernel_size: int, dilation: int = 1, padding: int | str | tu
     """
     kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
     dilation = check_int(dilation, "dilation", minimum=1)
+    return _padding_amounts(kernel_size, dilation, padding, "padding")
+
+
+def _padding_amounts(kernel_size: int, dilation: int, padding: object, name: str) -> tuple[int, int]:
     if isinstance(padding, str):
-        check_choice(padding, "padding", ("same", "valid"))
+        check_choice(padding, name, ("same", "valid"))
         if padding == "valid":
             return 0, 0
         total = dilation * (kernel_size - 1)
         return total // 2, total - total // 2
     if isinstance(padding, (tuple, list)):
-        before, after = check_pair(padding, "padding", minimum=0)
+        before, after = check_pair(padding, name, minimum=0)
         return before, after
-    p = check_int(padding, "padding", minimum=0)
+    p = check_int(padding, name, minimum=0)
     return p, p
 
 
@@ -144,20 +148,34 @@ def output_size(size: int, kernel_size: int, padding: int | str | tuple[int, int
     >>> output_size(7, 2, stride=2, ceil_mode=True)
     4
     """
-    size = check_int(size, "size", minimum=1)
-    kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
-    stride = check_int(stride, "stride", minimum=1)
-    dilation = check_int(dilation, "dilation", minimum=1)
+    return checked_output_size(size, kernel_size, padding, stride, dilation, ceil_mode)
+
+
+def checked_output_size(size: int, kernel_size: int, padding: int | str | tuple[int, int] = 0,
+                        stride: int = 1, dilation: int = 1, ceil_mode: bool = False, *,
+                        names: Mapping[str, str] | None = None) -> int:
+    """:func:`output_size`, for a caller whose own parameters carry these values under other
+    names: ``names`` maps ``"size"``, ``"kernel_size"``, ``"padding"``, ``"stride"`` and
+    ``"dilation"`` to the caller's names (e.g. ``{"size": "n", "kernel_size": "k"}``), so
+    that the message names the argument the caller wrote. The one place that checks a
+    window's arguments and refuses an input too small for it."""
+    name = {"size": "size", "kernel_size": "kernel_size", "padding": "padding", "stride": "stride",
+            "dilation": "dilation", **(names or {})}
+    size = check_int(size, name["size"], minimum=1)
+    kernel_size = check_int(kernel_size, name["kernel_size"], minimum=1)
+    stride = check_int(stride, name["stride"], minimum=1)
+    dilation = check_int(dilation, name["dilation"], minimum=1)
     if padding == "same" and stride != 1:
-        raise ValueError(f"padding='same' needs stride 1 (as in PyTorch), got stride {stride}")
-    before, after = padding_amounts(kernel_size, dilation, padding)
+        raise ValueError(f"{name['padding']}='same' needs {name['stride']} 1 (as in PyTorch), got "
+                         f"{name['stride']} {stride}")
+    before, after = _padding_amounts(kernel_size, dilation, padding, name["padding"])
     n = _fits(size, kernel_size, stride, before, after, dilation, bool(ceil_mode))
     if n < 1:
         span = kernel_span(kernel_size, dilation)
         raise ValueError(
-            f"size {size} is too small for a window of kernel_size {kernel_size} with dilation {dilation} "
-            f"(it spans {span} pixels) and padding {before}+{after}: the smallest size that fits is "
-            f"{max(span - before - after, 1)}")
+            f"{name['size']} {size} is too small for a window of {name['kernel_size']} {kernel_size} "
+            f"with {name['dilation']} {dilation} (it spans {span} pixels) and {name['padding']} "
+            f"{before}+{after}: the smallest {name['size']} that fits is {max(span - before - after, 1)}")
     return n
 
 
@@ -273,15 +291,22 @@ def output_shape(geometry: Geometry | nn.Module | Sequence[Geometry | None],
     TypeError
         If ``geometry`` is none of these.
     ValueError
-        If the input is too small along an axis (see :func:`output_size`).
+        If the input is too small along an axis (the message names ``input_size`` and the
+        window that gets too little, with the smallest size that fits it; see
+        :func:`output_size`).
     """
     chain = _windows(geometry, "geometry")
     h, w = check_pair(input_size, "input_size", minimum=1)
     out = [h, w]
-    for g in chain:
+    for j, g in enumerate(chain):
         for i in (0, 1):
             k, s, d, pad, ceil_mode = g.axis(i)
-            out[i] = output_size(out[i], k, padding=pad, stride=s, dilation=d, ceil_mode=ceil_mode)
+            try:
+                out[i] = output_size(out[i], k, padding=pad, stride=s, dilation=d, ceil_mode=ceil_mode)
+            except ValueError as exc:
+                raise ValueError(f"input_size {h}x{w} is too small for these windows: window {j + 1} of "
+                                 f"{len(chain)} gets a {'height' if i == 0 else 'width'} of {out[i]}, "
+                                 f"and {exc}") from None
     return out[0], out[1]
 
 

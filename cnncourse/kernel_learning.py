@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from cnncourse.filters import as_tensor
+from cnncourse._checks import FLOAT32_MAX, as_tensor, check_float, describe
 
 __all__ = ["LearnedKernel", "learn_kernel"]
 
@@ -43,13 +43,13 @@ class LearnedKernel:
 
 
 def _images(x: object, name: str) -> torch.Tensor:
-    t = as_tensor(x, name)
+    t = as_tensor(x, name, dtype="floating", numbers=True)
     if t.ndim == 2:
         t = t[None, None]
     elif t.ndim == 3:
         t = t[:, None]
     elif t.ndim != 4 or t.shape[1] != 1:
-        raise ValueError(f"{name} must have shape (H, W), (N, H, W) or (N, 1, H, W), got {tuple(t.shape)}")
+        raise ValueError(f"{name} must have shape (H, W), (N, H, W) or (N, 1, H, W), got {describe(t)}")
     return t.to(torch.float32)
 
 
@@ -92,7 +92,8 @@ def learn_kernel(inputs: object, targets: object, kernel_size: int, *, steps: in
         A size or count that is not an int, or a learning rate that is not a number.
     ValueError
         Shapes that do not match a valid correlation with a ``k x k`` kernel, non-positive
-        ``steps``, ``lr`` or ``kernel_size``, or an unknown optimizer.
+        ``steps``, ``lr`` or ``kernel_size`` (or one larger than the inputs), an ``lr`` beyond
+        what a float32 holds, or an unknown optimizer.
     """
     for value, name in ((kernel_size, "kernel_size"), (steps, "steps"), (seed, "seed")):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -104,14 +105,18 @@ def learn_kernel(inputs: object, targets: object, kernel_size: int, *, steps: in
             raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r})")
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
+    lr = check_float(lr, "lr", maximum=FLOAT32_MAX)  # the optimizer stores it as a float32
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     x = _images(inputs, "inputs")
     y = _images(targets, "targets").to(x.device)
+    if kernel_size > min(x.shape[-2:]):
+        raise ValueError(f"kernel_size {kernel_size} is larger than the inputs, {x.shape[-2]}x{x.shape[-1]} "
+                         f"per image (shape {tuple(x.shape)})")
     expected = (x.shape[0], 1, x.shape[-2] - kernel_size + 1, x.shape[-1] - kernel_size + 1)
     if tuple(y.shape) != expected:
         raise ValueError(f"targets must have shape {expected[-2:]} per image (a valid correlation of "
-                         f"inputs {tuple(x.shape[-2:])} with a {kernel_size}x{kernel_size} kernel), "
+                         f"inputs {tuple(x.shape[-2:])} with a kernel_size={kernel_size} kernel), "
                          f"got {tuple(y.shape)}")
     generator = torch.Generator().manual_seed(seed)
     initial = torch.randn(kernel_size, kernel_size, generator=generator) * init_scale

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import torch
 
-from cnncourse._checks import as_tensor, check_float
+from cnncourse._checks import as_tensor, check_float, check_nonempty, describe
 
 __all__ = ["batch_norm2d", "batch_statistics"]
 
 
 def _channels(x: object, name: str) -> torch.Tensor:
-    x = as_tensor(x, name)
+    x = as_tensor(x, name, numbers=True)
     if x.ndim != 4:
-        raise ValueError(f"{name} must be a batch of feature maps (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must be a batch of feature maps (N, C, H, W), got {describe(x)}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     return x
@@ -49,9 +49,10 @@ def batch_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Raises
     ------
     TypeError, ValueError
-        For an ``x`` that is not a 4-D floating-point tensor.
+        For an ``x`` that is not a 4-D floating-point tensor, or an empty one (a mean of no
+        values is undefined).
     """
-    x = _channels(x, "x")
+    x = check_nonempty(_channels(x, "x"), "x")
     return x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
 
 
@@ -102,9 +103,10 @@ def batch_norm2d(x: torch.Tensor, running_mean: torch.Tensor, running_var: torch
         if value is None and name in ("weight", "bias"):
             per_channel[name] = None
             continue
-        value = as_tensor(value, name)
+        value = as_tensor(value, name, numbers=True)
         if value.shape != (c,):
-            raise ValueError(f"{name} must have one value per channel, shape ({c},), got {tuple(value.shape)}")
+            raise ValueError(f"{name} must have one value per channel of x, shape ({c},) for x of shape "
+                             f"{tuple(x.shape)}, got {describe(value)}")
         per_channel[name] = value
     if training:
         count = x.shape[0] * x.shape[2] * x.shape[3]

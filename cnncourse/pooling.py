@@ -19,10 +19,10 @@ from __future__ import annotations
 import torch
 
 from cnncourse._checks import as_tensor as checked_tensor
-from cnncourse._checks import check_choice, check_int, check_pair, check_tolerance
+from cnncourse._checks import check_choice, check_int, check_nonempty, check_pair, check_tolerance, describe
 from cnncourse.filters import ArrayLike, as_tensor, correlate2d
 from cnncourse.geometry import output_size
-from cnncourse.shifts import shift_images
+from cnncourse.shifts import shifted
 
 __all__ = ["POOL_MODES", "pool2d", "max_pool2d", "avg_pool2d", "shift", "interior", "equivariance_gap",
            "unchanged_fraction"]
@@ -34,8 +34,8 @@ POOL_MODES: tuple[str, ...] = ("max", "avg")
 def _check_rank(x: torch.Tensor, name: str = "x") -> None:
     if x.ndim not in (2, 3, 4):
         raise ValueError(
-            f"{name} must have shape (H, W), (N, H, W) or (N, C, H, W), got {x.ndim} dimensions "
-            f"with shape {tuple(x.shape)}"
+            f"{name} must have shape (H, W), (N, H, W) or (N, C, H, W), got {x.ndim} dimensions: "
+            f"{describe(x)}"
         )
 
 
@@ -109,16 +109,31 @@ def shift(x: ArrayLike, dy: int, dx: int) -> torch.Tensor:
     nothing wraps around (unlike ``torch.roll``). Accepts arrays as well as tensors; see
     :func:`cnncourse.shifts.shift_images` for other fill values.
     """
-    return shift_images(as_tensor(x, "x"), dy, dx)
+    return shifted(as_tensor(x, "x"), dy, dx, name="x")
 
 
 def interior(x: torch.Tensor, margin: int) -> torch.Tensor:
-    """``x`` without a border of ``margin`` pixels on every side (last two axes)."""
+    """``x`` without a border of ``margin`` pixels on every side (last two axes).
+
+    ``x`` is a tensor (a NumPy array or nested list is turned into one) with at least two
+    dimensions.
+
+    Raises
+    ------
+    TypeError
+        For an ``x`` that is not an array of real numbers, or a ``margin`` that is not an int.
+    ValueError
+        For an ``x`` with fewer than 2 dimensions, or a ``margin`` that leaves nothing.
+    """
+    t = checked_tensor(x, "x")
     margin = check_int(margin, "margin", minimum=0)
-    H, W = x.shape[-2:]
+    if t.ndim < 2:
+        raise ValueError(f"x must have at least 2 dimensions (H, W), got {describe(t)}")
+    H, W = t.shape[-2:]
     if 2 * margin >= min(H, W):
-        raise ValueError(f"margin {margin} leaves nothing of a {H}x{W} image")
-    return x[..., margin:H - margin, margin:W - margin]
+        raise ValueError(f"margin {margin} leaves nothing of x, whose last two axes are {H}x{W} "
+                         f"(shape {tuple(t.shape)})")
+    return t[..., margin:H - margin, margin:W - margin]
 
 
 def equivariance_gap(x: ArrayLike, kernel: ArrayLike, dy: int, dx: int,
@@ -130,12 +145,26 @@ def equivariance_gap(x: ArrayLike, kernel: ArrayLike, dy: int, dx: int,
     the padding sees different values), so the comparison skips a margin of
     ``max(|dy|, |dx|) + k // 2`` pixels. Away from it the gap is exactly zero (up to
     floating-point rounding).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cnncourse.filters.correlate2d`, and a ``ValueError`` for an empty ``x`` or
+        a shift so large (for this kernel) that no pixel is left to compare.
     """
-    t = as_tensor(x, "x")
+    t = checked_tensor(x, "x", dtype="floating", numbers=True)
+    _check_rank(t)
+    check_nonempty(t, "x", axes=(-2, -1))
     w = checked_tensor(kernel, "kernel", dtype="floating", numbers=True)
+    dy, dx = check_int(dy, "dy"), check_int(dx, "dx")
     a = correlate2d(shift(t, dy, dx), w, edge=edge)
     b = shift(correlate2d(t, w, edge=edge), dy, dx)
     margin = max(abs(dy), abs(dx)) + max(w.shape[-2:]) // 2
+    if 2 * margin >= min(a.shape[-2:]):
+        raise ValueError(f"the shift dy={dy}, dx={dx} and the {w.shape[-2]}x{w.shape[-1]} kernel leave "
+                         f"nothing to compare of x of shape {tuple(t.shape)}: the margin max(|dy|, |dx|) "
+                         f"+ k // 2 = {margin} must be less than half of its {a.shape[-2]}x{a.shape[-1]} "
+                         "responses")
     return float((interior(a, margin) - interior(b, margin)).abs().max())
 
 
@@ -171,6 +200,7 @@ def unchanged_fraction(x: ArrayLike, dy: int, dx: int, window: int = 2, stride: 
     if active_only:
         active = (before != 0) | (after != 0)
         if not bool(active.any()):
-            raise ValueError("x has no non-zero pooled output: nothing to compare with active_only=True")
+            raise ValueError(f"x ({describe(t)}) has no non-zero pooled output: nothing to compare with "
+                             "active_only=True")
         return float(same[active].float().mean())
     return float(same.float().mean())

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnncourse._checks import check_batches, check_float, check_int, check_model
+from cnncourse._checks import check_batches, check_float, check_int, check_model, describe
 from cnncourse.data import MNIST_MEAN, MNIST_STD
 from cnncourse.runtime import TrainingConfig
 from cnncourse.shifts import ShiftAugmented
@@ -264,6 +264,9 @@ def train(model: nn.Module, recipe: Recipe, train_batches: Iterable, val_batches
     except TypeError:
         raise TypeError(f"train_batches must have a length (batches per epoch), got "
                         f"{type(train_batches).__name__}") from None
+    if steps_per_epoch == 0:
+        raise ValueError(f"train_batches must hold at least one batch, got {describe(train_batches)} of "
+                         "length 0")
     options = config.options() if config is not None else {}
     if options.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)

@@ -33,6 +33,7 @@ from torch import nn
 from cnncourse._checks import (  # after the wait policy above: it imports torch
     as_tensor,
     check_device,
+    check_float,
     check_int,
     check_mapping,
     check_model,
@@ -218,14 +219,21 @@ def _cpu_times(cpus: list[int]) -> dict[int, tuple[int, int]] | None:
 def busy_cores(sample_seconds: float = 0.2) -> float:
     """How many of this process's usable cores other programs keep busy right now.
 
-    Samples /proc/stat over ``sample_seconds`` while this process sleeps; elsewhere (no
-    /proc/stat) falls back to the one-minute load average, capped at the usable cores.
+    Samples /proc/stat over ``sample_seconds`` (from 0 to an hour) while this process
+    sleeps; elsewhere (no /proc/stat) falls back to the one-minute load average, capped at the
+    usable cores.
 
     Returns
     -------
     float
         Busy cores, between 0 and the number of usable cores.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``sample_seconds`` that is not a number from 0 to 3600.
     """
+    sample_seconds = check_float(sample_seconds, "sample_seconds", minimum=0, maximum=3600)
     cpus = _usable_cpus()
     before = _cpu_times(cpus)
     if before is None:
@@ -354,14 +362,24 @@ def autocast(device: torch.device | str, dtype: torch.dtype | None):
 
     Raises
     ------
-    ValueError
-        For a ``dtype`` other than ``torch.bfloat16``, ``torch.float16`` or ``None``.
+    TypeError, ValueError
+        For a ``dtype`` other than ``torch.bfloat16``, ``torch.float16`` or ``None``, or a
+        ``device`` that names no device.
     """
+    return autocast_context(device, dtype, name="dtype")
+
+
+def autocast_context(device: torch.device | str, dtype: torch.dtype | None, *,
+                     name: str = "autocast_dtype"):
+    """:func:`autocast` for a caller whose argument holding ``dtype`` is called ``name`` (the
+    training, evaluation and measuring functions' ``autocast_dtype``)."""
+    device = check_device(device, "device")
     if dtype is None:
         return contextlib.nullcontext()
     if dtype not in (torch.bfloat16, torch.float16):
-        raise ValueError(f"autocast_dtype must be torch.bfloat16, torch.float16 or None, got {dtype!r}")
-    return torch.autocast(torch.device(device).type, dtype=dtype)
+        error = ValueError if isinstance(dtype, torch.dtype) else TypeError
+        raise error(f"{name} must be torch.bfloat16, torch.float16 or None, got {dtype!r}")
+    return torch.autocast(device.type, dtype=dtype)
 
 
 def to_device(x: torch.Tensor, device: torch.device | str, channels_last: bool = False) -> torch.Tensor:
@@ -569,12 +587,17 @@ def choose_config(rates: dict[TrainingConfig, float], margin: float = MARGIN) ->
     -------
     TrainingConfig
         The choice, carrying the rates (named) it was made from.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For ``rates`` that is not a non-empty dict, or a ``margin`` that is not a finite
+        number of at least 1.
     """
     check_mapping(rates, "rates", nonempty=False)
     if not rates:
         raise ValueError("rates is empty: expected images per second of at least one configuration")
-    if not margin >= 1:
-        raise ValueError(f"margin must be at least 1, got {margin!r}")
+    margin = check_float(margin, "margin", minimum=1)
     chosen = next(iter(rates))
     for config, rate in rates.items():
         if rate >= margin * rates[chosen]:
@@ -612,8 +635,14 @@ def training_config(device: torch.device | str | None = None) -> TrainingConfig:
     -------
     TrainingConfig
         The choice, with the rates it was based on (``describe()`` prints them).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``device`` that is not a ``torch.device`` or a device string, or one that is
+        not available (see :func:`pick_device`).
     """
-    device = pick_device() if device is None else pick_device(str(torch.device(device)))
+    device = pick_device() if device is None else pick_device(str(check_device(device, "device")))
     key = _machine_key(device)
     if key in _configs:
         return _configs[key]

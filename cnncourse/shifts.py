@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -21,10 +22,11 @@ from cnncourse._checks import (
     check_int,
     check_model,
     check_model_input,
+    check_sequence,
     describe,
     run_model,
 )
-from cnncourse.runtime import autocast, evaluating, model_device, to_device
+from cnncourse.runtime import autocast_context, evaluating, model_device, to_device
 
 __all__ = ["DIRECTIONS", "shift_images", "direction_shifts", "accuracy_under_shifts", "random_shifts",
            "ShiftAugmented"]
@@ -35,6 +37,16 @@ DIRECTIONS: dict[str, tuple[int, int]] = {"right": (0, 1), "left": (0, -1), "dow
 
 def _check_offset(value: object, name: str) -> int:
     return check_int(value, name)
+
+
+def _image_tensor(images: object, name: str, ndims: str, accepted: Iterable[int]) -> torch.Tensor:
+    """``images`` itself: a real tensor whose number of dimensions is among ``accepted``."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {describe(images)}")
+    as_tensor(images, name)  # real values (a complex image has no pixels to shift)
+    if images.ndim not in accepted:
+        raise ValueError(f"{name} must have shape {ndims}, got {describe(images)}")
+    return images
 
 
 def shift_images(images: torch.Tensor, dy: int, dx: int, fill: float = 0) -> torch.Tensor:
@@ -59,16 +71,25 @@ def shift_images(images: torch.Tensor, dy: int, dx: int, fill: float = 0) -> tor
     torch.Tensor
         A new tensor with the shape, dtype and device of ``images``.
 
+    Raises
+    ------
+    TypeError
+        For ``images`` that are not a real-valued tensor, or offsets that are not ints.
+    ValueError
+        For ``images`` with fewer than 2 dimensions.
+
     Examples
     --------
     >>> shift_images(torch.tensor([[1, 2], [3, 4]]), 0, 1)
     tensor([[0, 1],
             [0, 3]])
     """
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor, got {describe(images)}")
-    if images.ndim < 2:
-        raise ValueError(f"images must have at least 2 dimensions (H, W), got shape {tuple(images.shape)}")
+    return shifted(images, dy, dx, fill)
+
+
+def shifted(images: torch.Tensor, dy: int, dx: int, fill: float = 0, name: str = "images") -> torch.Tensor:
+    """:func:`shift_images`, whose messages call ``images`` by the caller's ``name``."""
+    images = _image_tensor(images, name, "(..., H, W), at least 2 dimensions", range(2, 64))
     dy, dx = _check_offset(dy, "dy"), _check_offset(dx, "dx")
     fill = check_float(fill, "fill", finite=False)
     height, width = images.shape[-2:]
@@ -98,11 +119,18 @@ def direction_shifts(max_shift: int = 4, directions: Iterable[str] = tuple(DIREC
     -------
     dict
         Direction -> list of ``max_shift + 1`` offsets, starting with ``(0, 0)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a negative or non-int ``max_shift``, or ``directions`` that is not a sequence of
+        direction names (the message names the entry, e.g. ``directions[1]``).
     """
     max_shift = check_int(max_shift, "max_shift", minimum=0)
+    names = check_sequence(directions, "directions", minimum=0,
+                           item=lambda value, where: check_choice(value, where, tuple(DIRECTIONS)))
     result = {}
-    for name in directions:
-        check_choice(name, "direction", tuple(DIRECTIONS))
+    for name in names:
         uy, ux = DIRECTIONS[name]
         result[name] = [(uy * d, ux * d) for d in range(max_shift + 1)]
     return result
@@ -141,22 +169,37 @@ def accuracy_under_shifts(model: nn.Module, images: torch.Tensor, labels: torch.
     -------
     dict
         ``(dy, dx)`` -> accuracy in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        For a model that is not an ``nn.Module``, images or labels that are not tensors,
+        shifts that are not a sequence of ``(dy, dx)`` pairs of ints, or a transform that is
+        not callable.
+    ValueError
+        For images with fewer than 3 dimensions, labels that are not a vector, different or
+        zero lengths, or a model whose output is not ``(batch, classes)`` logits.
     """
     check_model(model, numbers=True)
-    if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
-        raise TypeError("images and labels must be torch.Tensors")
+    images = _image_tensor(images, "images", "(N, H, W) or (N, C, H, W), a batch", range(3, 64))
     as_tensor(images, "images", numbers=True)
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"labels must be a torch.Tensor, got {describe(labels)}")
+    as_tensor(labels, "labels", numbers=True)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be a vector of classes (N,), got {describe(labels)}")
     if transform is not None and not callable(transform):
         raise TypeError(f"transform must be a function of a batch or None, got "
                         f"{describe(transform)}")
     if len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"images and labels must have the same non-zero length, got {len(images)} and {len(labels)}")
+        raise ValueError(f"images and labels must have the same non-zero length, got {len(images)} "
+                         f"({describe(images)}) and {len(labels)} ({describe(labels)})")
+    offsets = check_sequence(shifts, "shifts", item=_offset_pair, minimum=0)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     device = model_device(model)
     results: dict[tuple[int, int], float] = {}
-    with evaluating(model), torch.no_grad(), autocast(device, autocast_dtype):
-        for offset in shifts:
-            offset = _offset_pair(offset)
+    with evaluating(model), torch.no_grad(), autocast_context(device, autocast_dtype):
+        for offset in offsets:
             if offset in results:
                 continue
             correct = 0
@@ -204,14 +247,11 @@ def random_shifts(images: torch.Tensor, max_shift: int, fill: float = 0,
     Raises
     ------
     TypeError
-        ``images`` not a tensor, ``max_shift`` not an int or ``fill`` not a number.
+        ``images`` not a real-valued tensor, ``max_shift`` not an int or ``fill`` not a number.
     ValueError
         ``images`` of the wrong rank, or a negative ``max_shift``.
     """
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-    if images.ndim not in (3, 4):
-        raise ValueError(f"images must have shape (N, H, W) or (N, C, H, W), got {tuple(images.shape)}")
+    images = _image_tensor(images, "images", "(N, H, W) or (N, C, H, W)", (3, 4))
     m = _check_offset(max_shift, "max_shift")
     if m < 0:
         raise ValueError(f"max_shift must be non-negative, got {m}")
@@ -247,7 +287,14 @@ class ShiftAugmented:
     fill
         Background value of the inputs (``-mean / std`` for standardized MNIST).
     seed
-        Seed of the generator that draws the offsets.
+        Seed of the generator that draws the offsets (an int that ``torch.Generator``
+        takes, from ``-2**63`` to ``2**64 - 1``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``max_shift`` or ``seed`` that is not an int in range, or a ``fill`` that is
+        not a number.
     """
 
     def __init__(self, batches, max_shift: int, fill: float = 0, seed: int = 0) -> None:
@@ -257,6 +304,7 @@ class ShiftAugmented:
         if isinstance(fill, bool) or not isinstance(fill, (int, float)):
             raise TypeError(f"fill must be a number, got {type(fill).__name__} ({fill!r})")
         self.batches, self.max_shift, self.fill = batches, m, float(fill)
+        seed = check_int(seed, "seed", minimum=-(2**63), maximum=2**64 - 1)
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -267,9 +315,11 @@ class ShiftAugmented:
             yield random_shifts(inputs, self.max_shift, self.fill, self.generator)[0], targets
 
 
-def _offset_pair(offset: Sequence[int]) -> tuple[int, int]:
-    try:
-        dy, dx = offset
-    except (TypeError, ValueError):
-        raise ValueError(f"each shift must be a pair (dy, dx), got {offset!r} in shifts") from None
-    return _check_offset(dy, "dy"), _check_offset(dx, "dx")
+def _offset_pair(offset: Sequence[int], name: str = "shift") -> tuple[int, int]:
+    """One shift ``(dy, dx)`` of whole pixels; ``name`` says which, e.g. ``shifts[2]``."""
+    if (isinstance(offset, (str, bytes)) or not isinstance(offset, (Sequence, torch.Tensor, np.ndarray))
+            or (isinstance(offset, (torch.Tensor, np.ndarray)) and offset.ndim != 1)):
+        raise TypeError(f"{name} must be a pair (dy, dx) of ints, got {describe(offset)}")
+    if len(offset) != 2:
+        raise ValueError(f"{name} must be a pair (dy, dx) of ints, got {len(offset)} values: {describe(offset)}")
+    return _check_offset(offset[0], f"{name}[0] (dy)"), _check_offset(offset[1], f"{name}[1] (dx)")

@@ -29,9 +29,10 @@ from cnncourse._checks import (
     check_mapping,
     check_model,
     check_model_input,
+    describe,
     run_model,
 )
-from cnncourse.runtime import autocast as _autocast
+from cnncourse.runtime import autocast_context as _autocast
 from cnncourse.runtime import model_device
 from cnncourse.runtime import to_device as _to_device
 
@@ -112,7 +113,9 @@ def training_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, 
     Raises
     ------
     TypeError
-        If ``model`` is not an ``nn.Module``.
+        If ``model`` is not an ``nn.Module``, or the first batch's inputs are not a
+        floating-point tensor of the dtype of its parameters (a ``float64`` model and
+        ``float32`` images, say).
     ValueError
         For a non-positive ``steps`` or ``repeats``, a negative ``warmup`` or ``max_seconds``,
         or ``batches`` that hold no batch.
@@ -174,6 +177,10 @@ def measure_throughput(model: nn.Module, batches: Iterable[tuple[torch.Tensor, t
     model.train()
     checked = check_batches(batches, "batches")
     stream = itertools.cycle(checked) if isinstance(batches, (list, tuple)) else _endless(checked)
+    first = next(stream)  # inputs the model can take (its dtype), before any timing
+    with _autocast(device, autocast_dtype):
+        check_model_input(first[0], model, "(the inputs of the batches)")
+    stream = itertools.chain([first], stream)
 
     def run(n: int) -> int:
         images = 0
@@ -231,9 +238,10 @@ def measure_in_turns(contenders: Mapping[str, Callable[[], tuple[nn.Module, dict
     Raises
     ------
     TypeError
-        If a contender does not return ``(nn.Module, dict)``.
+        If a contender is not a function or does not return ``(nn.Module, dict)``.
     ValueError
-        For no contenders, or a non-positive ``rounds`` or ``steps``.
+        For no contenders, a contender that raises (the message names it; the error is chained),
+        or a non-positive ``rounds`` or ``steps``.
     """
     rounds = check_int(rounds, "rounds", minimum=1)
     steps = check_int(steps, "steps", minimum=1)
@@ -243,9 +251,16 @@ def measure_in_turns(contenders: Mapping[str, Callable[[], tuple[nn.Module, dict
         raise ValueError("contenders is empty: pass at least one name -> (model, options) function")
     built = {}
     for name, make in contenders.items():
-        made = make()
+        if not callable(make):
+            raise TypeError(f"contenders[{name!r}] must be a function returning (model, options), got "
+                            f"{describe(make)}")
+        try:
+            made = make()
+        except Exception as exc:  # the contender's own error, attributed to it
+            raise ValueError(f"contenders[{name!r}] ({describe(make)}) raised {type(exc).__name__}: "
+                             f"{exc}") from exc
         if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[1], dict)):
-            raise TypeError(f"contender {name!r} must return (model, options dict), got {type(made).__name__}")
+            raise TypeError(f"contenders[{name!r}] must return (model, options dict), got {describe(made)}")
         check_model(made[0], f"the model of contender {name!r}")
         built[name] = made
     rates: dict[str, list[float]] = {name: [] for name in built}
@@ -490,7 +505,7 @@ def peak_matmul_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
     size
         Matrix side (positive); 1024 is large enough to keep a laptop CPU's units busy.
     seconds
-        Time budget (positive); at least three products run.
+        Time budget (positive, at most an hour); at least three products run.
 
     Returns
     -------
@@ -500,11 +515,11 @@ def peak_matmul_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
     Raises
     ------
     ValueError
-        For a non-positive ``size`` or ``seconds``, or a dtype other than float32 / bfloat16 /
-        float16.
+        For a non-positive ``size``, a ``seconds`` not in (0, 3600], or a dtype other than
+        float32 / bfloat16 / float16.
     """
     size = check_int(size, "size", minimum=1)
-    seconds = check_float(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
+    seconds = check_float(seconds, "seconds", minimum=0.0, exclusive_minimum=True, maximum=3600)
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype}")
     device = check_device(device)

@@ -30,7 +30,7 @@ from cnncourse._checks import (
     describe,
 )
 from cnncourse.runtime import atomic_write, evaluating, model_device
-from cnncourse.runtime import autocast as _autocast
+from cnncourse.runtime import autocast_context as _autocast
 from cnncourse.runtime import to_device as _to_device
 
 __all__ = ["Batches", "NonFiniteLossError", "EpochRecord", "History", "train_one_epoch", "Evaluation",
@@ -140,8 +140,28 @@ def _check_logits(logits: torch.Tensor, targets: torch.Tensor, model: nn.Module)
                          f"class {top}: the last layer needs at least {top + 1} outputs")
 
 
-def _empty(name: str) -> ValueError:
-    return ValueError(f"{name} yielded no batches: check that the dataset is not empty")
+def _check_optimizer(optimizer: object) -> torch.optim.Optimizer:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, e.g. torch.optim.Adam(model.parameters()), "
+                        f"got {describe(optimizer)}")
+    return optimizer
+
+
+def _check_methods(value: object, name: str, methods: tuple[str, ...], what: str) -> object:
+    """``value`` itself when it is ``None`` or has the callable ``methods`` a loop uses."""
+    missing = [m for m in methods if not callable(getattr(value, m, None))]
+    if value is not None and missing:
+        raise TypeError(f"{name} must be {what} (with {', '.join(m + '()' for m in methods)}) or None, got "
+                        f"{describe(value)}")
+    return value
+
+
+def _empty(batches: object, what: str) -> ValueError:
+    """The error for ``batches`` (checked by check_batches, so named as the caller's argument:
+    ``train`` or ``val`` in fit) that yielded nothing."""
+    name = getattr(batches, "name", "batches")
+    return ValueError(f"{name} ({what}) yielded no batches: check that the dataset is not empty, got "
+                      f"{describe(getattr(batches, 'batches', batches))}")
 
 
 # --------------------------------------------------------------------------- loops
@@ -192,9 +212,16 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
     ------
     NonFiniteLossError
         When a batch's loss is NaN or infinite, with the likely causes.
+    TypeError
+        For an ``optimizer`` that is not a ``torch.optim.Optimizer``, a ``scheduler`` without
+        ``step()`` or a ``progress`` without ``update()`` (and as the checks of the model and
+        the batches).
     """
     check_model(model, numbers=True)
     batches = check_batches(batches, "batches")
+    optimizer = _check_optimizer(optimizer)
+    _check_methods(scheduler, "scheduler", ("step",), "a learning-rate scheduler")
+    _check_methods(progress, "progress", ("update",), "a progress bar")
     loss_fn = _check_loss_fn(loss_fn)
     device = _compute_device(model, device)
     model.train()
@@ -227,7 +254,7 @@ def train_one_epoch(model: nn.Module, batches: Batches, optimizer: torch.optim.O
         if progress is not None:
             progress.update(1)
     if seen == 0:
-        raise _empty("the training batches")
+        raise _empty(batches, "the training batches")
     _check_finite(total_loss, step)
     return total_loss.item() / seen, correct.item() / seen
 
@@ -266,7 +293,7 @@ def predict(model: nn.Module, batches: Batches, device: torch.device | str | Non
             outs.append(logits.float().cpu())
             targets.append(y.cpu())
     if not outs:
-        raise _empty("the evaluation batches")
+        raise _empty(batches, "the evaluation batches")
     return torch.cat(outs), torch.cat(targets)
 
 
@@ -294,16 +321,42 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, **extra) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, model: nn.Module) -> dict:
-    """Load weights saved by :func:`save_checkpoint` into ``model``; return the extra data."""
+    """Load weights saved by :func:`save_checkpoint` into ``model``; return the extra data.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    TypeError
+        For a ``model`` that is not an ``nn.Module`` or a ``path`` that is not a path.
+    ValueError
+        For a ``path`` that names a folder, a file that is no checkpoint (or is damaged), or
+        weights that do not fit ``model`` (another architecture).
+    """
+    return _load_checkpoint(path, model, "path")
+
+
+def _load_checkpoint(path: str | os.PathLike, model: nn.Module, name: str) -> dict:
+    """:func:`load_checkpoint`, whose messages call the path by the caller's ``name``."""
     check_model(model)
-    path = check_path(path, "path")
+    path = check_path(path, name)
+    if path.is_dir():
+        raise ValueError(f"{name} must name a checkpoint file, got the folder {str(path)!r}")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}: train with fit(..., checkpoint={str(path)!r}) first")
     try:
         state = torch.load(path, map_location=model_device(model), weights_only=False)
     except Exception as exc:  # a damaged file gets one clear message
-        raise ValueError(f"checkpoint {path} could not be read ({exc}); it may be damaged: train again") from exc
-    model.load_state_dict(state.pop("model"))
+        raise ValueError(f"the checkpoint at {name}={str(path)!r} could not be read ({exc}); it may be damaged: "
+                         "train again") from exc
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{name}={str(path)!r} holds no checkpoint of save_checkpoint, got {describe(state)}")
+    try:
+        model.load_state_dict(state.pop("model"))
+    except RuntimeError as exc:  # another architecture: missing, unexpected or mis-shaped weights
+        reason = str(exc).strip().split("\n")
+        raise ValueError(f"the checkpoint at {name}={str(path)!r} does not fit model ({type(model).__name__}): "
+                         f"{' '.join(line.strip() for line in reason[:3])}") from exc
     return state
 
 
@@ -395,8 +448,19 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
     -------
     History
         Per-epoch records; ``best_epoch`` and ``checkpoint`` when validating.
+
+    Raises
+    ------
+    TypeError
+        For a model, batches, optimizer (a ``torch.optim.Optimizer``), scheduler (with
+        ``step()``, ``state_dict()`` and ``load_state_dict()``) or path of the wrong type.
+    ValueError
+        For a model without parameters, values out of range, a ``resume_from`` that names a folder or holds a state that
+        does not fit ``model``, and as :func:`train_one_epoch` and :func:`evaluate`.
+    NonFiniteLossError
+        When the training loss becomes NaN or infinite.
     """
-    check_model(model, numbers=True)
+    check_model(model, numbers=True, trainable=True)
     epochs = check_int(epochs, "epochs", minimum=1)
     patience = None if patience is None else check_int(patience, "patience", minimum=1)
     checked_train = check_batches(train, "train")
@@ -405,6 +469,9 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         raise ValueError(f"checkpoint and patience need validation batches, got "
                          f"checkpoint={checkpoint!r} and patience={patience!r} without val: "
                          "pass val=...")
+    optimizer = None if optimizer is None else _check_optimizer(optimizer)
+    _check_methods(scheduler, "scheduler", ("step", "state_dict", "load_state_dict"), "a learning-rate scheduler")
+    state_path = None if resume_from is None else check_path(resume_from, "resume_from")
     device = model_device(model) if device is None else check_device(device)
     model.to(device)
     if channels_last:
@@ -417,9 +484,10 @@ def fit(model: nn.Module, train: Batches, val: Batches | None = None, *, epochs:
         n_batches = None
     history = History(checkpoint=Path(checkpoint) if checkpoint is not None else None)
     best, since_best, first_epoch = math.inf, 0, 1
-    state_path = Path(resume_from) if resume_from is not None else None
+    if state_path is not None and state_path.is_dir():
+        raise ValueError(f"resume_from must name a file, got the folder {str(state_path)!r}")
     if state_path is not None and state_path.is_file():
-        state = load_checkpoint(state_path, model)
+        state = _load_checkpoint(state_path, model, "resume_from")
         if "optimizer" not in state or "history" not in state:
             raise ValueError(f"resume_from={str(state_path)!r} holds model weights only, not a training state: "
                              "pass a file that fit(..., resume_from=...) or fit(..., checkpoint=...) wrote, "

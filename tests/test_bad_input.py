@@ -29,6 +29,11 @@ IMG = torch.rand(8, 8)
 ONE = [(torch.zeros(2, 2), torch.zeros(2).long())]
 
 
+def _sgd():
+    """An optimizer for the rows that test another argument of train_one_epoch."""
+    return torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+
+
 def _batch(x_dtype=torch.float32, y=(0, 1)):
     return [(torch.zeros(2, 2, dtype=x_dtype), torch.tensor(y))]
 
@@ -73,7 +78,7 @@ CASES = [
                                                  autocast_dtype=torch.int8), ValueError, ["autocast_dtype", "int8", "bfloat16"]),
     ("device mix, evaluate", lambda: training.evaluate(nn.Linear(2, 2), [(torch.zeros(1, 2), torch.zeros(1).long())],
                                                        device="meta"), ValueError, ["device", "'meta'", "'cpu'", "model.to"]),
-    ("device mix, one epoch", lambda: training.train_one_epoch(nn.Linear(2, 2), [], None, device="meta"),
+    ("device mix, one epoch", lambda: training.train_one_epoch(nn.Linear(2, 2), [], _sgd(), device="meta"),
      ValueError, ["device", "'meta'", "'cpu'"]),
     ("device mix, batches", lambda: data.TensorBatches(torch.zeros(3, 1), torch.zeros(3, device="meta")),
      ValueError, ["cpu", "meta", "same device"]),
@@ -113,7 +118,7 @@ CASES = [
     ("layer geometry", lambda: geometry.layer_geometry(nn.Linear(2, 2)), TypeError, ["Linear", "Conv2d"]),
     ("ceil-mode summary", lambda: summarize(CEIL_CHAIN, (1, 6, 6)), ValueError, ["(1, 6, 6)", "too small", "7x7"]),
     # contracts at the package boundary (kind 4)
-    ("loss sum, one epoch", lambda: training.train_one_epoch(nn.Linear(2, 2), ONE, None, nn.CrossEntropyLoss(reduction="sum")),
+    ("loss sum, one epoch", lambda: training.train_one_epoch(nn.Linear(2, 2), ONE, _sgd(), nn.CrossEntropyLoss(reduction="sum")),
      ValueError, ["loss_fn", "'sum'", "'mean'"]),
     ("loss none, evaluate", lambda: training.evaluate(nn.Linear(2, 2), ONE, nn.CrossEntropyLoss(reduction="none")),
      ValueError, ["loss_fn", "'none'", "'mean'"]),
@@ -122,7 +127,7 @@ CASES = [
     ("cnn uint8", lambda: ConvNet()(torch.zeros(1, 1, 28, 28, dtype=torch.uint8)), TypeError, ["ConvNet", "uint8", "scale raw pixels"]),
     ("float targets", lambda: training.evaluate(nn.Linear(2, 2), [(torch.zeros(2, 2), torch.zeros(2))]), TypeError,
      ["targets", "float32", "long"]),
-    ("negative targets", lambda: training.train_one_epoch(nn.Linear(2, 2), _batch(y=(0, -1)), None), ValueError,
+    ("negative targets", lambda: training.train_one_epoch(nn.Linear(2, 2), _batch(y=(0, -1)), _sgd()), ValueError,
      ["targets", "-1", ">= 0"]),
     ("confused NaN", lambda: evaluation.most_confused_pairs(torch.full((2, 2), math.nan)), ValueError, ["matrix", "finite", "NaN"]),
     ("confused k", lambda: evaluation.most_confused_pairs(torch.eye(2), k=-1), ValueError, ["k", "-1", "non-negative"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -175,3 +176,32 @@ def test_check_text():
         check_text(None, "title")
     with pytest.raises(ValueError, match=r"^title must not be empty, got '  '$"):
         check_text("  ", "title")
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("value", [3, 2.5, np.float64(0.5), np.int64(7)])
+def test_as_tensor_keeps_a_number_0d_and_the_rank_message_shows_it(value):
+    """A number where a tensor is expected becomes a 0-d tensor (not shape (1,)), and the
+    rank message shows the number itself."""
+    t = as_tensor(value, "image")
+    assert t.shape == ()
+    shown = re.escape(repr(t.item()))
+    with pytest.raises(ValueError, match=rf"image must have 2 dimensions, got a 0-d tensor \({shown}"):
+        as_tensor(value, "image", ndim=2)
+
+
+@pytest.mark.parametrize("shape, axes", [((0, 3), None), ((3, 0), None), ((2, 1, 0, 4), (-2, -1)),
+                                          ((2, 1, 4, 0), (-1,))])
+def test_check_nonempty_names_the_argument_and_shape(shape, axes):
+    from cnncourse._checks import check_nonempty
+
+    with pytest.raises(ValueError, match=rf"^outputs must not be empty.*shape {re.escape(str(shape))}"):
+        check_nonempty(torch.zeros(shape), "outputs", axes=axes)
+
+
+def test_check_nonempty_passes_what_has_elements_on_its_axes():
+    from cnncourse._checks import check_nonempty
+
+    t = torch.zeros(0, 1, 3, 3)  # an empty batch of 3x3 images: the image axes are not empty
+    assert check_nonempty(t, "images", axes=(-2, -1)) is t
+    assert check_nonempty(torch.tensor(2.0), "x").shape == ()

@@ -332,3 +332,36 @@ def test_the_repair_hint_names_a_custom_root(tmp_path, monkeypatch):
     assert data.repair_command(None) == data.REPAIR_COMMAND
     with pytest.raises(MNISTDataError, match=f"--root {tmp_path}"):
         read_idx(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte")
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: data.TensorBatches(torch.zeros(1, 8, 8), torch.zeros(4)), ValueError,
+     ["inputs and targets", "(1, 8, 8)", "(4,)"]),
+    (lambda: data.TensorBatches(torch.tensor(1.0), torch.zeros(4)), ValueError, ["inputs", "0-d tensor"]),
+    (lambda: data.TensorBatches(torch.zeros(4, 8), torch.tensor(2)), ValueError, ["targets", "0-d tensor"]),
+    (lambda: data.TensorBatches(torch.zeros(4, 8), [0, 1, 2, 3]), TypeError, ["targets", "list"]),
+    (lambda: data.repair_command(3.5), TypeError, ["root", "float"]),
+    (lambda: data.repair_command(""), ValueError, ["root", "empty"]),
+    (lambda: data.split_indices(1), ValueError, ["n=1", "val_size", "5000"]),
+    (lambda: data.write_idx("/tmp/never-written.idx", None), TypeError, ["array", "None"]),
+    (lambda: data.write_idx("/tmp/never-written.idx", np.zeros(3)), TypeError, ["array", "float64"]),
+    (lambda: data.standardize(torch.zeros(1, 2, 2, dtype=torch.uint8), mean=1e300), ValueError,
+     ["mean 1e+300", "float32"]),
+    (lambda: data.standardize(torch.zeros(1, 2, 2, dtype=torch.uint8), std=1e-300), ValueError,
+     ["std 1e-300", "float32"]),
+    (lambda: data.standardize(torch.zeros(1, 2, 2, dtype=torch.uint8), mean=float("nan")), ValueError,
+     ["mean", "nan"]),
+    (lambda: data.standardize(torch.zeros(1, 2, 2, dtype=torch.uint8), mean=True), TypeError, ["mean", "bool"]),
+])
+def test_data_arguments_are_named_with_their_value(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_standardize_with_its_defaults_is_unchanged():
+    raw = torch.arange(0, 256, dtype=torch.uint8).reshape(1, 16, 16)
+    expected = (raw.float() / 255 - data.MNIST_MEAN) / data.MNIST_STD
+    assert torch.equal(data.standardize(raw), expected[:, None])

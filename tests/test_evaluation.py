@@ -1,4 +1,3 @@
-import math
 
 import numpy as np
 import pytest
@@ -45,15 +44,40 @@ def test_logits_and_predictions_agree():
 
 
 def test_per_class_accuracy_and_missing_class():
-    targets = torch.tensor([0, 0, 1, 1, 1, 3])
-    preds = torch.tensor([0, 1, 1, 1, 0, 3])
+    targets = torch.tensor([0, 0, 1, 1, 1, 3, 2])
+    preds = torch.tensor([0, 1, 1, 1, 0, 3, 0])
     acc = per_class_accuracy(preds, targets, num_classes=4)
-    assert acc[0] == 0.5 and acc[1] == pytest.approx(2 / 3) and acc[3] == 1.0
-    assert math.isnan(acc[2])
+    assert acc[0] == 0.5 and acc[1] == pytest.approx(2 / 3) and acc[2] == 0.0 and acc[3] == 1.0
     # the overall accuracy is the support-weighted mean of the per-class ones
     support = torch.bincount(targets, minlength=4).double()
-    ok = ~torch.isnan(acc)
-    assert float((acc[ok] * support[ok]).sum() / support.sum()) == pytest.approx(accuracy(preds, targets))
+    assert float((acc * support).sum() / support.sum()) == pytest.approx(accuracy(preds, targets))
+    # a class without examples has no accuracy (0 / 0): refused, never NaN (issue 37)
+    with pytest.raises(ValueError, match=r"targets has no example of class 2 \(of 4 classes, num_classes=4\)"):
+        per_class_accuracy(preds[:-1], targets[:-1], num_classes=4)
+    with pytest.raises(ValueError, match=r"no example of class 4, 5, 6, 7, 8 and 991 more .*num_classes=1000"):
+        per_class_accuracy(preds, targets, num_classes=1000)
+    logits = torch.eye(3)[[0, 1, 1]]  # 3 classes from the logits' shape, class 2 never a target
+    with pytest.raises(ValueError, match=r"no example of class 2 \(of 3 classes, num_classes=None\)"):
+        per_class_accuracy(logits, torch.tensor([0, 1, 1]))
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: accuracy(torch.zeros(1, 1), torch.tensor([0, 1, 2, 1])), ["outputs", "(1, 1)", "1 predictions"]),
+    (lambda: confusion_matrix(torch.zeros(4, 3, dtype=torch.bool), torch.tensor([0, 1, 2, 1])),
+     ["outputs", "torch.bool"]),
+    (lambda: to_predictions(torch.zeros(4, 3, device="meta")), ["outputs", "meta"]),
+    (lambda: to_predictions(3), ["outputs", "0-d tensor (3"]),
+    (lambda: most_confused_pairs(3), ["matrix", "0-d tensor (3"]),
+    (lambda: most_confused_pairs(torch.zeros(3, 3, device="meta")), ["matrix", "meta"]),
+    (lambda: most_confused_examples(torch.zeros(1, 1), torch.tensor([0, 1])), ["logits and targets", "(1, 1)"]),
+    (lambda: most_confused_examples(torch.zeros(4, 3, device="meta"), torch.tensor([0, 1, 2, 1])),
+     ["logits", "meta"]),
+])
+def test_messages_name_the_argument_and_show_the_value(call, words):
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
 
 
 def test_most_confused_examples_sorted_by_confidence():

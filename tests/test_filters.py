@@ -205,7 +205,7 @@ def test_bad_arguments(kwargs, exc, words):
 def test_bad_shapes():
     with pytest.raises(ValueError, match=r"kernel of size 7x7 is larger than the padded image 5x5"):
         fl.correlate2d(torch.zeros(5, 5), torch.ones(7, 7), edge="crop")
-    with pytest.raises(ValueError, match=r"kernel must be 2-D .* got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"kernel must be 2-D .* got a tensor of shape \(3,\)"):
         fl.correlate2d(torch.zeros(5, 5), torch.ones(3))
     with pytest.raises(ValueError, match=r"even side.*edge='zero'"):
         fl.correlate2d(torch.zeros(5, 5), torch.ones(2, 2), edge="zero")
@@ -314,7 +314,7 @@ def test_correlate2d_matmul_bad_input():
         fl.correlate2d_matmul(_rand(1, 3, 8, 8), _rand(4, 2, 3, 3))
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         fl.correlate2d_matmul(_rand(8, 8), _rand(4, 1, 3, 3))
-    with pytest.raises(ValueError, match="too small for a window of kernel_size 5"):
+    with pytest.raises(ValueError, match=r"kernel_size 5x5 is larger than the padded image 3x3 .*shape \(1, 1, 3, 3\)"):
         fl.im2col(_rand(1, 1, 3, 3), 5)
     with pytest.raises(TypeError, match="stride"):
         fl.im2col(_rand(1, 1, 8, 8), 3, stride=1.5)
@@ -390,3 +390,69 @@ def test_oriented_edges_and_template_fit():
         fl.template_fit(rand, fl.oriented_edges(3, 8))
     with pytest.raises(ValueError, match="size"):
         fl.oriented_edges(1)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("call, words", [
+    # an empty argument is refused by its own name, not as "image ... and kernel ..."
+    (lambda: fl.compose_kernels(torch.zeros(0, 3), torch.ones(3, 3)), ["first", "empty", "(0, 3)"]),
+    (lambda: fl.compose_kernels(torch.ones(3, 3), torch.zeros(1, 1, 3, 0)), ["second", "empty", "(1, 1, 3, 0)"]),
+    (lambda: fl.compose_kernels(torch.ones(3), torch.ones(3, 3)), ["first", "2-D or 4-D", "(3,)"]),
+    (lambda: fl.correlate2d(torch.zeros(0, 8), torch.ones(3, 3)), ["image", "empty", "(0, 8)"]),
+    (lambda: fl.correlate2d(torch.zeros(8, 8), torch.zeros(3, 0)), ["kernel", "empty", "(3, 0)"]),
+    (lambda: fl.im2col(torch.zeros(1, 1, 8, 0), 3), ["image", "empty", "(1, 1, 8, 0)"]),
+    (lambda: fl.correlate2d_matmul(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 3, 0)), ["kernel", "empty"]),
+    (lambda: fl.conv2d_gradients(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 0, 3), torch.ones(1, 1, 6, 6)),
+     ["kernel", "empty"]),
+    # a window larger than the image names the image and shows its shape
+    (lambda: fl.im2col(torch.zeros(1, 1, 1, 1), 3), ["image", "(1, 1, 1, 1)", "kernel_size 3x3"]),
+    (lambda: fl.conv2d_gradients(torch.zeros(1, 1, 1, 1), torch.ones(1, 1, 3, 3), torch.ones(1, 1, 1, 1)),
+     ["image", "(1, 1, 1, 1)"]),
+    # a grad_output that does not fit shows what it was derived from
+    (lambda: fl.conv2d_gradients(torch.zeros(1, 1, 8, 8), torch.ones(1, 1, 3, 3), torch.ones(1, 1, 6, 6), 1),
+     ["grad_output", "(1, 1, 8, 8)", "padding 1"]),
+    # the caller's names for the output_size arguments
+    (lambda: fl.uncovered_pixels(True, 3), ["n must be", "bool"]),
+    (lambda: fl.uncovered_pixels(2, 3), ["n 2 is too small", "k 3"]),
+    (lambda: fl.uncovered_pixels(10, 1000), ["k 1000"]),
+    (lambda: fl.uncovered_pixels(10, torch.tensor(2.0)), ["k must be", "0-d tensor"]),
+    (lambda: fl.as_tensor(None), ["x must be", "NoneType"]),
+    # entries of a mapping are named by their key
+    (lambda: fl.response_table({"a": torch.zeros(0, 8)}, {"s": torch.ones(3, 3)}), ["images['a']", "empty"]),
+    (lambda: fl.response_table({"a": torch.zeros(8, 8)}, {"s": torch.ones(3)}), ["kernels['s']", "(3,)"]),
+    (lambda: fl.format_table({"a": None}), ["table['a']", "None"]),
+    (lambda: fl.format_table({"a": {"x": "high"}}), ["table['a']['x']", "'high'"]),
+    (lambda: fl.format_table({"a": {"x": 1.0}, "b": {}}), ["table['b']", "'x'"]),
+    (lambda: fl.format_table({"a": {"x": 1.0}}, row_title=3), ["row_title", "int"]),
+    # a number where a tensor is expected: the message shows it
+    (lambda: fl.pad(3, 1), ["image", "0-d tensor (3"]),
+    (lambda: fl.gradient_direction(3, torch.zeros(8, 8)), ["gx and gy", "0-d tensor (3"]),
+    (lambda: fl.correlate2d(torch.zeros(8, 8), torch.ones(3, 3), bias=torch.zeros(4)), ["bias", "(4,)"]),
+    (lambda: fl.template_fit(torch.rand(2, 3, 3), torch.zeros(0, 3, 3)), ["templates", "empty"]),
+    (lambda: fl.template_fit(torch.rand(2, 3, 3), torch.ones(2, 3, 3)), ["templates must not be constant"]),
+    (lambda: fl.step_edge(low=1e300), ["low", "1e+300"]),
+    (lambda: fl.step_edge(high=math.nan), ["high", "nan"]),
+])
+def test_messages_name_the_callers_argument_and_show_the_value(call, words):
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+@pytest.mark.parametrize("sigma", [1e-300, 5e-324, 1e300, 1.7e308])
+def test_gaussian_kernel_is_finite_for_any_positive_sigma(sigma):
+    """Tiny sigma: all weight on the centre pixel; huge sigma: a box blur. Never NaN."""
+    g = fl.gaussian_kernel(5, sigma)
+    assert torch.isfinite(g).all() and math.isclose(float(g.sum()), 1.0, rel_tol=1e-6)
+    if sigma < 1:
+        assert g[2, 2] == 1
+    else:
+        assert torch.allclose(g, torch.full((5, 5), 1 / 25))
+
+
+def test_empty_batches_and_channels_give_empty_results_like_conv2d():
+    """An empty batch or zero output channels is no error: the result is empty, as in torch."""
+    x, w = _rand(2, 3, 8, 8), _rand(4, 3, 3, 3)
+    assert fl.correlate2d_matmul(x[:0], w).shape == (0, 4, 6, 6)
+    assert fl.correlate2d_matmul(x, w[:0]).shape == (2, 0, 6, 6)

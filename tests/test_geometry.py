@@ -178,3 +178,33 @@ def test_kernel_span_is_the_dilated_window():
     assert [kernel_span(k, d) for k, d in ((1, 1), (3, 1), (3, 2), (5, 4))] == [1, 3, 5, 17]
     g = layer_geometry(nn.Conv2d(1, 1, (3, 5), dilation=(2, 1)))
     assert g.span == (5, 5)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("input_size, words", [(1, ["input_size 1x1", "window 1 of 3"]),
+                                               ((8, 5), ["input_size 8x5", "window 3 of 3", "width"])])
+def test_output_shape_names_input_size_and_the_window_that_gets_too_little(input_size, words):
+    layers = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.Conv2d(1, 1, 3))
+    with pytest.raises(ValueError) as info:
+        output_shape(layers, input_size)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_checked_output_size_names_the_callers_arguments():
+    """The one place that checks a window's arguments, with the caller's names."""
+    names = {"size": "n", "kernel_size": "k", "stride": "s"}
+    with pytest.raises(ValueError, match=r"^n 2 is too small for a window of k 3 .* smallest n that fits is 3"):
+        geometry.checked_output_size(2, 3, names=names)
+    with pytest.raises(ValueError, match=r"^s must be a positive int, got 0"):
+        geometry.checked_output_size(8, 3, stride=0, names=names)
+    with pytest.raises(TypeError, match=r"^k must be a positive int, got bool"):
+        geometry.checked_output_size(8, True, names=names)
+    assert geometry.checked_output_size(28, 5, 2, 2, names=names) == output_size(28, 5, 2, 2) == 14
+
+
+@pytest.mark.parametrize("args, exc, word", [(("3",), TypeError, "kernel_size"), ((3, "2"), TypeError, "dilation"),
+                                             ((0,), ValueError, "kernel_size"), ((3, 0), ValueError, "dilation")])
+def test_kernel_span_checks_its_arguments(args, exc, word):
+    with pytest.raises(exc, match=word):
+        geometry.kernel_span(*args)

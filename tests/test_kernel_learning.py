@@ -45,3 +45,18 @@ def test_bad_input():
         learn_kernel(x, y, 3, lr=0)
     with pytest.raises(ValueError, match="inputs"):
         learn_kernel(torch.zeros(2, 3, 8, 8), y, 3)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: learn_kernel(torch.zeros(8, 8, device="meta"), torch.zeros(6, 6), 3), ValueError, ["inputs", "meta"]),
+    (lambda: learn_kernel(3, torch.zeros(6, 6), 3), ValueError, ["inputs", "0-d tensor (3"]),
+    (lambda: learn_kernel(torch.zeros(8, 8), torch.zeros(6, 6), 1000), ValueError, ["kernel_size 1000", "8x8"]),
+    (lambda: learn_kernel(torch.zeros(8, 8), torch.zeros(6, 6), 2), ValueError, ["kernel_size=2", "(7, 7)"]),
+    (lambda: learn_kernel(torch.zeros(8, 8), torch.zeros(6, 6), 3, lr=1e300), ValueError, ["lr", "1e+300"]),
+])
+def test_learn_kernel_arguments_are_named_with_their_value(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))

@@ -9,6 +9,7 @@ from torch import nn
 
 from cnncourse.models import (
     ConvNet,
+    GapCNN,
     LayerRow,
     ResidualBlock,
     ResidualCNN,
@@ -425,3 +426,27 @@ def test_an_input_the_model_refuses_is_named():
 
     with pytest.raises(ValueError, match=r"Sequential cannot take x of shape \(1, 1, 2, 2\)"):
         feature_maps(nn.Sequential(nn.Conv2d(1, 1, 3)), torch.zeros(1, 1, 2, 2), ["0"])
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("make, words", [
+    (lambda: ConvNet(paddings=1000), ["paddings", "padding 1000", "5x5", "block 1"]),
+    (lambda: ConvNet(kernel_sizes=3, paddings=(0, 3)), ["paddings", "padding 3", "3x3", "block 2"]),
+    (lambda: GapCNN(kernel_sizes=1, paddings=1), ["paddings", "padding 1", "1x1"]),
+])
+def test_a_padding_beyond_the_kernel_is_refused_before_any_weight_is_made(make, words):
+    """More than k - 1 pixels of padding only add windows that see zeros (and, for paddings=1000,
+    a fully connected layer of billions of weights): refused by name."""
+    with pytest.raises(ValueError) as info:
+        make()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_paddings_up_to_the_kernel_minus_one_are_kept():
+    assert ConvNet(kernel_sizes=(5, 3), paddings=(4, 2)).flat_features > ConvNet().flat_features
+
+
+def test_feature_maps_of_a_model_without_layers_says_so():
+    with pytest.raises(ValueError, match=r"not in the model \(Identity\); its layers are: none"):
+        feature_maps(nn.Identity(), torch.zeros(1, 1, 8, 8), ["0"])

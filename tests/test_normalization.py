@@ -68,3 +68,23 @@ def test_bad_input(call, error, words):
     with pytest.raises(error) as raised:
         call()
     assert all(w in str(raised.value) for w in words), str(raised.value)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: batch_statistics(torch.zeros(0, 2, 4, 4)), ValueError, ["x must not be empty", "(0, 2, 4, 4)"]),
+    (lambda: batch_statistics(torch.zeros(2, 2, 4, 0)), ValueError, ["x must not be empty", "(2, 2, 4, 0)"]),
+    (lambda: batch_statistics(3.0), ValueError, ["x", "0-d tensor (3.0"]),
+    (lambda: batch_statistics(torch.zeros(2, 2, 4, 4, device="meta")), ValueError, ["x", "meta"]),
+    (lambda: batch_norm2d(torch.zeros(1, 1, 2, 2), torch.zeros(2), torch.ones(2), training=False), ValueError,
+     ["running_mean", "x of shape (1, 1, 2, 2)", "(2,)"]),
+    (lambda: batch_norm2d(torch.zeros(1, 2, 2, 2), torch.zeros(2), 3.0, training=False), ValueError,
+     ["running_var", "0-d tensor (3.0"]),
+    (lambda: batch_norm2d(torch.zeros(1, 2, 2, 2), torch.zeros(2, device="meta"), torch.ones(2), training=False),
+     ValueError, ["running_mean", "meta"]),
+])
+def test_normalization_arguments_are_named_with_their_value(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))

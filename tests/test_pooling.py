@@ -125,3 +125,30 @@ def test_plot_functions_return_figures():
             pp.show_unchanged_fractions([1, 2], {"digits": [0.1, 0.3]})]
     assert all(isinstance(f, Figure) for f in figs)
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: pl.shift(torch.zeros(8), 0, 1), ValueError, ["x", "(8,)"]),
+    (lambda: pl.shift(3, 0, 1), ValueError, ["x", "0-d tensor (3"]),
+    (lambda: pl.interior(None, 1), TypeError, ["x", "NoneType"]),
+    (lambda: pl.interior(torch.zeros(8), 1), ValueError, ["x", "(8,)"]),
+    (lambda: pl.interior(torch.zeros(1, 1), 1), ValueError, ["margin 1", "x", "1x1"]),
+    (lambda: pl.equivariance_gap(torch.zeros(0, 8), torch.ones(3, 3), 1, 1), ValueError, ["x", "empty"]),
+    (lambda: pl.equivariance_gap(torch.zeros(8, 8), torch.ones(3, 3), -7, 1), ValueError,
+     ["dy=-7", "dx=1", "(8, 8)"]),
+    (lambda: pl.equivariance_gap(torch.zeros(8, 8), torch.ones(3, 3), 1, 1000), ValueError, ["dx=1000"]),
+    (lambda: pl.equivariance_gap(torch.zeros(8, 8, device="meta"), torch.ones(3, 3), 1, 1), ValueError,
+     ["x", "meta"]),
+    (lambda: pl.unchanged_fraction(torch.zeros(8, 8), 0, 1), ValueError, ["x", "(8, 8)", "non-zero"]),
+])
+def test_pooling_arguments_are_named_with_their_value(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_interior_turns_an_array_into_a_tensor():
+    out = pl.interior(np.arange(16.0).reshape(4, 4), 1)
+    assert isinstance(out, torch.Tensor) and out.tolist() == [[5.0, 6.0], [9.0, 10.0]]

@@ -624,3 +624,78 @@ def test_global_pooling_after_a_window_that_skips_pixels_is_not_the_whole_input(
     assert not measure_field(model, 20, "2").whole  # the gradient support agrees: pixels are missing
     dense = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1))
     assert receptive_field(dense, 20)["2"].whole and measure_field(dense, 20, "2").whole
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+_MAP = np.outer(np.hanning(9), np.hanning(9))
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    # maps of mass: read as real arrays (tensors of any real dtype too), each problem by name
+    (lambda: fit_gaussian(None), TypeError, ["weights", "None"]),
+    (lambda: fit_gaussian("image"), TypeError, ["weights", "'image'"]),
+    (lambda: fit_gaussian(torch.zeros(3, 3, dtype=torch.complex64)), TypeError, ["weights", "complex64"]),
+    (lambda: fit_gaussian(torch.zeros(3, 3, device="meta")), ValueError, ["weights", "meta"]),
+    (lambda: fit_gaussian(np.zeros((1, 1))), ValueError, ["weights sum to zero", "(1, 1)"]),
+    (lambda: fit_gaussian(np.pad(np.ones((1, 1)), 2)), ValueError, ["weights is a single line or point", "(5, 5)"]),
+    (lambda: mass_radius(np.zeros(9)), ValueError, ["weights", "(9,)"]),
+    (lambda: mass_radius(-_MAP), ValueError, ["weights", "negative"]),
+    (lambda: mass_radius(_MAP, fraction=1 + 1j), TypeError, ["fraction", "complex"]),
+    (lambda: mass_radius(_MAP, fraction=torch.tensor([0.5, 0.5])), TypeError, ["fraction", "(2,)"]),
+    (lambda: mass_radius(_MAP, center=0.0), TypeError, ["center", "pair", "0.0"]),
+    (lambda: mass_radius(_MAP, center=(4.0, math.nan)), ValueError, ["center", "finite", "nan"]),
+    (lambda: mass_radius(_MAP, center="0.5"), TypeError, ["center", "'0.5'"]),
+    # fit data
+    (lambda: fit_power_law(None, [1.0, 2.0]), TypeError, ["x", "None"]),
+    (lambda: fit_power_law([1.0, 2.0, 4.0], [1.0, 2.0]), ValueError, ["x and y", "[1.0, 2.0, 4.0]"]),
+    (lambda: fit_power_law([1.0, 2.0], [None, None]), TypeError, ["y", "None"]),
+    # support maps and nodes
+    (lambda: support_extent(None), TypeError, ["mask", "NoneType"]),
+    (lambda: support_extent(np.zeros((1, 1))), ValueError, ["mask has no non-zero entry", "(1, 1)"]),
+    (lambda: support_extent(torch.ones(3, 3, device="meta")), ValueError, ["mask", "meta"]),
+    (lambda: measure_field(conv_stack(1), 16, node=-1), TypeError, ["node", "int"]),
+    (lambda: measure_field(conv_stack(1), 16, node=["0", 3]), TypeError, ["node[1]", "int"]),
+    # conv_stack's channel counts, checked before torch sees them
+    (lambda: conv_stack(2, channels=0), ValueError, ["channels", "0"]),
+    (lambda: conv_stack(2, in_channels=2.0), TypeError, ["in_channels", "float"]),
+    (lambda: conv_stack(2, channels="3"), TypeError, ["channels", "'3'"]),
+])
+def test_receptive_field_arguments_are_named_with_their_value(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_maps_of_any_real_dtype_are_read():
+    """bfloat16, integer and boolean maps measure like float64 ones (no torch in fits)."""
+    expected = mass_radius(_MAP)
+    assert mass_radius(torch.from_numpy(_MAP).to(torch.bfloat16)) == pytest.approx(expected, abs=1)
+    assert support_extent(torch.from_numpy(_MAP > 0.5).to(torch.bfloat16)) == support_extent(_MAP > 0.5)
+    assert fit_gaussian(_MAP > 0.1).center == pytest.approx((4.0, 4.0))
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: effective_receptive_field(torch.relu, 16), TypeError, ["model", "relu", "failed"]),
+    (lambda: effective_receptive_field(nn.Linear, 16), TypeError, ["model", "Linear", "failed"]),
+    (lambda: effective_receptive_field(nn.Identity(), 16), ValueError, ["in_channels", "Identity"]),
+    (lambda: effective_receptive_field(conv_stack(1).to("meta"), 16), ValueError, ["model", "meta"]),
+    (lambda: effective_receptive_field(nn.Conv2d(1, 1, 3), 2), ValueError, ["input_size=(2, 2)", "(32, 1, 2, 2)"]),
+    (lambda: effective_receptive_field(conv_stack(1), 16, in_channels=2), ValueError, ["in_channels=2"]),
+    (lambda: effective_receptive_field(conv_stack(1), 16, in_channels=2.0), TypeError, ["in_channels", "float"]),
+    (lambda: effective_receptive_field(conv_stack(1), 16, device="gpu0"), ValueError, ["device", "'gpu0'"]),
+])
+def test_effective_receptive_field_arguments_are_named(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_effective_receptive_field_of_a_float64_model():
+    """Random inputs take the model's dtype: a float64 model gives the float32 model's map."""
+    torch.manual_seed(0)
+    net = conv_stack(2)
+    erf32 = effective_receptive_field(net, 9, n_inputs=2)
+    erf64 = effective_receptive_field(net.double(), 9, n_inputs=2)
+    assert np.allclose(erf32, erf64, atol=1e-6)

@@ -186,3 +186,10 @@ def test_augmented_shifts_only_when_the_recipe_says_so():
 def test_max_shift_is_checked(bad, error):
     with pytest.raises(error, match="max_shift"):
         dataclasses.replace(recipes.LESSON10_CNN, max_shift=bad)
+
+
+def test_train_refuses_empty_batches_by_name():
+    recipe = Recipe("tiny", epochs=1, batch_size=4, max_lr=0.01)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=r"^train_batches must hold at least one batch, got list \(\[\]\)"):
+        train(model, recipe, [])

@@ -190,7 +190,7 @@ def test_choice_needs_the_margin(rates, expected):
 def test_choice_bad_input():
     with pytest.raises(ValueError, match="rates is empty"):
         runtime.choose_config({})
-    with pytest.raises(ValueError, match="margin must be at least 1, got 0.5"):
+    with pytest.raises(ValueError, match=r"margin must be number >= 1 .*got 0.5"):
         runtime.choose_config({F32: 1.0}, margin=0.5)
 
 
@@ -264,7 +264,7 @@ def test_autocast_and_to_device():
         assert (torch.randn(4, 4) @ torch.randn(4, 4)).dtype == torch.bfloat16
     with runtime.autocast(torch.device("cpu"), None):
         assert (torch.randn(4, 4) @ torch.randn(4, 4)).dtype == torch.float32
-    with pytest.raises(ValueError, match="autocast_dtype must be torch.bfloat16, torch.float16 or None"):
+    with pytest.raises(ValueError, match="^dtype must be torch.bfloat16, torch.float16 or None"):
         runtime.autocast("cpu", torch.float64)
 
 
@@ -313,3 +313,34 @@ def test_model_device_is_the_parameters_device_or_the_cpu():
     assert model_device(nn.Linear(2, 2)) == torch.device("cpu")
     assert model_device(nn.ReLU()) == torch.device("cpu")
     assert model_device(nn.Linear(2, 2).to("meta")) == torch.device("meta")
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda: runtime.autocast("cpu", "nonsense"), TypeError, ["dtype must be", "'nonsense'"]),
+    (lambda: runtime.autocast("cpu", torch.float64), ValueError, ["dtype must be", "torch.float64"]),
+    (lambda: runtime.autocast("gpu0", None), ValueError, ["device", "'gpu0'"]),
+    (lambda: runtime.busy_cores(-1.0), ValueError, ["sample_seconds", "-1.0"]),
+    (lambda: runtime.busy_cores(float("inf")), ValueError, ["sample_seconds", "inf"]),
+    (lambda: runtime.busy_cores("0.5"), TypeError, ["sample_seconds", "str"]),
+    (lambda: runtime.choose_config({F32: 1.0}, margin=1 + 1j), TypeError, ["margin", "complex"]),
+    (lambda: runtime.choose_config({F32: 1.0}, margin=torch.tensor([1.0, 2.0])), TypeError, ["margin", "(2,)"]),
+    (lambda: runtime.training_config("nonsense"), ValueError, ["device", "'nonsense'"]),
+    (lambda: runtime.training_config(-1), TypeError, ["device", "int"]),
+])
+def test_runtime_arguments_are_named_with_their_value(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_callers_of_autocast_name_their_own_argument():
+    """Training, evaluation and the shift experiment pass their autocast_dtype through: the
+    message names autocast_dtype, the caller's parameter, not autocast's dtype."""
+    from cnncourse.training import evaluate
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    batches = [(torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]))]
+    with pytest.raises(ValueError, match="^autocast_dtype must be torch.bfloat16"):
+        evaluate(model, batches, autocast_dtype=torch.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -101,7 +102,7 @@ def test_accuracy_under_shifts():
                                 transform=lambda x: x.float() / 255, batch_size=3)
     assert acc == {(0, 0): 1.0, (0, 2): 0.5, (2, 0): 1.0}
     assert model.training  # mode restored
-    with pytest.raises(ValueError, match="pair"):
+    with pytest.raises(TypeError, match=r"shifts\[0\] must be a pair \(dy, dx\) of ints, got int \(3\)"):
         accuracy_under_shifts(model, images, labels, [3])
     with pytest.raises(ValueError, match="same non-zero length"):
         accuracy_under_shifts(model, images, labels[:2], [(0, 0)])
@@ -166,3 +167,52 @@ def test_accuracy_under_shifts_in_a_training_configuration():
         assert shifted[(0, 0)] == expected.accuracy, options
     with pytest.raises(ValueError, match="autocast_dtype"):
         accuracy_under_shifts(model, images, labels, [(0, 0)], autocast_dtype=torch.int8)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+def _tiny_model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    # sequences: None or a number is no sequence; an entry is named by its index
+    (lambda: direction_shifts(2, None), TypeError, ["directions", "None"]),
+    (lambda: direction_shifts(2, 3), TypeError, ["directions", "int"]),
+    (lambda: direction_shifts(2, ["up", "a"]), ValueError, ["directions[1]", "'a'"]),
+    (lambda: direction_shifts(2, "up"), TypeError, ["directions", "'up'"]),
+    (lambda: accuracy_under_shifts(_tiny_model(), torch.zeros(4, 8, 8), torch.zeros(4).long(), None),
+     TypeError, ["shifts", "None"]),
+    (lambda: accuracy_under_shifts(_tiny_model(), torch.zeros(4, 8, 8), torch.zeros(4).long(), [(0, 0), (1, 2, 3)]),
+     ValueError, ["shifts[1]", "3 values"]),
+    (lambda: accuracy_under_shifts(_tiny_model(), torch.zeros(4, 8, 8), torch.zeros(4).long(), [(0, 0.5)]),
+     TypeError, ["shifts[0][1] (dx)", "0.5"]),
+    # images and labels: each named, with its shape
+    (lambda: accuracy_under_shifts(_tiny_model(), np.zeros((4, 8, 8)), torch.zeros(4).long(), [(0, 0)]),
+     TypeError, ["images", "NumPy array"]),
+    (lambda: accuracy_under_shifts(_tiny_model(), torch.zeros(4, 8, 8), [0, 1, 2, 1], [(0, 0)]),
+     TypeError, ["labels", "list"]),
+    (lambda: accuracy_under_shifts(_tiny_model(), torch.zeros(4, 8, 8), torch.tensor(1), [(0, 0)]),
+     ValueError, ["labels", "0-d tensor"]),
+    (lambda: accuracy_under_shifts(_tiny_model(), torch.zeros(1, 8, 8), torch.zeros(4).long(), [(0, 0)]),
+     ValueError, ["images and labels", "(1, 8, 8)", "(4,)"]),
+    (lambda: accuracy_under_shifts(_tiny_model(), torch.zeros(8, 8), torch.zeros(8).long(), [(0, 0)]),
+     ValueError, ["images", "(N, H, W)", "(8, 8)"]),
+    # complex images have no pixels to shift
+    (lambda: shift_images(torch.zeros(2, 3, 3, dtype=torch.complex64), 0, 1), TypeError, ["images", "complex"]),
+    (lambda: random_shifts(torch.zeros(2, 3, 3, dtype=torch.complex64), 1), TypeError, ["images", "complex"]),
+    # the seed of ShiftAugmented is an int that torch.Generator takes
+    (lambda: ShiftAugmented([], 1, seed=True), TypeError, ["seed", "bool"]),
+    (lambda: ShiftAugmented([], 1, seed=2.5), TypeError, ["seed", "2.5"]),
+    (lambda: ShiftAugmented([], 1, seed=2**64), ValueError, ["seed", str(2**64)]),
+])
+def test_shift_arguments_are_named_with_their_value(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_shift_augmented_takes_numpy_and_tensor_seeds():
+    a = ShiftAugmented([], 1, seed=np.int64(3)).generator.initial_seed()
+    assert a == ShiftAugmented([], 1, seed=torch.tensor(3)).generator.initial_seed() == 3

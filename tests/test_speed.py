@@ -148,7 +148,7 @@ def test_peak_matmul_rate():
     assert peak_matmul_flops("cpu", torch.bfloat16, size=64, seconds=0.01) > 0
     with pytest.raises(ValueError, match="size must be a positive int, got 0"):
         peak_matmul_flops(size=0)
-    with pytest.raises(ValueError, match="seconds must be a positive number"):
+    with pytest.raises(ValueError, match=r"seconds must be number in \(0.0, 3600\]"):
         peak_matmul_flops(seconds=0)
     with pytest.raises(ValueError, match="dtype must be"):
         peak_matmul_flops(dtype=torch.int8)
@@ -205,7 +205,7 @@ def test_measure_in_turns_alternates_and_keeps_every_round(monkeypatch):
 def test_measure_in_turns_bad_input():
     with pytest.raises(ValueError, match="contenders is empty"):
         speed.measure_in_turns({}, _one_batch())
-    with pytest.raises(TypeError, match="contender 'x' must return"):
+    with pytest.raises(TypeError, match=r"contenders\['x'\] must return"):
         speed.measure_in_turns({"x": lambda: _tiny_cnn()}, _one_batch())
     with pytest.raises(TypeError, match="the model of contender 'x'"):
         speed.measure_in_turns({"x": lambda: ("model", {})}, _one_batch())
@@ -253,3 +253,38 @@ def test_ablation_without_a_total_gain_has_no_shares():
 def test_ablation_bad_input(steps, error):
     with pytest.raises(error, match="steps"):
         speed.ablation(steps)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+def _raises():
+    raise ZeroDivisionError("a bug in the contender")
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    # a model whose parameters are float64, on float32 batches: refused before any timing
+    (lambda: measure_throughput(_tiny_cnn().double(), _one_batch(), steps=1, warmup=0, repeats=1), TypeError,
+     ["Sequential", "float64", "float32"]),
+    (lambda: training_throughput(_tiny_cnn().double(), iter(_one_batch()), steps=1, warmup=0, repeats=1),
+     TypeError, ["Sequential", "float64"]),
+    # every contender is a function; its own error is attributed to it
+    (lambda: speed.measure_in_turns({"x": None}, _one_batch()), TypeError, ["contenders['x']", "None"]),
+    (lambda: speed.measure_in_turns({"x": 3}, _one_batch()), TypeError, ["contenders['x']", "int"]),
+    (lambda: speed.measure_in_turns({"x": _raises}, _one_batch()), ValueError,
+     ["contenders['x']", "_raises", "ZeroDivisionError", "a bug in the contender"]),
+])
+def test_speed_arguments_are_checked_before_timing(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_a_float64_model_measures_on_float64_batches():
+    batch = [(x.double(), y) for x, y in _one_batch()]
+    assert measure_throughput(_tiny_cnn().double(), batch, steps=1, warmup=0, repeats=1).rates[0] > 0
+
+
+@pytest.mark.parametrize("seconds", [1e300, 3601.0, float("inf")])
+def test_peak_matmul_flops_refuses_a_budget_beyond_an_hour(seconds):
+    with pytest.raises(ValueError, match="seconds"):
+        peak_matmul_flops(size=8, seconds=seconds)

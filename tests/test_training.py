@@ -220,3 +220,57 @@ def test_weights_only_files_cannot_be_resumed_from(tmp_path):
     batches = [(torch.zeros(2, 4), torch.zeros(2).long())]
     with pytest.raises(ValueError, match="weights only"):
         fit(nn.Linear(4, 3), batches, epochs=1, resume_from=tmp_path / "w.pt", progress=False)
+
+
+# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+def _sgd(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    # what the loop calls methods on is checked at the entry, by its name
+    (lambda: train_one_epoch(_model(), _batches(), None), TypeError, ["optimizer", "torch.optim.Optimizer", "None"]),
+    (lambda: train_one_epoch(_model(), _batches(), "adam"), TypeError, ["optimizer", "'adam'"]),
+    (lambda: train_one_epoch(_model(), _batches(), _sgd(_model()), scheduler="cosine"), TypeError,
+     ["scheduler", "step()", "'cosine'"]),
+    (lambda: train_one_epoch(_model(), _batches(), _sgd(_model()), progress=-1), TypeError,
+     ["progress", "update()", "-1"]),
+    (lambda: fit(_model(), _batches(), epochs=1, optimizer="sgd", progress=False), TypeError, ["optimizer", "'sgd'"]),
+    (lambda: fit(_model(), _batches(), epochs=1, scheduler=object(), progress=False), TypeError,
+     ["scheduler", "state_dict()"]),
+    (lambda: fit(nn.Identity(), _batches(), epochs=1, progress=False), ValueError, ["model", "Identity", "parameters"]),
+    (lambda: fit(_model(), [], epochs=1, progress=False), ValueError, ["train (the training batches)", "[]"]),
+    (lambda: evaluate(_model(), []), ValueError, ["batches (the evaluation batches)"]),
+    # paths: the caller's name, a folder refused as a folder
+    (lambda: fit(_model(), _batches(), epochs=1, resume_from="", progress=False), ValueError, ["resume_from", "''"]),
+    (lambda: fit(_model(), _batches(), epochs=1, resume_from="/", progress=False), ValueError,
+     ["resume_from", "folder", "'/'"]),
+    (lambda: load_checkpoint("/", _model()), ValueError, ["path", "folder", "'/'"]),
+])
+def test_training_arguments_are_checked_at_the_entry(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+def test_a_checkpoint_of_another_model_is_refused_by_name(tmp_path):
+    path = save_checkpoint(tmp_path / "mlp.pt", _model())
+    with pytest.raises(ValueError, match=r"does not fit model \(Identity\)") as info:
+        load_checkpoint(path, nn.Identity())
+    assert isinstance(info.value.__cause__, RuntimeError)  # torch's own report, chained
+    other = MLP((8, 4, 3), dropout=0.0)
+    with pytest.raises(ValueError, match=r"^the checkpoint at resume_from=.*does not fit model \(MLP\)"):
+        fit(other, _batches(), epochs=1, resume_from=path, progress=False)
+    torch.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(ValueError, match="holds no checkpoint of save_checkpoint"):
+        load_checkpoint(tmp_path / "list.pt", _model())
+
+
+def test_a_damaged_checkpoint_names_the_callers_argument(tmp_path):
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"^the checkpoint at path=.*could not be read"):
+        load_checkpoint(damaged, _model())
+    with pytest.raises(ValueError, match=r"^the checkpoint at resume_from=.*could not be read"):
+        fit(_model(), _batches(), epochs=1, resume_from=damaged, progress=False)

@@ -144,6 +144,11 @@ def _block_stack(channels, kernel_sizes, paddings, pool, in_channels: int, batch
     channels = tuple(check_int(c, "channels", minimum=1) for c in channels)
     kernels = _per_block(kernel_sizes, len(channels), "kernel_sizes", 1)
     pads = _per_block(paddings, len(channels), "paddings", 0)
+    for i, (k, p) in enumerate(zip(kernels, pads), start=1):
+        if p > k - 1:  # a window beyond that sees only zeros: the map grows by nothing but border
+            raise ValueError(f"paddings must be at most kernel_sizes - 1 in every block (a larger padding "
+                             f"adds windows that see only zeros), got padding {p} for the {k}x{k} kernel "
+                             f"of block {i}")
     pools = _per_block(pool, len(channels), "pool", 1)
     blocks: OrderedDict[str, nn.Module] = OrderedDict()
     c_in = in_channels
@@ -172,7 +177,7 @@ class ConvNet(nn.Module):
     kernel_sizes
         Filter side, one int for all blocks or one per block.
     paddings
-        Zero padding, one int for all blocks or one per block.
+        Zero padding, one int for all blocks or one per block; at most the kernel size minus 1.
     pool
         Max-pooling window and stride, one int for all blocks or one per block (1: none).
     hidden
@@ -196,7 +201,7 @@ class ConvNet(nn.Module):
     ------
     ValueError
         If ``image_size`` is too small for the blocks (the message names the smallest size)
-        or not a multiple of ``space_to_depth``.
+        or not a multiple of ``space_to_depth``, or a padding exceeds its kernel size minus 1.
     """
 
     def __init__(self, channels: Sequence[int] = (24, 32), kernel_sizes: int | Sequence[int] = (5, 3),
@@ -302,8 +307,9 @@ class GapCNN(nn.Module):
     Raises
     ------
     ValueError
-        For a non-positive channel count or kernel size, or an input smaller than the
-        blocks accept (the message names the smallest size).
+        For a non-positive channel count or kernel size, a padding above its kernel size
+        minus 1, or an input smaller than the blocks accept (the message names the smallest
+        size).
     """
 
     def __init__(self, channels: Sequence[int] = (32, 64), kernel_sizes: int | Sequence[int] = 3,
@@ -454,7 +460,8 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> di
     missing = [name for name in layers if name not in modules or name == ""]
     if missing:
         known = [n for n in modules if n]
-        raise ValueError(f"layers {missing} are not in the model; its layers are: {', '.join(known)}")
+        raise ValueError(f"layers {missing} are not in the model ({type(model).__name__}); its layers are: "
+                         f"{', '.join(known) if known else 'none (it has no submodules)'}")
     caught: dict[str, torch.Tensor] = {}
     handles = [modules[name].register_forward_hook(
         lambda _m, _i, out, name=name: caught.__setitem__(name, out.detach().cpu())) for name in layers]

@@ -13,7 +13,7 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from cnncourse._checks import check_pair
+from cnncourse._checks import as_tensor, check_pair, check_sequence, check_text, describe, to_numpy
 from cnncourse.receptive_field._classify import trace_rules
 from cnncourse.receptive_field._field import Field, spatial_positions
 from cnncourse.receptive_field._graph import Traced, check_size, describe_node, param_value
@@ -296,7 +296,7 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
         to stay clear of the image border.
     node
         A name of the :func:`receptive_field` table (or a module such as ``"layer2"``, for the
-        last node inside it), a list of them, or ``None`` for the last node.
+        last node inside it), a list of them, or ``None`` for the last node (in a list too).
     leaf_modules
         Module classes or names not to trace into, as for :func:`receptive_field`.
 
@@ -307,6 +307,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
 
     Raises
     ------
+    TypeError
+        For a ``node`` that is not ``None``, a name or a sequence of names.
     ValueError
         When the support touches the image border (the field is clipped: give a larger
         ``input_size``), when a map is smaller than 2x2 (no neighbour to measure a jump), or
@@ -314,7 +316,8 @@ def measure_field(layers: nn.Module | Iterable[nn.Module], input_size: int | tup
     """
     shape = check_size(input_size)
     traced = trace_rules(layers, leaf_modules)
-    names = [node] if node is None or isinstance(node, str) else list(node)
+    names = [node] if node is None or isinstance(node, str) else check_sequence(
+        node, "node", item=lambda name, where: None if name is None else check_text(name, where))
     targets, env, outputs = _measured(traced, shape, names)
     x = outputs["x"]
     results = []
@@ -388,13 +391,17 @@ def support_extent(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
 
     Raises
     ------
+    TypeError
+        For a ``mask`` that is not an array of real numbers (a tensor, a NumPy array, a
+        nested list).
     ValueError
-        For a map that is not 2-D or has no non-zero entry.
+        For a map that is not 2-D, has no non-zero entry, or is a meta tensor.
     """
-    mask = np.asarray(mask)
+    given = mask
+    mask = to_numpy(as_tensor(mask, "mask", numbers=True), "mask")
     if mask.ndim != 2:
-        raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
+        raise ValueError(f"mask must be 2-D, got {describe(given)}")
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
-        raise ValueError("mask has no non-zero entry")
+        raise ValueError(f"mask has no non-zero entry, got {describe(given)}")
     return ((int(rows.min()), int(rows.max())), (int(cols.min()), int(cols.max())))

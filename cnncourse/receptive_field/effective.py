@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnncourse._checks import check_int, check_pair
+from cnncourse._checks import check_device, check_int, check_model, check_pair, describe, run_model
 from cnncourse.receptive_field._graph import check_size
 from cnncourse.runtime import evaluating
 
@@ -77,10 +77,20 @@ def effective_receptive_field(
     -------
     numpy.ndarray
         ``float64`` map of shape ``(H, W)``.
+
+    Raises
+    ------
+    TypeError
+        For a ``model`` that is neither a module nor a callable returning one (a factory that
+        fails is reported with its error), or arguments of the wrong type.
+    ValueError
+        For arguments out of range, a meta model, an ``in_channels`` or ``input_size`` the
+        model cannot take (the message names them), or a model that does not return maps.
     """
     is_factory = not isinstance(model, nn.Module)
     if is_factory and not callable(model):
-        raise TypeError(f"model must be an nn.Module or a callable returning one, got {type(model).__name__}")
+        raise TypeError(f"model must be an nn.Module or a callable returning one, got {describe(model)}")
+    in_channels = None if in_channels is None else check_int(in_channels, "in_channels", minimum=1)
     n_inits = check_int(n_inits, "n_inits", minimum=1)
     if not is_factory and n_inits != 1:
         raise ValueError(f"n_inits is {n_inits}, but model is a single module: pass a factory to average over initialisations")
@@ -92,25 +102,28 @@ def effective_receptive_field(
     else:
         if not isinstance(inputs, torch.Tensor) or inputs.ndim != 4:
             raise ValueError(f"inputs must be a (N, C, H, W) tensor, got {getattr(inputs, 'shape', type(inputs).__name__)}")
-    device = torch.device(device) if device is not None else (inputs.device if inputs is not None else torch.device("cpu"))
+    device = check_device(device) if device is not None else (inputs.device if inputs is not None else torch.device("cpu"))
     total = None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for _ in range(n_inits):
-            net = model() if is_factory else model
-            if not isinstance(net, nn.Module):
-                raise TypeError(f"the model factory returned a {type(net).__name__}, not an nn.Module")
+            net = _build(model) if is_factory else model
+            check_model(net, "model" if not is_factory else "the module model() returned", numbers=True)
             net = net.to(device)
+            dtype = next((p.dtype for p in net.parameters() if p.is_floating_point()), torch.float32)
             if inputs is None:
                 c = in_channels or _first_conv_channels(net)
                 if c is None:
-                    raise ValueError("in_channels is needed: the model has no Conv2d to read it from")
-                x = torch.randn(n_inputs, c, *size).to(device)
+                    raise ValueError(f"in_channels is needed: model ({type(net).__name__}) has no Conv2d to "
+                                     "read it from")
+                x = torch.randn(n_inputs, c, *size).to(device=device, dtype=dtype)
+                what = f"random inputs (in_channels={c}, input_size={size})"
             else:
-                x = inputs.to(device=device, dtype=torch.float32)
+                x = inputs.to(device=device, dtype=dtype)
+                what = "inputs"
             x.requires_grad_(True)
             with evaluating(net):
-                y = net(x)
+                y = run_model(net, x, what)
             if y.ndim != 4:
                 raise ValueError(f"the model must return (N, C, h, w) feature maps, got shape {tuple(y.shape)}")
             h, w = y.shape[-2:]
@@ -132,6 +145,15 @@ def effective_receptive_field(
             erf = erf / mass
     return erf
 
+
+
+def _build(factory: Callable[[], nn.Module]) -> nn.Module:
+    """``factory()``, its failure reported as the model argument's."""
+    try:
+        return factory()
+    except Exception as exc:  # a function that needs arguments, a class without defaults, ...
+        raise TypeError(f"model must be an nn.Module or a zero-argument callable returning one, but "
+                        f"calling {describe(factory)} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def conv_stack(depth: int, channels: int = 16, kernel_size: int = 3,
@@ -166,12 +188,15 @@ def conv_stack(depth: int, channels: int = 16, kernel_size: int = 3,
     Raises
     ------
     TypeError
-        For a non-integer depth, kernel size or dilation (NumPy integers are accepted).
+        For a non-integer depth, channel count, kernel size or dilation (NumPy integers are
+        accepted).
     ValueError
-        For a depth below 1, an even kernel size, or dilations that are not ``depth`` positive
-        integers.
+        For a depth or channel count below 1, an even kernel size, or dilations that are not
+        ``depth`` positive integers.
     """
     depth = check_int(depth, "depth", minimum=1)
+    channels = check_int(channels, "channels", minimum=1)
+    in_channels = check_int(in_channels, "in_channels", minimum=1)
     kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
