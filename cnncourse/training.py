@@ -343,7 +343,8 @@ def _load_checkpoint(path: str | os.PathLike, model: nn.Module, name: str) -> di
     if path.is_dir():
         raise ValueError(f"{name} must name a checkpoint file, got the folder {str(path)!r}")
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: train with fit(..., checkpoint={str(path)!r}) first")
+        raise FileNotFoundError(f"{name} names no file: there is no checkpoint at {str(path)!r}; train with "
+                                f"fit(..., checkpoint={str(path)!r}) first")
     try:
         state = torch.load(path, map_location=model_device(model), weights_only=False)
     except Exception as exc:  # a damaged file gets one clear message

@@ -17,8 +17,9 @@ What it does, in order:
    tensors where ints are expected; strings and None; constant or reversed data; probabilities
    where logits are expected.
 4. **Judge** (:func:`judge`). The call must either return a well-formed result or raise
-   ``ValueError``/``TypeError`` from cnncourse's own code whose message names the argument and
-   the value. Concretely:
+   ``ValueError``/``TypeError`` (or ``FileNotFoundError``, for a path that names no file)
+   from cnncourse's own code whose message names the argument and the value. A callable whose
+   documented result may be ``None`` says so in the registry (``none_result``). Concretely:
 
    * *from cnncourse's own code*: the innermost frame of the traceback (the line that
      executed ``raise``) is a file under ``cnncourse/``. A ``ValueError`` raised by torch or
@@ -43,16 +44,21 @@ What it does, in order:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import inspect
 import itertools
 import math
+import os
 import pkgutil
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import traceback
+import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -340,8 +346,28 @@ def _callable_edges() -> list[Edge]:
 PATH_NAMES = {"path", "root", "source", "out", "prefix", "submissions", "lessons_dir"}
 
 
+_SCRATCH: list[str] = []
+
+
+def scratch_path(suffix: str = "") -> str:
+    """A fresh path that does not exist yet, in this process's scratch folder, which is
+    removed at exit: whatever the fuzzed calls and the registry's sample files write there
+    leaves nothing behind on the machine."""
+    if not _SCRATCH:
+        _SCRATCH.append(tempfile.mkdtemp(prefix="cnncourse-fuzz-"))
+        atexit.register(shutil.rmtree, _SCRATCH[0], True)
+    return os.path.join(_SCRATCH[0], uuid.uuid4().hex + suffix)
+
+
+def _missing_path() -> str:
+    """A path in a folder that does not exist, fresh at every call (the tests may run as
+    root, who could create ``/nonexistent``; a call that writes there, and no later edge
+    finds the file)."""
+    return os.path.join(scratch_path(), "file")
+
+
 def _path_edges() -> list[Edge]:
-    return [Edge("empty path", ""), Edge("missing file", "/nonexistent/cnncourse/file"),
+    return [Edge("empty path", ""), Edge("missing file", _missing_path()),
             Edge("a folder", "/"), Edge("None", None), Edge("float 3.5", 3.5),
             Edge("an object", object())]
 
@@ -537,8 +563,9 @@ def _tail(exc: BaseException) -> str:
 
 def call_judged(fn: Callable, args: list, kwargs: dict, *, name: str, edge: Edge,
                 baseline: object, aliases: tuple[str, ...] = (),
-                limit: float = TIME_LIMIT) -> object:
-    """Call ``fn`` and apply the property; raise :class:`Failure` with the evidence."""
+                limit: float = TIME_LIMIT, none_allowed: bool = False) -> object:
+    """Call ``fn`` and apply the property; raise :class:`Failure` with the evidence.
+    ``none_allowed``: ``None`` is a documented result of ``fn`` (the registry says why)."""
     import matplotlib.pyplot as plt
 
     where = f"argument {name!r} = {edge.label}"
@@ -549,7 +576,9 @@ def call_judged(fn: Callable, args: list, kwargs: dict, *, name: str, edge: Edge
                 result = fn(*args, **kwargs)
         except Timeout as exc:
             raise Failure(f"{where}: {exc}") from None
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, FileNotFoundError) as exc:
+            # FileNotFoundError: Python's own answer to a path that names no file, held to the
+            # same rule (raised by cnncourse, naming the argument and showing the path)
             frames = traceback.extract_tb(exc.__traceback__)
             if not frames or not _in_package(frames[-1].filename):
                 raise Failure(f"{where}: {type(exc).__name__} raised outside cnncourse "
@@ -575,6 +604,8 @@ def call_judged(fn: Callable, args: list, kwargs: dict, *, name: str, edge: Edge
         raise Failure(f"{where}: {w.category.__name__} from {w.filename}:{w.lineno}: {w.message}")
     if edge.must_raise:
         raise Failure(f"{where}: accepted silently; this value must be refused")
+    if result is None and none_allowed:
+        return result
     try:
         _well_formed(result, baseline, edge)
     except Failure as exc:
