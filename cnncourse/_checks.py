@@ -556,9 +556,8 @@ def check_logits(x: object, name: str = "logits") -> torch.Tensor:
     return t
 
 
-
 # --------------------------------------------------------------------------- non-empty data
-# (issue 37, fuzz-b) Data that is reduced (a mean, a maximum, an argmax) or slid over (an image
+# (issue 37) Data that is reduced (a mean, a maximum, an argmax) or slid over (an image
 # under a kernel) must hold something: an empty tensor reaches NumPy or torch as a NaN mean, a
 # reduction over a zero-size axis or a reshape of zero elements. Refused at the entry instead.
 def check_nonempty(t: torch.Tensor, name: str, *, axes: Sequence[int] | None = None) -> torch.Tensor:
@@ -575,6 +574,7 @@ def check_nonempty(t: torch.Tensor, name: str, *, axes: Sequence[int] | None = N
         which = "" if axes is None else f" along axes {tuple(axes)}"
         raise ValueError(f"{name} must not be empty{which}, got {describe(t)}")
     return t
+
 
 #: The kinds of argument and their rules: one check per kind, used wherever that kind appears.
 #: The fit-data check lives in ``receptive_field.fits``, which must stay free of torch (its

@@ -178,7 +178,7 @@ def test_check_text():
         check_text("  ", "title")
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("value", [3, 2.5, np.float64(0.5), np.int64(7)])
 def test_as_tensor_keeps_a_number_0d_and_the_rank_message_shows_it(value):
     """A number where a tensor is expected becomes a 0-d tensor (not shape (1,)), and the

@@ -334,7 +334,7 @@ def test_the_repair_hint_names_a_custom_root(tmp_path, monkeypatch):
         read_idx(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte")
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("call, exc, words", [
     (lambda: data.TensorBatches(torch.zeros(1, 8, 8), torch.zeros(4)), ValueError,
      ["inputs and targets", "(1, 8, 8)", "(4,)"]),

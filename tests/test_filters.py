@@ -392,7 +392,7 @@ def test_oriented_edges_and_template_fit():
         fl.oriented_edges(1)
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("call, words", [
     # an empty argument is refused by its own name, not as "image ... and kernel ..."
     (lambda: fl.compose_kernels(torch.zeros(0, 3), torch.ones(3, 3)), ["first", "empty", "(0, 3)"]),

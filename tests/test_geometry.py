@@ -180,7 +180,7 @@ def test_kernel_span_is_the_dilated_window():
     assert g.span == (5, 5)
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("input_size, words", [(1, ["input_size 1x1", "window 1 of 3"]),
                                                ((8, 5), ["input_size 8x5", "window 3 of 3", "width"])])
 def test_output_shape_names_input_size_and_the_window_that_gets_too_little(input_size, words):

@@ -47,7 +47,7 @@ def test_bad_input():
         learn_kernel(torch.zeros(2, 3, 8, 8), y, 3)
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("call, exc, words", [
     (lambda: learn_kernel(torch.zeros(8, 8, device="meta"), torch.zeros(6, 6), 3), ValueError, ["inputs", "meta"]),
     (lambda: learn_kernel(3, torch.zeros(6, 6), 3), ValueError, ["inputs", "0-d tensor (3"]),

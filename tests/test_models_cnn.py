@@ -428,7 +428,7 @@ def test_an_input_the_model_refuses_is_named():
         feature_maps(nn.Sequential(nn.Conv2d(1, 1, 3)), torch.zeros(1, 1, 2, 2), ["0"])
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("make, words", [
     (lambda: ConvNet(paddings=1000), ["paddings", "padding 1000", "5x5", "block 1"]),
     (lambda: ConvNet(kernel_sizes=3, paddings=(0, 3)), ["paddings", "padding 3", "3x3", "block 2"]),

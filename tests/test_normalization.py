@@ -70,7 +70,7 @@ def test_bad_input(call, error, words):
     assert all(w in str(raised.value) for w in words), str(raised.value)
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("call, exc, words", [
     (lambda: batch_statistics(torch.zeros(0, 2, 4, 4)), ValueError, ["x must not be empty", "(0, 2, 4, 4)"]),
     (lambda: batch_statistics(torch.zeros(2, 2, 4, 0)), ValueError, ["x must not be empty", "(2, 2, 4, 0)"]),

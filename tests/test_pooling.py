@@ -127,7 +127,7 @@ def test_plot_functions_return_figures():
     plt.close("all")
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("call, exc, words", [
     (lambda: pl.shift(torch.zeros(8), 0, 1), ValueError, ["x", "(8,)"]),
     (lambda: pl.shift(3, 0, 1), ValueError, ["x", "0-d tensor (3"]),

@@ -626,7 +626,7 @@ def test_global_pooling_after_a_window_that_skips_pixels_is_not_the_whole_input(
     assert receptive_field(dense, 20)["2"].whole and measure_field(dense, 20, "2").whole
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 _MAP = np.outer(np.hanning(9), np.hanning(9))
 
 

@@ -315,7 +315,7 @@ def test_model_device_is_the_parameters_device_or_the_cpu():
     assert model_device(nn.Linear(2, 2).to("meta")) == torch.device("meta")
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 @pytest.mark.parametrize("call, exc, words", [
     (lambda: runtime.autocast("cpu", "nonsense"), TypeError, ["dtype must be", "'nonsense'"]),
     (lambda: runtime.autocast("cpu", torch.float64), ValueError, ["dtype must be", "torch.float64"]),

@@ -169,7 +169,7 @@ def test_accuracy_under_shifts_in_a_training_configuration():
         accuracy_under_shifts(model, images, labels, [(0, 0)], autocast_dtype=torch.int8)
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 def _tiny_model():
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))

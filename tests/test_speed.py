@@ -255,7 +255,7 @@ def test_ablation_bad_input(steps, error):
         speed.ablation(steps)
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 def _raises():
     raise ZeroDivisionError("a bug in the contender")
 

@@ -222,7 +222,7 @@ def test_weights_only_files_cannot_be_resumed_from(tmp_path):
         fit(nn.Linear(4, 3), batches, epochs=1, resume_from=tmp_path / "w.pt", progress=False)
 
 
-# --------------------------------------------------------------------------- issue 37 (fuzz-b)
+# --------------------------------------------------------------------------- issue 37: bad input, found by the API fuzz test
 def _sgd(model):
     return torch.optim.SGD(model.parameters(), lr=0.1)
 
