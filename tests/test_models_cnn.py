@@ -450,3 +450,16 @@ def test_paddings_up_to_the_kernel_minus_one_are_kept():
 def test_feature_maps_of_a_model_without_layers_says_so():
     with pytest.raises(ValueError, match=r"not in the model \(Identity\); its layers are: none"):
         feature_maps(nn.Identity(), torch.zeros(1, 1, 8, 8), ["0"])
+
+
+@pytest.mark.parametrize("network", ["ConvNet", "GapCNN"])
+@pytest.mark.parametrize("options", [{"kernel_sizes": 1000}, {"channels": (10**6, 10**6)}],
+                         ids=["huge-kernels", "huge-channels"])
+def test_a_network_too_large_to_allocate_is_refused_before_torch_tries(network, options):
+    import cnncourse.models.cnn as cnn
+
+    with pytest.raises(ValueError, match=r"convolution weights .* GiB in float32\), more than the "
+                                         r"100,000,000"):
+        getattr(cnn, network)(**options)
+    # the limit leaves room for every network the course builds, and more
+    assert 100 * sum(p.numel() for p in cnn.fast_convnet((32, 64)).parameters()) < cnn.MAX_CONV_WEIGHTS

@@ -131,6 +131,11 @@ def _too_small(image_size: int, smallest: int, what: str) -> ValueError:
                       f"nothing. The smallest input size accepted is {smallest}x{smallest}.")
 
 
+#: The most convolution weights a ConvNet or GapCNN may hold (400 MB in float32; the course's
+#: networks hold under a million): a larger request is a typo, refused before torch allocates it.
+MAX_CONV_WEIGHTS = 100_000_000
+
+
 def _block_stack(channels, kernel_sizes, paddings, pool, in_channels: int, batch_norm: bool, example: str):
     """``nn.Sequential(block1, block2, ...)`` of :func:`conv_block`, one per entry of ``channels``,
     with the checked settings ``(features, channels, kernels, paddings, pools)``."""
@@ -150,6 +155,12 @@ def _block_stack(channels, kernel_sizes, paddings, pool, in_channels: int, batch
                              f"adds windows that see only zeros), got padding {p} for the {k}x{k} kernel "
                              f"of block {i}")
     pools = _per_block(pool, len(channels), "pool", 1)
+    # counted before anything is allocated: kernel_sizes=1000 asked torch for 8 GB of weights
+    weights = sum(c_in * c * k * k for c_in, c, k in zip((in_channels, *channels), channels, kernels))
+    if weights > MAX_CONV_WEIGHTS:
+        raise ValueError(f"channels {channels} with kernel_sizes {kernels} would need {weights:,} convolution "
+                         f"weights ({4 * weights / 2**30:.1f} GiB in float32), more than the "
+                         f"{MAX_CONV_WEIGHTS:,} these networks are built for: use fewer or smaller filters")
     blocks: OrderedDict[str, nn.Module] = OrderedDict()
     c_in = in_channels
     for i, (c, k, p, w) in enumerate(zip(channels, kernels, pads, pools), start=1):
