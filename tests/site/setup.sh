@@ -10,7 +10,7 @@ PY=${PYTHON:-.venv/bin/python}
 
 # make test runs the site and JupyterLab tests in parallel lanes: one apt-get at a time.
 if command -v flock >/dev/null 2>&1; then
-  exec 9>"${TMPDIR:-/tmp}/cnncourse-browser-setup.lock"
+  exec 9>"${TMPDIR:-/tmp}/cnncourse-browser-setup.$(id -u).lock"  # one per user: no one else's to open
   flock 9
 fi
 
